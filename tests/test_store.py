@@ -1,0 +1,409 @@
+"""The store: CRUD, ids and counters, tenants, transactions, durability, concurrency, TinyDB tables."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from tinydb import Query
+from tinydb.table import Document
+
+from mock_server.store import CorruptStoreError, Store, TenantStore, tenant_dirname
+
+ROOT = Path(__file__).resolve().parents[1]
+KEY = "test-api-key"
+
+
+def open_tenant(data_dir, tenant_id: str = KEY) -> TenantStore:
+    """A fresh Store on `data_dir`, as a restarted server would open it."""
+    return Store(data_dir).tenant(tenant_id)
+
+
+def journal_lines(data_dir, tenant_id: str = KEY) -> list[str]:
+    return (Path(data_dir) / tenant_dirname(tenant_id) / "journal.jsonl").read_text().splitlines()
+
+
+@pytest.fixture
+def tenant(tmp_path) -> TenantStore:
+    store = Store(tmp_path)
+    yield store.tenant(KEY)
+    store.close()
+
+
+# --- documents --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("on_disk", [False, True], ids=["memory", "disk"])
+def test_crud_round_trip(tmp_path, on_disk):
+    tenant = Store(tmp_path if on_disk else None).tenant(KEY)
+    customer = {"name": "Dupont SARL", "address": {"city": "Lyon"}, "tags": ["vip"], "_owner": 7}
+
+    created = tenant.insert("Customers", customer)
+    assert created == {**customer, "id": 1}
+    assert customer["id"] == 1
+    assert tenant.get("Customers", 1) == created
+
+    replaced = tenant.replace("Customers", 1, {"name": "Dupont SA", "id": 99})
+    assert replaced == {"name": "Dupont SA", "id": 1}
+    assert tenant.get("Customers", 1) == replaced
+
+    tenant.insert("Customers", {"name": "Martin"})
+    assert [c["name"] for c in tenant.all("Customers")] == ["Dupont SA", "Martin"]
+    assert tenant.find("Customers", name="Martin") == [{"name": "Martin", "id": 2}]
+    assert tenant.find("Customers", name="Nobody") == []
+    assert tenant.count("Customers") == 2
+
+    assert tenant.delete("Customers", 1) is True
+    assert tenant.delete("Customers", 1) is False
+    assert tenant.get("Customers", 1) is None
+    with pytest.raises(KeyError):
+        tenant.replace("Customers", 1, {"name": "ghost"})
+    assert tenant.all("Products") == [] and tenant.count("Products") == 0
+
+
+def test_callers_get_copies_never_live_documents(tenant):
+    doc = {"lines": [{"qty": 1}]}
+    created = tenant.insert("Invoices", doc)
+    doc["lines"].append({"qty": 2})
+    created["lines"].append({"qty": 3})
+    tenant.get("Invoices", 1)["lines"].clear()
+    tenant.all("Invoices")[0]["lines"].clear()
+    assert tenant.get("Invoices", 1)["lines"] == [{"qty": 1}]
+
+
+def test_non_json_documents_are_refused_and_nothing_is_stored(tenant):
+    with pytest.raises(TypeError):
+        tenant.insert("Invoices", {"when": object()})
+    with pytest.raises(ValueError):
+        tenant.insert("Invoices", {"total": float("nan")})
+    assert tenant.all("Invoices") == [] and tenant.insert("Invoices", {})["id"] == 1
+
+
+def test_find_matches_every_given_field_in_id_order(tenant):
+    for city, vip in [("Lyon", True), ("Paris", True), ("Lyon", False), ("Lyon", True)]:
+        tenant.insert("Customers", {"city": city, "vip": vip})
+    tenant.replace("Customers", 1, {"city": "Lyon", "vip": True})  # order must not depend on writes
+    assert [c["id"] for c in tenant.find("Customers", city="Lyon", vip=True)] == [1, 4]
+
+
+# --- ids, counters, tenants ----------------------------------------------------------------
+
+def test_ids_are_monotonic_and_never_reused(tmp_path):
+    tenant = open_tenant(tmp_path)
+    for _ in range(3):
+        tenant.insert("Customers", {})
+    tenant.delete("Customers", 3)
+    assert tenant.insert("Customers", {})["id"] == 4
+    tenant.delete("Customers", 4)
+
+    tenant = open_tenant(tmp_path)  # restarted without close
+    assert tenant.insert("Customers", {})["id"] == 5
+    tenant.delete("Customers", 5)
+    open_tenant(tmp_path).close()  # restarted, then compacted on close
+    assert open_tenant(tmp_path).insert("Customers", {})["id"] == 6
+    assert open_tenant(tmp_path).insert("Contacts", {})["id"] == 1  # each kind has its own ids
+
+
+def test_next_number_is_gapless_persisted_and_rolled_back(tmp_path):
+    tenant = open_tenant(tmp_path)
+    assert [tenant.next_number("SaleInvoices") for _ in range(3)] == [1, 2, 3]
+    assert tenant.next_number("Quotes") == 1
+    with pytest.raises(RuntimeError), tenant.transaction():
+        assert tenant.next_number("SaleInvoices") == 4
+        raise RuntimeError("finalize failed")
+    assert open_tenant(tmp_path).next_number("SaleInvoices") == 4
+
+
+def test_tenants_are_isolated(tmp_path):
+    store = Store(tmp_path)
+    alice, bob = store.tenant("key-alice"), store.tenant("key-bob")
+    assert store.tenant("key-alice") is alice
+    alice.insert("Customers", {"name": "A1"})
+    alice.insert("Customers", {"name": "A2"})
+    alice.next_number("SaleInvoices")
+    assert bob.insert("Customers", {"name": "B1"})["id"] == 1
+    assert bob.next_number("SaleInvoices") == 1
+    assert [c["name"] for c in bob.all("Customers")] == ["B1"]
+    assert sorted(store.tenants()) == ["key-alice", "key-bob"]
+    assert not any("key-" in name for name in os.listdir(tmp_path))  # API keys stay out of paths
+    store.close()
+    assert [c["name"] for c in open_tenant(tmp_path, "key-alice").all("Customers")] == ["A1", "A2"]
+
+
+def test_is_empty_until_first_write(tenant):
+    assert tenant.is_empty()
+    tenant.insert("Customers", {})
+    tenant.delete("Customers", 1)
+    assert not tenant.is_empty()  # ids were handed out: not a pristine tenant
+
+
+# --- transactions ----------------------------------------------------------------------------
+
+def test_transaction_commits_as_one_journal_line(tmp_path, tenant):
+    before = len(journal_lines(tmp_path))
+    with tenant.transaction():
+        invoice = tenant.insert("SaleInvoices", {"number": tenant.next_number("SaleInvoices")})
+        with tenant.transaction():  # re-entrant
+            tenant.insert("Payments", {"invoiceId": invoice["id"]})
+    lines = journal_lines(tmp_path)
+    assert len(lines) == before + 1
+    assert {"SaleInvoices", "Payments", "__meta__"} == set(json.loads(lines[-1]))
+
+
+def test_transaction_rolls_everything_back_on_exception(tmp_path, tenant):
+    customer = tenant.insert("Customers", {"name": "Kept"})
+    before = journal_lines(tmp_path)
+    with pytest.raises(ValueError), tenant.transaction():
+        tenant.replace("Customers", customer["id"], {"name": "Changed"})
+        tenant.insert("Customers", {"name": "New"})
+        tenant.delete("Customers", customer["id"])
+        raise ValueError("boom")
+    assert journal_lines(tmp_path) == before
+    assert tenant.all("Customers") == [customer]
+    assert tenant.insert("Customers", {})["id"] == 2  # the rolled-back id is free again
+    assert open_tenant(tmp_path).all("Customers") == [customer, {"id": 2}]
+
+
+def test_failed_inner_block_is_undone_but_outer_transaction_goes_on(tenant):
+    with tenant.transaction():
+        tenant.insert("Customers", {"name": "outer"})
+        with pytest.raises(KeyError):
+            with tenant.transaction():
+                tenant.insert("Customers", {"name": "inner"})
+                tenant.replace("Customers", 42, {})
+    assert [c["name"] for c in tenant.all("Customers")] == ["outer"]
+
+
+# --- durability ---------------------------------------------------------------------------------
+
+def test_data_survives_close_and_reopen(tmp_path):
+    store = Store(tmp_path)
+    tenant = store.tenant(KEY)
+    tenant.insert("Customers", {"name": "Dupont", "_link": {"ids": [1, 2]}})
+    tenant.next_number("SaleInvoices")
+    expected = tenant.dump()
+    store.close()
+    assert journal_lines(tmp_path) == ['{"epoch":1}']  # folded into the snapshot
+    assert open_tenant(tmp_path).dump() == expected
+    with pytest.raises(RuntimeError):
+        tenant.get("Customers", 1)
+
+
+def test_acknowledged_writes_survive_a_dropped_store(tmp_path):
+    tenant = open_tenant(tmp_path)
+    tenant.insert("Customers", {"name": "Dupont"})
+    tenant.replace("Customers", 1, {"name": "Dupont SA"})
+    tenant.insert("Customers", {"name": "Martin"})
+    tenant.delete("Customers", 2)
+    expected = tenant.dump()
+    del tenant  # no close: as if the process had died
+    assert open_tenant(tmp_path).dump() == expected
+
+
+WRITER = """
+import sys
+from mock_server.store import Store
+tenant = Store(sys.argv[1]).tenant("k")
+while True:
+    doc = tenant.insert("Invoices", {"lines": [{"label": "x" * 200}]})
+    tenant.replace("Invoices", doc["id"], {**doc, "isDraft": False})
+    print(doc["id"], flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_kill_9_loses_no_acknowledged_write(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    acknowledged: list[int] = []
+    for target in (1500, 3000):  # two records per document: each run crosses compactions
+        writer = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path)], cwd=ROOT, env=env,
+                                  stdout=subprocess.PIPE, text=True)
+        reader = threading.Thread(target=lambda: acknowledged.extend(
+            int(line) for line in writer.stdout if line.endswith("\n")))
+        reader.start()
+        deadline = time.monotonic() + 20
+        while len(acknowledged) < target and writer.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        writer.kill()  # SIGKILL
+        writer.wait(timeout=10)
+        reader.join(timeout=10)
+        assert len(acknowledged) >= target, "the writer did not get far enough"
+    stored = {doc["id"] for doc in open_tenant(tmp_path, "k").find("Invoices", isDraft=False)}
+    assert set(acknowledged) <= stored
+    assert acknowledged == sorted(acknowledged)
+
+
+def test_torn_last_line_is_ignored_and_truncated(tmp_path):
+    tenant = open_tenant(tmp_path)
+    tenant.insert("Customers", {"name": "kept"})
+    journal = tmp_path / tenant_dirname(KEY) / "journal.jsonl"
+    with open(journal, "ab") as f:
+        f.write(b'{"Customers":{"2":{"name":"torn')
+    tenant = open_tenant(tmp_path)
+    assert [c["name"] for c in tenant.all("Customers")] == ["kept"]
+    assert not journal.read_text().endswith("torn")
+    tenant.insert("Customers", {"name": "after"})
+    assert [c["name"] for c in open_tenant(tmp_path).all("Customers")] == ["kept", "after"]
+
+
+def test_corrupt_middle_line_is_an_error_naming_file_and_line(tmp_path):
+    tenant = open_tenant(tmp_path)
+    for name in "abc":
+        tenant.insert("Customers", {"name": name})
+    journal = tmp_path / tenant_dirname(KEY) / "journal.jsonl"
+    lines = journal.read_text().splitlines(keepends=True)
+    lines[2] = "garbage\n"
+    journal.write_text("".join(lines))
+    with pytest.raises(CorruptStoreError, match=r"journal\.jsonl:3: invalid journal line"):
+        open_tenant(tmp_path)
+
+
+def test_compaction_keeps_data_and_shrinks_the_journal(tmp_path):
+    tenant = open_tenant(tmp_path)
+    for i in range(1000):
+        tenant.insert("Customers", {"n": i})
+    tenant.replace("Customers", 1, {"n": "first"})
+    assert len(journal_lines(tmp_path)) == 1 + 1001  # 1001 documents, counting the counters
+    tenant.replace("Customers", 2, {"n": "second"})  # records > max(1000, documents): compact
+    assert journal_lines(tmp_path) == ['{"epoch":1}']
+    tenant.delete("Customers", 1000)
+    reopened = open_tenant(tmp_path)
+    assert reopened.count("Customers") == 999
+    assert [c["n"] for c in reopened.find("Customers", id=2)] == ["second"]
+    assert reopened.insert("Customers", {})["id"] == 1001
+
+
+def test_crash_between_snapshot_and_journal_reset_replays_nothing_twice(tmp_path):
+    """A journal older than the snapshot (crash mid-compaction or mid-load) is discarded."""
+    tenant = open_tenant(tmp_path)
+    tenant.insert("Customers", {"name": "old"})
+    journal = tmp_path / tenant_dirname(KEY) / "journal.jsonl"
+    stale = journal.read_bytes()
+    tenant.load({"Customers": [{"name": "new"}]})
+    journal.write_bytes(stale)
+    assert open_tenant(tmp_path).all("Customers") == [{"name": "new", "id": 1}]
+
+
+# --- load / dump ---------------------------------------------------------------------------------
+
+def test_load_replaces_everything_and_dump_gives_it_back(tmp_path, tenant):
+    tenant.insert("Products", {"name": "gone"})
+    tenant.next_number("SaleInvoices")
+    tenant.load({"Customers": [{"name": "a", "id": 5}, {"name": "b"}], "Quotes": [{"n": 1}, {"n": 2}]},
+                counters={"Quotes": 2})
+    assert tenant.all("Products") == []
+    assert tenant.all("Customers") == [{"name": "a", "id": 5}, {"name": "b", "id": 6}]
+    assert [q["id"] for q in tenant.all("Quotes")] == [1, 2]
+    assert tenant.next_number("Quotes") == 3 and tenant.next_number("SaleInvoices") == 1
+    assert tenant.insert("Customers", {})["id"] == 7
+    assert journal_lines(tmp_path)[0] == '{"epoch":1}'
+
+    snapshot = tenant.dump()
+    tenant.delete("Customers", 7)
+    tenant.insert("Customers", {})
+    tenant.load(**snapshot)
+    assert tenant.dump() == snapshot
+    assert tenant.insert("Customers", {})["id"] == 8  # a restore never hands out an id again
+    assert open_tenant(tmp_path).dump() == tenant.dump()
+
+
+def test_load_rejects_bad_ids_and_refuses_to_run_in_a_transaction(tenant):
+    with pytest.raises(ValueError):
+        tenant.load({"Customers": [{"id": 1}, {"id": 1}]})
+    with pytest.raises(ValueError):
+        tenant.load({"Customers": [{"id": "1"}]})
+    with pytest.raises(RuntimeError), tenant.transaction():
+        tenant.load({})
+    tenant.load({})
+    assert tenant.is_empty()
+
+
+# --- concurrency -------------------------------------------------------------------------------
+
+def run_threads(count: int, target) -> None:
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def run():
+        try:
+            barrier.wait(timeout=10)
+            target()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors and not any(thread.is_alive() for thread in threads)
+
+
+def test_concurrent_inserts_get_distinct_ids(tmp_path, tenant):
+    ids: list[int] = []
+    run_threads(50, lambda: ids.extend(tenant.insert("Invoices", {})["id"] for _ in range(20)))
+    assert sorted(ids) == list(range(1, 1001))
+    assert open_tenant(tmp_path).count("Invoices") == 1000
+
+
+def test_no_lost_update_under_concurrent_read_modify_write(tmp_path, tenant):
+    tenant.insert("Counters", {"value": 0})
+
+    def increment():
+        for _ in range(20):
+            with tenant.transaction():
+                doc = tenant.get("Counters", 1)
+                doc["value"] += 1
+                tenant.replace("Counters", 1, doc)
+
+    run_threads(50, increment)
+    assert tenant.get("Counters", 1)["value"] == 1000
+    assert open_tenant(tmp_path).get("Counters", 1)["value"] == 1000
+
+
+# --- TinyDB tables -----------------------------------------------------------------------------
+
+def test_tinydb_table_operations_are_journaled(tmp_path, tenant):
+    table = tenant._table("Things")
+    table.insert(Document({"a": 1, "tags": []}, doc_id=1))
+    table.insert_multiple(Document({"a": n, "tags": []}, doc_id=n) for n in range(2, 6))
+
+    before = len(journal_lines(tmp_path))
+    table.update(lambda doc: doc["tags"].append("x"), doc_ids=[1])  # in-place mutation
+    table.update({"a": 20}, Query().a == 2)
+    assert len(journal_lines(tmp_path)) == before + 2
+    assert json.loads(journal_lines(tmp_path)[-1]) == {"Things": {"2": {"a": 20, "tags": []}}}
+    table.upsert(Document({"a": 30}, doc_id=3))
+    table.upsert(Document({"a": 6, "tags": []}, doc_id=6))
+    table.remove(Query().a == 4)
+    table.remove(doc_ids=[5, 99])
+    expected = tenant.dump()
+    assert expected["data"]["Things"] == [{"a": 1, "tags": ["x"]}, {"a": 20, "tags": []},
+                                          {"a": 30, "tags": []}, {"a": 6, "tags": []}]
+    assert open_tenant(tmp_path).dump() == expected
+
+    table.truncate()
+    assert open_tenant(tmp_path).all("Things") == []
+
+
+def test_tinydb_update_that_fails_midway_changes_nothing(tmp_path, tenant):
+    table = tenant._table("Things")
+    table.insert_multiple(Document({"a": n}, doc_id=n) for n in (1, 2))
+
+    def half_done(doc):
+        doc["a"] += 100
+        if doc["a"] > 101:
+            raise ValueError("second document")
+
+    with pytest.raises(ValueError):
+        table.update(half_done)
+    with pytest.raises(TypeError):
+        table.update(lambda doc: doc.update(bad={1, 2}), doc_ids=[1])
+    assert [doc["a"] for doc in table.all()] == [1, 2]
+    assert [doc["a"] for doc in open_tenant(tmp_path)._table("Things").all()] == [1, 2]
+
