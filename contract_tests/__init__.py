@@ -1,0 +1,1 @@
+"""Schemathesis suites checking a server against the contract (`openapi.yaml`)."""

@@ -1,0 +1,72 @@
+"""What every adapter needs: the calling tenant's domain context and response shaping."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import flask
+from connexion.context import context
+
+from ..domain.collection import Collection, Context
+from .presenter import Presenter
+
+EXTENSION = "altoviz_mock"
+
+
+def services():
+    """The app's `Services` (set by `create_app`)."""
+    return flask.current_app.extensions[EXTENSION]
+
+
+def tenant_id() -> str:
+    """The tenant the request's X-API-KEY authenticated (set by the security handler)."""
+    return context["user"]
+
+
+def domain() -> Context:
+    """The domain context of the calling tenant."""
+    s = services()
+    return s.tenants.context(tenant_id(), clock=s.clock)
+
+
+def present(schema: str, value):
+    """Shape `value` (a document or a list of them) as the contract's `schema` describes it."""
+    presenter: Presenter = services().presenter
+    if isinstance(value, list):
+        return [presenter.shape(schema, v) for v in value]
+    return presenter.shape(schema, value)
+
+
+@dataclass(frozen=True)
+class Resource:
+    """The CRUD answers of one resource kind, shaped as the contract's `schema`."""
+
+    collection: Callable[[Context], Collection]
+    schema: str
+
+    def of_tenant(self) -> Collection:
+        return self.collection(domain())
+
+    def list(self, **criteria):
+        return present(self.schema, self.of_tenant().list(**criteria))
+
+    def get(self, id: int):
+        return present(self.schema, self.of_tenant().get(id))
+
+    def create(self, body: dict):
+        return present(self.schema, self.of_tenant().create(body))
+
+    def update(self, id: int, body: dict):
+        return present(self.schema, self.of_tenant().update(id, body))
+
+    def delete(self, id: int):
+        self.of_tenant().delete(id)
+        # The contract documents a body-less 200; the content type keeps response validation happy.
+        return flask.Response(status=200, mimetype="application/json")
+
+    def find(self, **criteria):
+        return present(self.schema, self.of_tenant().find(**criteria))
+
+    def get_by(self, field: str, value: str):
+        return present(self.schema, self.of_tenant().get_by(field, value))

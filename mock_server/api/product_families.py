@@ -1,0 +1,22 @@
+"""/v1/ProductFamilies"""
+
+from ..domain.catalog import ProductFamilies
+from ._http import Resource
+
+families = Resource(ProductFamilies, "ProductFamily")
+
+
+def list_(page_index=None, page_size=None, order_by=None, query=None):
+    return families.list(query=query, order_by=order_by, page_index=page_index, page_size=page_size)
+
+
+def post(body=None):
+    return families.create(body)
+
+
+def get(id_):
+    return families.get(id_)
+
+
+def delete(id_):
+    return families.delete(id_)

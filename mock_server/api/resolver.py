@@ -1,0 +1,70 @@
+"""Map the contract's operationIds to handler functions, so the contract itself names no code.
+
+`GET_Customers_GetByInternalId` → `mock_server.api.customers.get_by_internal_id`: the resource
+part names the module (snake case), the action part the function (snake case, with a trailing
+underscore where it would shadow a builtin, e.g. `list_`). Operations a later part of the sandbox
+implements answer 501 until then.
+"""
+
+from __future__ import annotations
+
+import builtins
+import importlib
+import re
+
+from connexion.resolver import Resolver
+
+from ..domain.errors import DomainError
+
+PACKAGE = "mock_server.api"
+
+
+class NotImplementedInSandbox(DomainError):
+    """The operation is in the contract but the sandbox does not implement it yet."""
+
+    status = 501
+    title = "Not Implemented"
+
+
+def snake(name: str) -> str:
+    """`GetByInternalId` → `get_by_internal_id`, `SaleInvoices` → `sale_invoices`."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
+
+
+def handler_name(operation_id: str) -> tuple[str, str]:
+    """The (module, function) an operationId maps to."""
+    _method, resource, action = operation_id.split("_", 2)
+    function = snake(action)
+    if hasattr(builtins, function):
+        function += "_"
+    return f"{PACKAGE}.{snake(resource)}", function
+
+
+def not_implemented(operation_id: str):
+    """A handler that answers 501 for an operation the sandbox does not implement yet."""
+
+    def handler(*_args, **_kwargs):
+        raise NotImplementedInSandbox(f"{operation_id} is not implemented by the sandbox yet")
+
+    handler.__name__ = f"not_implemented_{operation_id}"
+    handler.not_implemented = True
+    return handler
+
+
+def resolve(operation_id: str):
+    """The handler function of `operation_id`, or a 501 handler."""
+    module_name, function = handler_name(operation_id)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        return not_implemented(operation_id)
+    return getattr(module, function, None) or not_implemented(operation_id)
+
+
+class OperationResolver(Resolver):
+    """Connexion resolver using `resolve`."""
+
+    def __init__(self):
+        super().__init__(function_resolver=resolve)

@@ -1,0 +1,73 @@
+"""The catalogue: product families and products (with their VAT, unit and family)."""
+
+from __future__ import annotations
+
+from .collection import Collection
+from .errors import InvalidRequest
+
+
+class ProductFamilies(Collection):
+    """Families grouping products (`Product.family`)."""
+
+    kind = "ProductFamilies"
+    label = "Product family"
+    search_fields = ("label", "number")
+    find_fields = ("number",)
+
+    def before_delete(self, doc: dict) -> None:
+        # Products keep existing; they simply lose their family, as in the Altoviz UI.
+        for product in self.repo.find(Products.kind, _familyId=doc["id"]):
+            self.repo.replace(Products.kind, product["id"], {**product, "_familyId": None})
+
+
+class Products(Collection):
+    """Products and services the seller sells; sale document lines refer to them."""
+
+    kind = "Products"
+    label = "Product"
+    read_only = ("id", "imageUrl")
+    search_fields = ("name", "number", "description", "internalId")
+    find_fields = ("number", "internalId")
+
+    def prepare(self, data: dict, current: dict | None) -> dict:
+        doc = dict(data)
+        ref = self.ctx.reference
+        doc["vat"] = ref.resolve_vat(doc.get("vat"))
+        doc["unit"] = ref.resolve_unit(doc.get("unit"))
+        if "family" in data or current is None:
+            doc["_familyId"] = self._family_id(doc.get("family"))
+        doc.pop("family", None)
+        defaults = {"active": True, "type": "Product", "defaultQuantity": 1, "isUnitPriceTaxIncluded": False,
+                    "unitPrice": 0, "purchasePrice": 0}
+        for key, value in defaults.items():
+            if doc.get(key) is None:
+                doc[key] = value
+        doc.setdefault("imageUrl", (current or {}).get("imageUrl"))
+        return doc
+
+    def _family_id(self, family: dict | None) -> int | None:
+        """Resolve `family` ({id} or {number}) to an existing family id; None when not given."""
+        if not family or (family.get("id") is None and not family.get("number")):
+            return None
+        if family.get("id") is not None:
+            if self.repo.get(ProductFamilies.kind, family["id"]) is None:
+                raise InvalidRequest(f"Product family {family['id']} does not exist")
+            return family["id"]
+        found = ProductFamilies(self.ctx).find(number=family["number"])
+        if not found:
+            raise InvalidRequest(f"Product family with number {family['number']!r} does not exist")
+        return found[0]["id"]
+
+    def view(self, doc: dict) -> dict:
+        family_id = doc.get("_familyId")
+        family = self.repo.get(ProductFamilies.kind, family_id) if family_id is not None else None
+        return {**doc, "family": family} if family else doc
+
+    def list(self, *, family_id: str | None = None, **kwargs) -> list[dict]:
+        """Products, optionally of one family (given by id or by number)."""
+        where = None
+        if family_id not in (None, ""):
+            wanted = str(family_id).casefold()
+            where = lambda d: d.get("family") is not None and wanted in (
+                str(d["family"]["id"]), str(d["family"].get("number") or "").casefold())
+        return super().list(where=where, **kwargs)

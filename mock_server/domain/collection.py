@@ -1,0 +1,135 @@
+"""The CRUD rules every resource kind shares: moto's `models.py` backend, one class per kind."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable, ClassVar, Protocol
+
+from . import listing
+from .errors import NotFound
+from .reference import ReferenceData
+
+
+class Repository(Protocol):
+    """What the domain needs from the store (implemented by `mock_server.store.TenantStore`)."""
+
+    def transaction(self): ...
+    def insert(self, kind: str, doc: dict) -> dict: ...
+    def get(self, kind: str, id: int) -> dict | None: ...
+    def replace(self, kind: str, id: int, doc: dict) -> dict: ...
+    def delete(self, kind: str, id: int) -> bool: ...
+    def all(self, kind: str) -> list[dict]: ...
+    def find(self, kind: str, **equals) -> list[dict]: ...
+    def next_number(self, sequence: str) -> int: ...
+
+
+def utcnow() -> dt.datetime:
+    """The real clock; the sandbox can substitute its own."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Context:
+    """What a collection works with: the tenant's repository, the reference data and the clock."""
+
+    def __init__(self, repo: Repository, reference: ReferenceData, clock: Callable[[], dt.datetime] = utcnow):
+        self.repo = repo
+        self.reference = reference
+        self.clock = clock
+
+    def now_iso(self) -> str:
+        return self.clock().astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+class Collection:
+    """A resource kind with list/get/create/update/delete/find; subclasses supply the rules."""
+
+    kind: ClassVar[str]
+    label: ClassVar[str]
+    search_fields: ClassVar[tuple[str, ...]] = ()
+    read_only: ClassVar[tuple[str, ...]] = ("id",)
+    # Fields the client may look a resource up by with `Find` (exact, case-insensitive match).
+    find_fields: ClassVar[tuple[str, ...]] = ("internalId",)
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.repo = ctx.repo
+
+    # --- rules subclasses override -------------------------------------------------------
+    def prepare(self, data: dict, current: dict | None) -> dict:
+        """Turn validated input (merged over `current` on update) into the stored document."""
+        return data
+
+    def after_write(self, doc: dict, previous: dict | None) -> None:
+        """Keep dependent documents in step after a create (previous None) or update."""
+
+    def before_delete(self, doc: dict) -> None:
+        """Refuse or cascade a delete."""
+
+    def view(self, doc: dict) -> dict:
+        """The resource as the API returns it (joins, derived fields)."""
+        return doc
+
+    # --- operations --------------------------------------------------------------------------
+    def list(self, *, query=None, order_by=None, page_index=None, page_size=None, where=None) -> list[dict]:
+        docs = [self.view(d) for d in self.repo.all(self.kind)]
+        if where is not None:
+            docs = [d for d in docs if where(d)]
+        return listing.listing(docs, query=query, fields=self.search_fields, order_by=order_by,
+                               page_index=page_index, page_size=page_size)
+
+    def load(self, id: int) -> dict:
+        """The stored document, or NotFound."""
+        doc = self.repo.get(self.kind, id)
+        if doc is None:
+            raise NotFound(self.label, id)
+        return doc
+
+    def get(self, id: int) -> dict:
+        return self.view(self.load(id))
+
+    def _writable(self, data: dict) -> dict:
+        return {k: v for k, v in (data or {}).items() if k not in self.read_only}
+
+    def create(self, data: dict) -> dict:
+        with self.repo.transaction():
+            doc = self.prepare(self._writable(data), None)
+            doc = self.repo.insert(self.kind, doc)
+            self.after_write(doc, None)
+        return self.view(doc)
+
+    def update(self, id: int, data: dict) -> dict:
+        """Fields present in `data` replace the stored ones (null included); absent fields are kept."""
+        with self.repo.transaction():
+            current = self.load(id)
+            merged = {**current, **self._writable(data)}
+            doc = self.prepare(merged, current)
+            doc = self.repo.replace(self.kind, id, doc)
+            self.after_write(doc, current)
+        return self.view(doc)
+
+    def delete(self, id: int) -> dict:
+        with self.repo.transaction():
+            doc = self.load(id)
+            self.before_delete(doc)
+            self.repo.delete(self.kind, id)
+        return self.view(doc)
+
+    def find(self, **criteria) -> list[dict]:
+        """Resources whose fields equal every given criterion (case-insensitive); [] when none given."""
+        wanted = {k: str(v).casefold() for k, v in criteria.items() if v not in (None, "")}
+        if not wanted:
+            return []
+        found = [d for d in self.repo.all(self.kind)
+                 if all(d.get(k) is not None and str(d[k]).casefold() == v for k, v in wanted.items())]
+        return [self.view(d) for d in found]
+
+    def get_by(self, field: str, value: str) -> dict:
+        """The single resource whose `field` equals `value`, or NotFound."""
+        found = self.find(**{field: value})
+        if not found:
+            raise NotFound(self.label, value, field)
+        return found[0]
+
+    def next_number(self, prefix: str) -> str:
+        """The next number of this kind's gapless per-tenant sequence, e.g. C00042."""
+        return f"{prefix}{self.repo.next_number(self.kind):05d}"

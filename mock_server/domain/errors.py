@@ -1,0 +1,33 @@
+"""Every error the API answers, named once, with its HTTP status (moto's exceptions.py)."""
+
+
+class DomainError(Exception):
+    """An error the client caused; rendered by the HTTP layer with `status` and `title`."""
+
+    status = 400
+    title = "Bad Request"
+
+    def __init__(self, detail: str, errors: list[str] | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or [detail]
+
+
+class InvalidRequest(DomainError):
+    """Input the schema accepts but a business rule refuses (unknown VAT rate, bad reference...)."""
+
+
+class WrongState(DomainError):
+    """The resource exists but its state forbids the operation (e.g. updating a finalized invoice)."""
+
+
+class NotFound(DomainError):
+    """No resource of that kind with that id (or internal id) in the caller's tenant."""
+
+    status = 404
+    title = "Not Found"
+
+    def __init__(self, kind: str, key: object, field: str = "id"):
+        super().__init__(f"{kind} with {field} {key!r} was not found")
+        self.kind = kind
+        self.key = key

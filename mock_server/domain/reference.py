@@ -1,0 +1,66 @@
+"""Read-only reference data (VAT rates, units, classifications, settings, user) and lookups into it."""
+
+import copy
+from dataclasses import dataclass, field
+
+from .addresses import normalize_address
+from .errors import InvalidRequest
+
+DEFAULT_REGION = "FR"
+
+
+@dataclass(frozen=True)
+class ReferenceData:
+    """The reference tables every tenant shares; documents are deep-copied on the way out."""
+
+    vats: list[dict]
+    units: list[dict]
+    classifications: list[dict]
+    settings: dict
+    user: dict
+    _vat_by_id: dict = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "_vat_by_id", {v["id"]: v for v in self.vats})
+        company = self.settings.get("company") or {}
+        for key in ("headOfficeAddress", "invoicingAddress"):
+            if company.get(key) is not None:
+                company[key] = normalize_address(company[key])
+
+    def default_vat(self, region: str | None = None) -> dict:
+        """The default VAT of a region (FR 20 % unless said otherwise)."""
+        region = region or DEFAULT_REGION
+        return copy.deepcopy(next(v for v in self.vats if v["region"] == region and v["default"]))
+
+    def resolve_vat(self, given: dict | None, region: str | None = None) -> dict:
+        """Turn a client's `Vat` ({id} or {rate[, region]}) into the full reference VAT, or refuse it."""
+        if not given or (given.get("id") is None and given.get("rate") is None):
+            return self.default_vat(given.get("region") if given else region)
+        if given.get("id") is not None:
+            vat = self._vat_by_id.get(given["id"])
+            if vat is None:
+                raise InvalidRequest(f"VAT id {given['id']} does not exist; see GET /v1/Vats")
+            return copy.deepcopy(vat)
+        wanted_region = given.get("region") or region or DEFAULT_REGION
+        for vat in self.vats:
+            if vat["region"] == wanted_region and float(vat["rate"]) == float(given["rate"]):
+                return copy.deepcopy(vat)
+        known = ", ".join(f"{v['rate']:g}" for v in self.vats if v["region"] == wanted_region)
+        raise InvalidRequest(f"VAT rate {given['rate']:g} does not exist in region {wanted_region} (known rates: {known})")
+
+    def resolve_unit(self, given: dict | None) -> dict | None:
+        """Turn a client's `Unit` ({id} or {code}) into the reference unit; None when none is given."""
+        if not given or (given.get("id") is None and not given.get("code")):
+            return None
+        for unit in self.units:
+            if given.get("id") is not None and unit["id"] == given["id"]:
+                return copy.deepcopy(unit)
+            if given.get("id") is None and unit["code"].casefold() == str(given["code"]).casefold():
+                return copy.deepcopy(unit)
+        key = f"id {given['id']}" if given.get("id") is not None else f"code {given['code']!r}"
+        known = ", ".join(u["code"] for u in self.units)
+        raise InvalidRequest(f"Unit with {key} does not exist (known codes: {known})")
+
+    def list_classifications(self, type_: str | None = None) -> list[dict]:
+        """Classifications, optionally only those of one `ClassificationType`."""
+        return [copy.deepcopy(c) for c in self.classifications if type_ is None or c["type"] == type_]

@@ -1,0 +1,1 @@
+"""Sandbox-only machinery: tenants and their seeded state, and the `/_mock` controls."""
