@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import errno
 import logging
+import signal
 import socket
 import sys
+import textwrap
 import warnings
 from pathlib import Path
 
@@ -14,16 +16,37 @@ from . import __version__
 from .config import DEFAULT_API_KEY, DEFAULT_DATA_DIR, DEFAULT_SEED, Config
 
 
-def _port_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
+def _bind_problem(host: str, port: int) -> str | None:
+    """Why the sandbox could not listen on host:port (one line for the user), or None if it can."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((host, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                return False
-            raise
-    return True
+    except OSError as exc:  # socket.gaierror (unknown host) included
+        if exc.errno == errno.EADDRINUSE:
+            return (f"port {port} on {host} is already in use "
+                    f"(another sandbox running? pick one with --port)")
+        return f"cannot listen on {host} port {port}: {exc.strerror or exc}"
+    return None
+
+
+def _stop_like_ctrl_c(signum, frame) -> None:
+    """SIGTERM handler: uvicorn shuts down gracefully on SIGTERM, then re-raises it with the handler
+    it found; raising KeyboardInterrupt here makes that end like Ctrl-C (uvicorn.run returns), so
+    the store is closed and the process exits 0 instead of dying by the signal mid-way."""
+    raise KeyboardInterrupt
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Argparse's formatter, without breaking lines at hyphens: `altoviz-sandbox-key`, flags and
+    paths must stay whole in `--help` to be copied from it."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return textwrap.fill(" ".join(text.split()), width, initial_indent=indent,
+                             subsequent_indent=indent, break_on_hyphens=False)
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -45,9 +68,9 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     if args.in_memory:
         config = Config(**{**config.__dict__, "data_dir": None})
-    if config.port and not _port_free(config.host, config.port):
-        print(f"altoviz-mock: port {config.port} on {config.host} is already in use "
-              f"(another sandbox running? pick one with --port)", file=sys.stderr)
+    problem = _bind_problem(config.host, config.port) if config.port else None
+    if problem:
+        print(f"altoviz-mock: {problem}", file=sys.stderr)
         return 1
     app = create_app(config)
     url = f"http://{config.host}:{config.port}"
@@ -59,6 +82,7 @@ def serve(args: argparse.Namespace) -> int:
         print("Open tenants: any other X-API-KEY is accepted as a fresh, empty tenant")
     print(f"Try: curl -H 'X-API-KEY: {DEFAULT_API_KEY}' {url}/v1/Customers")
     sys.stdout.flush()
+    signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     try:
         uvicorn.run(app, host=config.host, port=config.port, log_level="warning")
     finally:
@@ -68,12 +92,12 @@ def serve(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="altoviz-mock",
+        prog="altoviz-mock", formatter_class=_HelpFormatter,
         description="A local, stateful sandbox of the Altoviz invoicing API.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    p = commands.add_parser("serve", help="run the sandbox server",
+    p = commands.add_parser("serve", help="run the sandbox server", formatter_class=_HelpFormatter,
                             description="Run the sandbox. Every flag has an ALTOVIZ_MOCK_* environment equivalent.")
     p.add_argument("--host", help="interface to listen on (default 127.0.0.1; env ALTOVIZ_MOCK_HOST)")
     p.add_argument("--port", type=int, help="port (default 8080; env ALTOVIZ_MOCK_PORT)")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -49,32 +52,66 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class ServerProcess:
-    """`altoviz-mock serve` in a subprocess on a free loopback port."""
+def server_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without the developer's ALTOVIZ_MOCK_* settings, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALTOVIZ_MOCK_")}
+    env.update(extra or {})
+    return env
 
-    def __init__(self, data_dir: Path, *args: str):
+
+class ServerProcess:
+    """`altoviz-mock serve` in a subprocess on a free loopback port.
+
+    `env` adds variables (e.g. ALTOVIZ_MOCK_API_KEYS) to an environment cleaned of ALTOVIZ_MOCK_*.
+    Its stdout and stderr go to files, not pipes: nobody reads a pipe while the server runs, and a
+    full one would block the server on its next log line.
+    """
+
+    def __init__(self, data_dir: Path, *args: str, env: Mapping[str, str] | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.data_dir = data_dir
         self.args = args
+        self.env = dict(env or {})
         self.proc: subprocess.Popen | None = None
+        self._out = self._err = None
 
     def start(self, timeout: float = 15.0) -> "ServerProcess":
         cmd = [sys.executable, "-m", "mock_server.cli", "serve", "--port", str(self.port),
                "--data", str(self.data_dir), *self.args]
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ALTOVIZ_MOCK_")}
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
+        self.close()
+        self._out, self._err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._out, stderr=self._err,
+                                     env=server_env(self.env))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.proc.stdout.read()}")
+                raise RuntimeError(f"server exited early ({self.proc.returncode}):\n{self.output}")
             try:
-                if httpx.get(f"{self.url}/_mock/health", timeout=1).status_code == 200:
+                # trust_env=False: never through an HTTP(S)_PROXY of the environment, loopback only.
+                if httpx.get(f"{self.url}/_mock/health", timeout=1, trust_env=False).status_code == 200:
                     return self
             except httpx.TransportError:
                 time.sleep(0.05)
         self.stop()
-        raise TimeoutError(f"server not healthy within {timeout}s")
+        raise TimeoutError(f"server not healthy within {timeout}s:\n{self.output}")
+
+    @staticmethod
+    def _read(file) -> str:
+        # pread: the file offset is shared with the server, which is still writing at it.
+        return os.pread(file.fileno(), os.fstat(file.fileno()).st_size, 0).decode("utf-8", "replace") if file else ""
+
+    @property
+    def stdout(self) -> str:
+        return self._read(self._out)
+
+    @property
+    def stderr(self) -> str:
+        return self._read(self._err)
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hook runs, as after a crash."""
@@ -82,28 +119,46 @@ class ServerProcess:
             self.proc.kill()
             self.proc.wait(timeout=10)
 
-    def stop(self) -> str:
-        output = ""
+    def stop(self, timeout: float = 10.0) -> str:
+        """SIGTERM (a graceful stop), SIGKILL if it takes longer than `timeout`; the output so far."""
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
-                output, _ = self.proc.communicate(timeout=10)
+                self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-                output, _ = self.proc.communicate(timeout=10)
-        return output or ""
+                self.proc.wait(timeout=10)
+        return self.output
+
+    def close(self) -> None:
+        """Release the output files (once stopped)."""
+        for file in (self._out, self._err):
+            if file:
+                file.close()
+        self._out = self._err = None
 
 
 @pytest.fixture
 def server_factory(tmp_path):
-    """Start real servers; every one is stopped at the end of the test."""
-    started: list[ServerProcess] = []
+    """Start real servers; every one is stopped at the end of the test.
 
-    def start(*args: str, data_dir: Path | None = None) -> ServerProcess:
-        server = ServerProcess(data_dir or tmp_path / "server-data", *args).start()
+    Each server gets its own data dir unless `data_dir` is given (reuse one to restart on it):
+    two live processes must never share a directory.
+    """
+    started: list[ServerProcess] = []
+    serial = itertools.count()
+
+    def start(*args: str, data_dir: Path | None = None, env: Mapping[str, str] | None = None) -> ServerProcess:
+        server = ServerProcess(data_dir or tmp_path / f"server-data-{next(serial)}", *args, env=env)
         started.append(server)
-        return server
+        return server.start()
 
     yield start
+    for server in started:  # signal them all first: they shut down in parallel
+        if server.proc and server.proc.poll() is None:
+            server.proc.terminate()
     for server in started:
-        server.stop()
+        try:
+            server.stop()
+        finally:
+            server.close()

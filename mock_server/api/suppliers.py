@@ -14,8 +14,8 @@ def post(body=None):
     return suppliers.create(body)
 
 
-def find(email=None, internal_id=None, number=None):
-    return suppliers.find(email=email, internalId=internal_id, number=number)
+def find(email=None, internal_id=None):
+    return suppliers.find(email=email, internalId=internal_id)
 
 
 def get_by_internal_id(internal_id):

@@ -11,6 +11,7 @@ from typing import ClassVar
 
 from .addresses import normalize_address
 from .collection import Collection
+from .errors import WrongState
 
 PERSON_FIELDS = ("title", "firstName", "lastName", "email", "phone", "cellPhone")
 CONTACT_SEARCH = ("displayName", "companyName", "email", "phone", "cellPhone", "internalId", "function", "service")
@@ -71,6 +72,17 @@ class Contacts(Collection):
         else:
             self.repo.insert(self.kind, self.prepare(data, None))
 
+    def relink(self, company_names) -> None:
+        """Attach the contacts of these company names to the party bearing the name now (customers
+        first), so that who works where does not depend on which was created first."""
+        wanted = {name.casefold() for name in company_names if name}
+        for doc in self.repo.all(self.kind):
+            if doc.get("_isMain") or (doc.get("companyName") or "").casefold() not in wanted:
+                continue
+            employer = self._employer(doc.get("companyName"))
+            if employer != (doc.get("_thirdKind"), doc.get("_thirdId")):
+                self.repo.replace(self.kind, doc["id"], {**doc, "_thirdKind": employer[0], "_thirdId": employer[1]})
+
     def release(self, kind: str, party_id: int) -> None:
         """Forget a deleted party: drop its main contact, unlink the others."""
         for doc in self.repo.find(self.kind, _thirdKind=kind, _thirdId=party_id):
@@ -96,7 +108,11 @@ class Party(Collection):
         return doc
 
     def after_write(self, doc: dict, previous: dict | None) -> None:
-        Contacts(self.ctx).sync_main(self.kind, doc, doc.get(self.company_field))
+        contacts = Contacts(self.ctx)
+        contacts.sync_main(self.kind, doc, doc.get(self.company_field))
+        before = (previous or {}).get(self.company_field)
+        if previous is None or before != doc.get(self.company_field):
+            contacts.relink((before, doc.get(self.company_field)))
 
     def before_delete(self, doc: dict) -> None:
         Contacts(self.ctx).release(self.kind, doc["id"])
@@ -119,6 +135,14 @@ class Customers(Party):
                      "phone", "cellPhone", "billingAddress.city", "billingAddress.zipcode",
                      "companyInformations.siret", "companyInformations.vatNumber")
     find_fields = ("email", "internalId", "number")
+
+    def before_delete(self, doc: dict) -> None:
+        # Issued documents keep their customer: French law wants invoices traceable to who was billed.
+        for kind in ("SaleInvoices", "SaleCredits"):
+            if any(not d.get("isDraft") for d in self.repo.find(kind, customerId=doc["id"])):
+                raise WrongState(f"Customer {doc.get('number')} has finalized sale documents and cannot be deleted; "
+                                 "set active to false instead")
+        super().before_delete(doc)
 
     def prepare(self, data: dict, current: dict | None) -> dict:
         doc = super().prepare(data, current)

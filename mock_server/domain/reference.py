@@ -26,6 +26,13 @@ class ReferenceData:
         for key in ("headOfficeAddress", "invoicingAddress"):
             if company.get(key) is not None:
                 company[key] = normalize_address(company[key])
+        contact = company.get("contact")
+        if contact is not None:
+            # Read-only derived names, computed as for any contact (see parties.Contacts).
+            names = [contact.get("firstName"), contact.get("lastName")]
+            display = " ".join(p for p in names if p) or contact.get("companyName") or contact.get("email")
+            contact["displayName"] = display
+            contact["invertedDisplayName"] = " ".join(p for p in reversed(names) if p) or display
 
     def default_vat(self, region: str | None = None) -> dict:
         """The default VAT of a region (FR 20 % unless said otherwise)."""
