@@ -9,10 +9,19 @@ from mock_server.api.resolver import resolve
 from mock_server.app import create_app, load_contract
 from mock_server.config import DEFAULT_API_KEY, Config
 
-# Semantic rules the schema cannot express (a VAT rate that does not exist, a family id that is
-# not there) make a schema-valid request a 400. On these operations that answer is expected.
-BUSINESS_RULE_OPERATIONS = ["POST_Products_Post", "PUT_Products_Update"]
-
+# Operations where a schema-valid request may still be a 400, as the contract documents: a rule
+# the schema cannot express (a VAT rate or customer that does not exist, a file that is not a
+# PDF) or a state that forbids the operation (finalizing twice, paying a draft, deleting a
+# customer that has invoices). Every other operation must accept every schema-valid request.
+BUSINESS_RULE_OPERATIONS = [
+    "POST_Products_Post", "PUT_Products_Update", "DELETE_Customers_Delete",
+    "POST_SaleInvoices_Post", "PUT_SaleInvoices_Put", "DELETE_SaleInvoices_Delete", "POST_SaleInvoices_Finalize",
+    "POST_SaleInvoices_MarkAsPaid", "POST_SaleInvoices_Send",
+    "POST_SaleCredits_Post", "PUT_SaleCredits_Put", "DELETE_SaleCredits_Delete", "POST_SaleCredits_Finalize",
+    "POST_SaleCredits_Send",
+    "POST_SaleQuotes_Post", "DELETE_SaleQuotes_Delete",
+    "POST_ProductImages_Post", "POST_PurchaseInvoices_CreateFromFile",
+]
 
 def implemented_operation_ids() -> list[str]:
     """operationIds the sandbox implements (those still answering 501 are left to later suites)."""

@@ -22,6 +22,7 @@ from .api.validation import validator_map
 from .auth import security_map
 from .config import Config
 from .domain.collection import utcnow
+from .files import FileStore
 from .sandbox.controls import controls
 from .sandbox.tenants import Tenants, reference_data
 from .store import Store
@@ -48,6 +49,7 @@ class Services:
     store: Store
     tenants: Tenants
     presenter: Presenter
+    files: FileStore
     clock: Callable = utcnow
 
 
@@ -67,7 +69,7 @@ def create_app(config: Config | None = None) -> connexion.FlaskApp:
     spec = load_contract()
     store = Store(config.data_dir, fsync=config.fsync)
     tenants = Tenants(config, store, reference_data())
-    services = Services(config=config, store=store, tenants=tenants,
+    services = Services(config=config, store=store, tenants=tenants, files=FileStore(config.data_dir),
                         presenter=Presenter(spec["components"]["schemas"]))
 
     # Compact UTF-8 JSON: json.dumps only uses its C encoder without `indent`.
@@ -82,5 +84,8 @@ def create_app(config: Config | None = None) -> connexion.FlaskApp:
     app.app.register_blueprint(controls)
     app.app.before_request(_refuse_unrouted)
     app.app.json.sort_keys = False
+    app.app.json.ensure_ascii = False
+    # Uploads are checked per kind (5 MB images, 10 MB PDFs); this bounds what is read at all.
+    app.app.config["MAX_CONTENT_LENGTH"] = 12 * 1024 * 1024
     tenants.warm_up()
     return app

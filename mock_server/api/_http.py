@@ -25,9 +25,9 @@ def tenant_id() -> str:
 
 
 def domain() -> Context:
-    """The domain context of the calling tenant."""
+    """The domain context of the calling tenant, on the tenant's sandbox clock."""
     s = services()
-    return s.tenants.context(tenant_id(), clock=s.clock)
+    return s.tenants.context(tenant_id(), real_clock=s.clock)
 
 
 def present(schema: str, value):

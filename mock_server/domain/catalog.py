@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .collection import Collection
-from .errors import InvalidRequest
+from .errors import InvalidRequest, NotFound
 
 
 class ProductFamilies(Collection):
@@ -62,6 +62,22 @@ class Products(Collection):
         family_id = doc.get("_familyId")
         family = self.repo.get(ProductFamilies.kind, family_id) if family_id is not None else None
         return {**doc, "family": family} if family else doc
+
+    def set_image(self, id: int, file_id: str, media_type: str, url: str) -> dict:
+        """Attach (or replace) the product's image; `url` is where the sandbox serves it."""
+        with self.repo.transaction():
+            product = self.load(id)
+            product = self.repo.replace(self.kind, id, {**product, "imageUrl": url,
+                                                        "_image": {"fileId": file_id, "mediaType": media_type}})
+        return self.view(product)
+
+    def remove_image(self, id: int) -> None:
+        """Forget the product's image; NotFound when the product has none."""
+        with self.repo.transaction():
+            product = self.load(id)
+            if not product.get("_image"):
+                raise NotFound("Product image", id, "productId")
+            self.repo.replace(self.kind, id, {**product, "imageUrl": None, "_image": None})
 
     def list(self, *, family_id: str | None = None, **kwargs) -> list[dict]:
         """Products, optionally of one family (given by id or by number)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Callable, ClassVar, Protocol
+from zoneinfo import ZoneInfo
 
 from . import listing
 from .errors import NotFound
@@ -38,6 +39,11 @@ class Context:
 
     def now_iso(self) -> str:
         return self.clock().astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+    def today(self) -> dt.date:
+        """The seller's calendar day (Settings.general.timezone) by the clock: invoice dates, due dates."""
+        zone = (self.reference.settings.get("general") or {}).get("timezone") or "Europe/Paris"
+        return self.clock().astimezone(ZoneInfo(zone)).date()
 
 
 class Collection:

@@ -31,3 +31,10 @@ class NotFound(DomainError):
         super().__init__(f"{kind} with {field} {key!r} was not found")
         self.kind = kind
         self.key = key
+
+
+class PayloadTooLarge(DomainError):
+    """An upload over the sandbox's size limit for its kind."""
+
+    status = 413
+    title = "Content Too Large"

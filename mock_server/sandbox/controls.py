@@ -1,17 +1,57 @@
-"""Sandbox-only endpoints under /_mock (never under /v1): health and reset."""
+"""Sandbox-only endpoints under /_mock (never under /v1): health, reset, clock, outbox."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import flask
 
 from .. import __version__
 from ..api._http import EXTENSION
+from ..domain.sales import OUTBOX
+from ..files import sniff
+from .clock import TenantClock, parse_instant
 
 controls = flask.Blueprint("mock_controls", __name__, url_prefix="/_mock")
 
 
-def _problem(status: int, title: str, detail: str):
-    return flask.jsonify({"type": "about:blank", "title": title, "status": status, "detail": detail}), status
+class ControlError(Exception):
+    """A client error on a control endpoint, answered as ProblemDetails."""
+
+    def __init__(self, status: int, title: str, detail: str):
+        super().__init__(detail)
+        self.status, self.title, self.detail = status, title, detail
+
+
+@controls.errorhandler(ControlError)
+def _problem(exc: ControlError):
+    return flask.jsonify({"type": "about:blank", "title": exc.title, "status": exc.status, "detail": exc.detail}), exc.status
+
+
+def _tenants():
+    return flask.current_app.extensions[EXTENSION].tenants
+
+
+def _tenant() -> str:
+    """The tenant of the request's X-API-KEY (the controls act on the caller's own data)."""
+    key = flask.request.headers.get("X-API-KEY")
+    if not key:
+        raise ControlError(401, "Unauthorized", "The X-API-KEY header is missing")
+    tenant = _tenants().authenticate(key)
+    if tenant is None:
+        raise ControlError(401, "Unauthorized", "The X-API-KEY header does not hold a valid API key")
+    return tenant
+
+
+def _clock() -> TenantClock:
+    return TenantClock(_tenants().open(_tenant()), real=flask.current_app.extensions[EXTENSION].clock)
+
+
+def _json() -> dict:
+    body = flask.request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ControlError(400, "Bad Request", "Expected a JSON object body")
+    return body
 
 
 @controls.get("/health")
@@ -22,13 +62,55 @@ def health():
 
 @controls.post("/reset")
 def reset():
-    """Put the calling tenant (its X-API-KEY) back to its initial state."""
-    tenants = flask.current_app.extensions[EXTENSION].tenants
-    key = flask.request.headers.get("X-API-KEY")
-    if not key:
-        return _problem(401, "Unauthorized", "The X-API-KEY header is missing")
-    tenant = tenants.authenticate(key)
-    if tenant is None:
-        return _problem(401, "Unauthorized", "The X-API-KEY header does not hold a valid API key")
-    tenants.reset(tenant)
+    """Put the calling tenant (its X-API-KEY) back to its initial state (clock and outbox included)."""
+    _tenants().reset(_tenant())
     return {"reset": True}
+
+
+@controls.get("/clock")
+def get_clock():
+    """The calling tenant's sandbox time."""
+    return _clock().state()
+
+
+@controls.put("/clock")
+def set_clock():
+    """{"now": "2026-12-31T09:00:00Z", "frozen": true}; {"now": null} returns to real time."""
+    body = _json()
+    if "now" not in body:
+        raise ControlError(400, "Bad Request", 'Give "now" (an ISO 8601 instant, or null for real time)')
+    try:
+        now = parse_instant(body["now"]) if body["now"] is not None else None
+    except (TypeError, ValueError):
+        raise ControlError(400, "Bad Request", f"Not an ISO 8601 instant: {body['now']!r}") from None
+    return _clock().set(now, frozen=bool(body.get("frozen", True)))
+
+
+@controls.post("/clock/advance")
+def advance_clock():
+    """{"days": 31} (also "hours", "minutes", "seconds"; negative values go back)."""
+    body = _json()
+    units = ("days", "hours", "minutes", "seconds")
+    if not any(u in body for u in units) or any(
+            not isinstance(body.get(u, 0), (int, float)) or isinstance(body.get(u, 0), bool) for u in units):
+        raise ControlError(400, "Bad Request", 'Give numbers among "days", "hours", "minutes", "seconds"')
+    try:
+        delta = dt.timedelta(**{u: body[u] for u in units if u in body})
+        return _clock().advance(delta)
+    except OverflowError:
+        raise ControlError(400, "Bad Request", "That moves the clock out of range") from None
+
+
+@controls.get("/outbox")
+def outbox():
+    """The mails the calling tenant's Send operations recorded, oldest first (nothing is really sent)."""
+    return flask.jsonify(_tenants().open(_tenant()).all(OUTBOX))
+
+
+@controls.get("/files/<file_id>")
+def file(file_id: str):
+    """An uploaded file (product images), by the id in its URL; no key needed, like a public link."""
+    data = flask.current_app.extensions[EXTENSION].files.get(file_id)
+    if data is None:
+        raise ControlError(404, "Not Found", f"No file {file_id}")
+    return flask.Response(data, mimetype=sniff(data) or "application/octet-stream")

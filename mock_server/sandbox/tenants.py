@@ -14,6 +14,7 @@ from ..domain.collection import Context, utcnow
 from ..domain.parties import Contacts, Customers, Suppliers
 from ..domain.reference import ReferenceData
 from ..store import Store
+from .clock import TenantClock
 
 # Seeded documents carry this instant (e.g. Supplier.createdAt) so that a seed always gives the same data.
 SEED_INSTANT = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
@@ -78,9 +79,10 @@ class Tenants:
                     self._ready.add(tenant_id)
         return repo
 
-    def context(self, tenant_id: str, clock=utcnow) -> Context:
-        """The domain context of one tenant for one request."""
-        return Context(self.open(tenant_id), self.reference, clock)
+    def context(self, tenant_id: str, real_clock=utcnow) -> Context:
+        """The domain context of one tenant for one request, on the tenant's sandbox clock."""
+        repo = self.open(tenant_id)
+        return Context(repo, self.reference, TenantClock(repo, real=real_clock))
 
     def reset(self, tenant_id: str) -> None:
         """Put a tenant back to its initial state."""

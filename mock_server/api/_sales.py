@@ -1,0 +1,48 @@
+"""What the three sale-document adapters share: shaping with `pdfUrl`, and the PDF answer."""
+
+from __future__ import annotations
+
+import flask
+
+from .. import pdfs
+from ..domain.parties import Customers
+from ..domain.sales import SaleDocuments
+from ._http import domain, present
+
+
+class SaleResource:
+    """One sale-document kind (`collection`) answered as the contract's `schema`."""
+
+    def __init__(self, collection: type[SaleDocuments], schema: str):
+        self.collection = collection
+        self.schema = schema
+
+    def of_tenant(self) -> SaleDocuments:
+        return self.collection(domain())
+
+    def pdf_url(self, id: int) -> str:
+        return f"{flask.request.host_url}v1/{self.collection.kind}/Download/{id}"
+
+    def present(self, value):
+        """Shape one document or a list, each with the URL of its PDF."""
+        if isinstance(value, list):
+            return [self.present(v) for v in value]
+        return present(self.schema, {**value, "pdfUrl": self.pdf_url(value["id"])})
+
+    def list(self, **criteria):
+        return self.present(self.of_tenant().list(**criteria))
+
+    def pdf(self, id: int):
+        """The document as `application/pdf`, named after its number."""
+        ctx = domain()
+        document = self.collection(ctx).get(id)
+        customer = None
+        if document.get("customerId") is not None:
+            customer = ctx.repo.get(Customers.kind, document["customerId"])
+        body = pdfs.render_sale_document(
+            self.schema, present(self.schema, document), company=ctx.reference.settings.get("company") or {},
+            customer=present("Customer", customer) if customer else None, vat_settings=ctx.reference.settings.get("vat"),
+            invoice_settings=(ctx.reference.settings.get("sales") or {}).get("invoices"))
+        name = document.get("number") or f"{self.schema}-{id}-brouillon"
+        return flask.Response(body, status=200, mimetype="application/pdf",
+                              headers={"Content-Disposition": f'inline; filename="{name}.pdf"'})

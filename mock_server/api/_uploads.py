@@ -1,0 +1,24 @@
+"""Reading a multipart upload: size and real type checked before anything is stored."""
+
+from __future__ import annotations
+
+from ..domain.errors import InvalidRequest, PayloadTooLarge
+from ..files import sniff
+
+MB = 1024 * 1024
+
+
+def read_upload(file, *, accepted: dict[str, str], max_bytes: int) -> tuple[bytes, str, str | None]:
+    """(bytes, media type, file name) of the `file` form field, or a 4xx that says what is wrong."""
+    if file is None or not hasattr(file, "read"):
+        raise InvalidRequest("Send the file as multipart/form-data in a field named 'file'")
+    data = file.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(f"The file is larger than the {max_bytes // MB} MB the sandbox accepts")
+    if not data:
+        raise InvalidRequest("The uploaded file is empty")
+    media_type = sniff(data)
+    if media_type not in accepted:
+        names = ", ".join(accepted.values())
+        raise InvalidRequest(f"The uploaded file is not one of: {names} (its content was checked, not its name)")
+    return data, media_type, getattr(file, "filename", None)

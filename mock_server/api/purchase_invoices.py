@@ -1,0 +1,20 @@
+"""/v1/PurchaseInvoices: an uploaded PDF becomes a purchase invoice; Download gives the same bytes back."""
+
+import flask
+
+from ..domain.purchases import PurchaseInvoices
+from ._http import domain, present, services
+from ._uploads import MB, read_upload
+
+
+def create_from_file(file=None):
+    data, _media_type, name = read_upload(file, accepted={"application/pdf": "PDF"}, max_bytes=10 * MB)
+    invoices = PurchaseInvoices(domain())
+    created = invoices.create_from_file(services().files.put(data), name)
+    return present("PurchaseInvoice", {**created, "pdfUrl": f"{flask.request.host_url}v1/PurchaseInvoices/Download/{created['id']}"})
+
+
+def download(id_):
+    data = services().files.get(PurchaseInvoices(domain()).file_id(id_))
+    return flask.Response(data, status=200, mimetype="application/pdf",
+                          headers={"Content-Disposition": f'inline; filename="purchase-invoice-{id_}.pdf"'})

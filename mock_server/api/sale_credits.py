@@ -1,0 +1,44 @@
+"""/v1/SaleCredits"""
+
+from ..domain.sales import SaleCredits
+from ._sales import SaleResource
+
+credits = SaleResource(SaleCredits, "Credit")
+
+
+def list_(page_index=None, page_size=None, order_by=None, from_=None, to=None, customer_id=None):
+    return credits.list(order_by=order_by, page_index=page_index, page_size=page_size, date_from=from_,
+                        date_to=to, customer_id=customer_id)
+
+
+def post(body=None):
+    return credits.present(credits.of_tenant().create(body or {}))
+
+
+def get(id_):
+    return credits.present(credits.of_tenant().get(id_))
+
+
+def put(id_, body=None):
+    return credits.present(credits.of_tenant().update(id_, body or {}))
+
+
+def delete(id_):
+    return credits.present(credits.of_tenant().delete(id_))
+
+
+def find(internal_id=None):
+    return credits.present(credits.of_tenant().find(internalId=internal_id))
+
+
+def finalize(id_):
+    return credits.present(credits.of_tenant().finalize(id_))
+
+
+def download(id_):
+    return credits.pdf(id_)
+
+
+def send(id_, body=None):
+    credits.of_tenant().send(id_, body)
+    return None, 200

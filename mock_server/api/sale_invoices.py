@@ -1,0 +1,49 @@
+"""/v1/SaleInvoices"""
+
+from ..domain.sales import SaleInvoices
+from ._sales import SaleResource
+
+invoices = SaleResource(SaleInvoices, "Invoice")
+
+
+def list_(page_index=None, page_size=None, order_by=None, from_=None, to=None, customer_id=None, status=None,
+          include_cancelled=None):
+    return invoices.list(order_by=order_by, page_index=page_index, page_size=page_size, date_from=from_,
+                         date_to=to, customer_id=customer_id, status=status, include_cancelled=bool(include_cancelled))
+
+
+def post(body=None):
+    return invoices.present(invoices.of_tenant().create(body or {}))
+
+
+def get(id_):
+    return invoices.present(invoices.of_tenant().get(id_))
+
+
+def put(id_, body=None):
+    return invoices.present(invoices.of_tenant().update(id_, body or {}))
+
+
+def delete(id_):
+    return invoices.present(invoices.of_tenant().delete(id_))
+
+
+def find(internal_id=None):
+    return invoices.present(invoices.of_tenant().find(internalId=internal_id))
+
+
+def finalize(id_):
+    return invoices.present(invoices.of_tenant().finalize(id_))
+
+
+def mark_as_paid(body=None):
+    return invoices.present(invoices.of_tenant().mark_as_paid(body or {}))
+
+
+def download(id_):
+    return invoices.pdf(id_)
+
+
+def send(id_, body=None):
+    invoices.of_tenant().send(id_, body)
+    return None, 200

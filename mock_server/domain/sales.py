@@ -1,0 +1,416 @@
+"""Sale documents: invoices and credits (draft → finalized → paid / refunded) and quotes.
+
+Rules the sandbox applies (documented in the README):
+- Invoices and credits are created as drafts: `isDraft` true, no number. Only drafts can be
+  updated or deleted. Finalizing assigns the next number of a gapless sequence per tenant, kind
+  and year (`FA2026-00001`, `AV2026-00001`), fills the date with today (seller's timezone) when
+  missing, fixes the payment schedule (`commitments`) from the customer's settlement term.
+- Quotes are numbered when created (`DE2026-00001`), status `Pending`, valid for
+  Settings.sales.quotes.validityDuration days unless `validityDate` says otherwise.
+- A line referring to a product (`productId`, `productNumber` or `productInternalId`) takes the
+  product's description, price, unit and VAT unless the line gives its own.
+- A finalized invoice is never deleted: a credit created with `cancelledInvoicetId` cancels it
+  once finalized (both documents then point at each other).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import ClassVar
+
+from . import amounts, settlement
+from .catalog import Products
+from .collection import Collection
+from .errors import InvalidRequest, NotFound, WrongState
+from .parties import Customers
+
+PRICED_TYPES = (None, "Product", "Service")
+COMPUTED = ("grossTaxExcludedAmount", "taxExcludedAmount", "taxAmount", "taxIncludedAmount", "vats",
+            "balance", "overdue", "commitments", "pdfUrl", "sentAt")
+CUSTOMER_FIELDS = {  # document field ← customer field
+    "customerName": "name", "customerNumber": "number", "customerType": "type",
+}
+# What the document copies from its customer: forgotten when the customer changes.
+SNAPSHOT_FIELDS = (*CUSTOMER_FIELDS, "customerSiret", "customerVatNumber", "customerElectronicAddress",
+                   "billingAddress", "shippingAddress", "billingContact")
+OUTBOX = "Outbox"
+TITLES = {"SaleInvoices": "Facture", "SaleCredits": "Avoir", "SaleQuotes": "Devis"}
+
+
+def _money(value) -> Decimal:
+    return Decimal(str(value or 0))
+
+
+class SaleDocuments(Collection):
+    """What invoices, credits and quotes share: customer snapshot, lines, amounts, numbering."""
+
+    number_prefix: ClassVar[str]
+    # Whether the document starts as a draft and is numbered by `finalize` (invoices, credits).
+    drafts: ClassVar[bool] = True
+    search_fields = ("number", "customerName", "customerNumber", "subject", "internalId")
+    find_fields = ("internalId",)
+
+    # --- building a document from client input --------------------------------------------------
+    def update(self, id: int, data: dict) -> dict:
+        data = dict(data or {})
+        if "customerId" in data and data["customerId"] != self.load(id).get("customerId"):
+            for field in SNAPSHOT_FIELDS:
+                data.setdefault(field, None)
+        return super().update(id, data)
+
+    def prepare(self, data: dict, current: dict | None) -> dict:
+        if current is not None and self.drafts and not current.get("isDraft"):
+            raise WrongState(f"{self.label} {current.get('number')} is finalized: only a draft can be changed")
+        doc = {k: v for k, v in data.items() if k not in COMPUTED}
+        if current is None or data.get("customerId") != current.get("customerId"):
+            self._snapshot_customer(doc)
+        doc["region"] = doc.get("region") or "FR"
+        doc["lines"] = [self._line(line, i, doc["region"]) for i, line in enumerate(doc.get("lines") or [])]
+        self._defaults(doc)
+        doc = amounts.compute(doc)
+        paid = sum((_money(p["amount"]) for p in self._settled(doc)), Decimal(0))
+        doc["balance"] = float(_money(doc["taxIncludedAmount"]) - paid)
+        return doc
+
+    def _customer(self, customer_id: int | None) -> dict | None:
+        if customer_id is None:
+            return None
+        customer = self.repo.get(Customers.kind, customer_id)
+        if customer is None:
+            raise InvalidRequest(f"Customer {customer_id} does not exist")
+        return customer
+
+    def _snapshot_customer(self, doc: dict) -> None:
+        """Copy the customer's identity onto the document, where the client did not give it."""
+        customer = self._customer(doc.get("customerId"))
+        if customer is None:
+            return
+        for field, source in CUSTOMER_FIELDS.items():
+            if doc.get(field) is None:
+                doc[field] = customer.get(source)
+        info = customer.get("companyInformations") or {}
+        for field, source in (("customerSiret", "siret"), ("customerVatNumber", "vatNumber"),
+                              ("customerElectronicAddress", "electronicAddress")):
+            if doc.get(field) is None:
+                doc[field] = info.get(source)
+        if doc.get("billingAddress") is None and customer.get("billingAddress"):
+            doc["billingAddress"] = customer["billingAddress"]
+        if doc.get("shippingAddress") is None and customer.get("shippingAddress"):
+            doc["shippingAddress"] = customer["shippingAddress"]
+        if doc.get("billingContact") is None:
+            person = {k: customer.get(k) for k in ("title", "firstName", "lastName", "email", "phone", "cellPhone")}
+            if any(person.values()):
+                doc["billingContact"] = {**person, "companyName": customer.get("companyName")}
+
+    def _product(self, line: dict) -> dict | None:
+        products = Products(self.ctx)
+        if line.get("productId") is not None:
+            product = self.repo.get(Products.kind, line["productId"])
+            if product is None:
+                raise InvalidRequest(f"Product {line['productId']} does not exist")
+            return products.view(product)
+        for field, key in (("productNumber", "number"), ("productInternalId", "internalId")):
+            if line.get(field):
+                found = products.find(**{key: line[field]})
+                if not found:
+                    raise InvalidRequest(f"No product with {key} {line[field]!r}")
+                return found[0]
+        return None
+
+    def _line(self, given: dict, index: int, region: str) -> dict:
+        """A line with its product's defaults, its VAT and unit resolved, and a line id."""
+        line = dict(given)
+        product = self._product(line)
+        if product is not None:
+            line.update(productId=product["id"], productNumber=product.get("number"),
+                        productInternalId=product.get("internalId"), product=product)
+            if line.get("type") is None:
+                line["type"] = product.get("type") if product.get("type") in ("Product", "Service", "Text") else "Product"
+            if line.get("description") is None:
+                line["description"] = product.get("name")
+            if line.get("taxExcludedPrice") is None and line.get("taxIncludedPrice") is None:
+                price_field = "taxIncludedPrice" if product.get("isUnitPriceTaxIncluded") else "taxExcludedPrice"
+                line[price_field] = product.get("unitPrice")
+            line.setdefault("unit", product.get("unit"))
+            if line.get("vat") is None:
+                line["vat"] = product.get("vat")
+            if line.get("purchasePrice") is None:
+                line["purchasePrice"] = product.get("purchasePrice")
+        if line.get("type") in PRICED_TYPES:
+            line["vat"] = self.ctx.reference.resolve_vat(line.get("vat"), region)
+            line["unit"] = self.ctx.reference.resolve_unit(line.get("unit"))
+            if line.get("quantity") is None:
+                line["quantity"] = 1
+        if line.get("classificationId") is not None and not any(
+                c["id"] == line["classificationId"] for c in self.ctx.reference.classifications):
+            raise InvalidRequest(f"Classification {line['classificationId']} does not exist; see GET /v1/Classifications")
+        line["id"] = index + 1
+        return line
+
+    def _defaults(self, doc: dict) -> None:
+        settings = self.ctx.reference.settings
+        customer = self._customer(doc.get("customerId")) or {}
+        options = customer.get("billingOptions") or {}
+        if doc.get("useTaxIncludedPrices") is None:
+            doc["useTaxIncludedPrices"] = bool(options.get("useTaxIncludedPrices", settings["sales"].get("useTaxIncluded")))
+        if doc.get("vatReverseCharge") is None:
+            doc["vatReverseCharge"] = bool(options.get("vatReverseCharge") or False)
+        if doc.get("liableToVat") is None:
+            doc["liableToVat"] = bool(settings["vat"].get("liableToVat", True))
+        if doc.get("shippingAmount") is None:
+            doc["shippingAmount"] = 0
+        doc["shippingVat"] = self.ctx.reference.resolve_vat(doc.get("shippingVat"), doc["region"])
+
+    # --- payments ------------------------------------------------------------------------------
+    @staticmethod
+    def _settled(doc: dict) -> list[dict]:
+        return [p for p in doc.get("_payments") or [] if p.get("status", "Success") == "Success"]
+
+    def view(self, doc: dict) -> dict:
+        """Add what depends on the clock: the payment schedule and the overdue amount."""
+        if self.drafts and (doc.get("isDraft") or not doc.get("date")):
+            return {**doc, "commitments": [], "overdue": 0}
+        issued = dt.date.fromisoformat(doc["date"])
+        parts = settlement.schedule(issued, _money(doc.get("taxIncludedAmount")), doc.get("_settlementTerm"))
+        paid = sum((_money(p["amount"]) for p in self._settled(doc)), Decimal(0))
+        remaining = settlement.allocate(parts, paid)
+        today = self.ctx.today()
+        commitments = [{"id": i + 1, "date": due.isoformat(), "amount": float(amount), "dueAmount": float(left),
+                        "thirdId": doc.get("customerId")} for i, ((due, amount), left) in enumerate(zip(parts, remaining))]
+        overdue = sum((left for (due, _), left in zip(parts, remaining) if due < today), Decimal(0))
+        return {**doc, "commitments": commitments, "overdue": float(overdue)}
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    def before_delete(self, doc: dict) -> None:
+        if self.drafts and not doc.get("isDraft"):
+            raise WrongState(f"{self.label} {doc.get('number')} is finalized and cannot be deleted"
+                             + (": cancel it with a credit (POST /v1/SaleCredits with cancelledInvoicetId)"
+                                if self.kind == "SaleInvoices" else ""))
+
+    def _next_number(self, date: str) -> str:
+        year = date[:4]
+        return f"{self.number_prefix}{year}-{self.repo.next_number(f'{self.kind}:{year}'):05d}"
+
+    def _finalize(self, doc: dict) -> dict:
+        if not doc.get("isDraft"):
+            raise WrongState(f"{self.label} {doc.get('number')} is already finalized")
+        if doc.get("customerId") is None and not doc.get("customerName"):
+            raise WrongState(f"{self.label} {doc['id']} has no customer: set customerId before finalizing")
+        if not any(line.get("type") in PRICED_TYPES for line in doc.get("lines") or []):
+            raise WrongState(f"{self.label} {doc['id']} has no priced line: add a Product or Service line before finalizing")
+        doc = dict(doc)
+        doc["date"] = doc.get("date") or self.ctx.today().isoformat()
+        doc["number"] = self._next_number(doc["date"])
+        doc["isDraft"] = False
+        customer = self.repo.get(Customers.kind, doc["customerId"]) if doc.get("customerId") is not None else None
+        doc["_settlementTerm"] = self._settlement_term(customer)
+        return self.repo.replace(self.kind, doc["id"], doc)
+
+    def _settlement_term(self, customer: dict | None) -> dict | None:
+        """The customer's term (billingOptions.settlementTermId), else the B2B or B2C default."""
+        sales = self.ctx.reference.settings["sales"]
+        terms = [t for t in (sales.get("btoBSettlementTerm"), sales.get("btoCSettlementTerm")) if t]
+        wanted = ((customer or {}).get("billingOptions") or {}).get("settlementTermId")
+        for term in terms:
+            if wanted is not None and term.get("id") == wanted:
+                return term
+        consumer = (customer or {}).get("type") == "Consumer"
+        return sales.get("btoCSettlementTerm" if consumer else "btoBSettlementTerm")
+
+    def finalize(self, id: int) -> dict:
+        with self.repo.transaction():
+            doc = self._finalize(self.load(id))
+            self.after_finalize(doc)
+        return self.view(doc)
+
+    def after_finalize(self, doc: dict) -> None:
+        """Hook: what finalizing changes elsewhere (a cancelling credit marks its invoice)."""
+
+    def send(self, id: int, recipients: list[str] | None) -> dict:
+        """Record the mail in the outbox and `sentAt`; nothing is really emailed."""
+        with self.repo.transaction():
+            doc = self.load(id)
+            if self.drafts and doc.get("isDraft"):
+                raise WrongState(f"{self.label} {id} is a draft: finalize it before sending it")
+            to = [r.strip() for r in recipients or [] if r and r.strip()]
+            if not to:
+                to = [e for e in ((doc.get("billingContact") or {}).get("email"),) if e]
+            if not to and doc.get("customerId") is not None:
+                customer = self.repo.get(Customers.kind, doc["customerId"]) or {}
+                to = [customer["email"]] if customer.get("email") else []
+            if not to:
+                raise InvalidRequest(f"{self.label} {doc.get('number')}: no recipient given and the customer has no email")
+            invalid = [r for r in to if "@" not in r or r.startswith("@") or r.endswith("@")]
+            if invalid:
+                raise InvalidRequest(f"Not an email address: {', '.join(invalid)}")
+            doc["sentAt"] = self.ctx.now_iso()
+            doc = self.repo.replace(self.kind, id, doc)
+            company = (self.ctx.reference.settings.get("company") or {}).get("name")
+            title = f"{TITLES[self.kind]} {doc.get('number')}"
+            self.repo.insert(OUTBOX, {
+                "sentAt": doc["sentAt"], "documentKind": self.kind, "documentId": id, "number": doc.get("number"),
+                "to": to, "subject": f"{title} – {company}" if company else title,
+                "attachment": f"{doc.get('number')}.pdf"})
+        return self.view(doc)
+
+    # --- lists ---------------------------------------------------------------------------------
+    def list(self, *, date_from=None, date_to=None, customer_id=None, where=None, **kwargs) -> list[dict]:
+        date_from = date_from.isoformat() if isinstance(date_from, dt.date) else date_from
+        date_to = date_to.isoformat() if isinstance(date_to, dt.date) else date_to
+
+        def keep(doc: dict) -> bool:
+            if customer_id is not None and doc.get("customerId") != customer_id:
+                return False
+            if (date_from or date_to) and not doc.get("date"):
+                return False
+            if date_from and doc["date"] < date_from or date_to and doc["date"] > date_to:
+                return False
+            return where is None or where(doc)
+
+        return super().list(where=keep, **kwargs)
+
+
+class SaleInvoices(SaleDocuments):
+    kind = "SaleInvoices"
+    label = "Invoice"
+    number_prefix = "FA"
+    read_only = ("id", "number", "isDraft", "isPaid", "isCancelled", "isProforma", "cancellationCreditId",
+                 "cancellationCreditNumber", "replacedBy") + COMPUTED
+
+    def prepare(self, data: dict, current: dict | None) -> dict:
+        doc = super().prepare(data, current)
+        if current is None:
+            doc.update(isDraft=True, isPaid=False, isCancelled=False, isProforma=False, number=None)
+        return doc
+
+    def status(self, doc: dict) -> str:
+        """The `InvoiceStatusFilter` an invoice falls under today (Expired wins over Incoming)."""
+        if doc.get("isDraft"):
+            return "Draft"
+        if doc.get("isPaid"):
+            return "Paid"
+        return "Expired" if doc.get("overdue", 0) > 0 else "Incoming"
+
+    def list(self, *, status=None, include_cancelled=False, **kwargs) -> list[dict]:
+        def keep(doc: dict) -> bool:
+            if doc.get("isCancelled") and not include_cancelled:
+                return False
+            if status == "ToSend":
+                return not doc.get("isDraft") and not doc.get("isPaid") and not doc.get("sentAt") and not doc.get("isCancelled")
+            return status is None or self.status(doc) == status
+
+        return super().list(where=keep, **kwargs)
+
+    def mark_as_paid(self, payment: dict) -> dict:
+        """Record a payment (PayInvoice); the balance drops by the paid amount, isPaid at zero."""
+        with self.repo.transaction():
+            doc = self.load(payment["invoiceId"]) if payment.get("invoiceId") is not None else None
+            if doc is None:
+                raise NotFound(self.label, payment.get("invoiceId"))
+            if doc.get("isCancelled"):
+                raise WrongState(f"Invoice {doc.get('number')} is cancelled and cannot be paid")
+            if doc.get("isDraft"):
+                if not payment.get("finalizeInvoice"):
+                    raise WrongState(f"Invoice {doc['id']} is a draft: finalize it first or pass finalizeInvoice: true")
+                doc = self._finalize(doc)
+            payments = list(doc.get("_payments") or [])
+            record = {"date": payment.get("date") or self.ctx.today().isoformat(),
+                      "paymentMethod": payment.get("paymentMethod"), "paymentReference": payment.get("paymentReference"),
+                      "status": payment.get("status") or "Success", "metadata": payment.get("metadata")}
+            if doc.get("isPaid"):
+                if not payment.get("allowUpdate") or not payments:
+                    raise WrongState(f"Invoice {doc.get('number')} is already paid"
+                                     + ("" if payment.get("allowUpdate") else " (pass allowUpdate: true to update its payment)"))
+                last = payments[-1]
+                last.update({k: v for k, v in record.items() if k in ("metadata", "status", "paymentReference") and v is not None})
+            else:
+                balance = _money(doc["balance"])
+                amount = _money(payment["amount"]) if payment.get("amount") is not None else balance
+                if amount <= 0:
+                    raise InvalidRequest(f"The amount paid must be positive, got {amount}")
+                if amount > balance:
+                    raise InvalidRequest(f"Overpayment: {amount} is more than the balance {balance} of invoice {doc.get('number')}")
+                payments.append({**record, "amount": float(amount)})
+            doc["_payments"] = payments
+            paid = sum((_money(p["amount"]) for p in self._settled(doc)), Decimal(0))
+            balance = _money(doc["taxIncludedAmount"]) - paid
+            doc["balance"], doc["isPaid"] = float(balance), balance == 0
+            doc = self.repo.replace(self.kind, doc["id"], doc)
+        return self.view(doc)
+
+
+class SaleCredits(SaleDocuments):
+    kind = "SaleCredits"
+    label = "Credit"
+    number_prefix = "AV"
+    read_only = ("id", "number", "isDraft", "isPaid", "cancelledInvoicetId", "cancelledInvoicetNumber") + COMPUTED
+
+    def create(self, data: dict) -> dict:
+        """A credit; with `cancelledInvoicetId` it cancels that finalized invoice (copying its lines)."""
+        data = dict(data or {})
+        invoice_id = data.get("cancelledInvoicetId")
+        if invoice_id is None:
+            return super().create(data)
+        invoice = self.repo.get(SaleInvoices.kind, invoice_id)
+        if invoice is None:
+            raise InvalidRequest(f"Invoice {invoice_id} does not exist")
+        if invoice.get("isDraft"):
+            raise InvalidRequest(f"Invoice {invoice_id} is a draft: delete it instead of cancelling it")
+        if invoice.get("isCancelled"):
+            raise InvalidRequest(f"Invoice {invoice.get('number')} is already cancelled")
+        for field in ("customerId", "customerName", "billingAddress", "billingContact", "lines", "globalDiscount",
+                      "shippingAmount", "shippingVat", "useTaxIncludedPrices", "vatReverseCharge", "region"):
+            if data.get(field) is None and invoice.get(field) is not None:
+                data[field] = invoice[field]
+        data["lines"] = [{k: v for k, v in line.items() if k not in ("id", "product")} for line in data.get("lines") or []]
+        with self.repo.transaction():
+            doc = self.prepare(self._writable(data), None)
+            doc.update(cancelledInvoicetId=invoice["id"], cancelledInvoicetNumber=invoice.get("number"))
+            doc = self.repo.insert(self.kind, doc)
+        return self.view(doc)
+
+    def prepare(self, data: dict, current: dict | None) -> dict:
+        doc = super().prepare(data, current)
+        if current is None:
+            doc.update(isDraft=True, isPaid=False, number=None)
+        return doc
+
+    def after_finalize(self, doc: dict) -> None:
+        invoice_id = doc.get("cancelledInvoicetId")
+        if invoice_id is None:
+            return
+        invoice = self.repo.get(SaleInvoices.kind, invoice_id)
+        if invoice is not None:
+            self.repo.replace(SaleInvoices.kind, invoice_id, {
+                **invoice, "isCancelled": True, "cancellationCreditId": doc["id"],
+                "cancellationCreditNumber": doc["number"]})
+
+
+class SaleQuotes(SaleDocuments):
+    kind = "SaleQuotes"
+    label = "Quote"
+    number_prefix = "DE"
+    drafts = False
+    read_only = ("id", "number") + COMPUTED
+
+    def prepare(self, data: dict, current: dict | None) -> dict:
+        doc = super().prepare(data, current)
+        if current is None:
+            doc["date"] = doc.get("date") or self.ctx.today().isoformat()
+            doc["number"] = self._next_number(doc["date"])
+            doc["status"] = doc.get("status") or "Pending"
+            if not doc.get("validityDate"):
+                days = (self.ctx.reference.settings["sales"].get("quotes") or {}).get("validityDuration") or 30
+                doc["validityDate"] = (dt.date.fromisoformat(doc["date"]) + dt.timedelta(days=days)).isoformat()
+        return doc
+
+    def view(self, doc: dict) -> dict:
+        return doc
+
+    def before_delete(self, doc: dict) -> None:
+        if doc.get("status") == "Invoiced":
+            raise WrongState(f"Quote {doc.get('number')} has been invoiced and cannot be deleted")
+
+    def list(self, *, status=None, **kwargs) -> list[dict]:
+        return super().list(where=(lambda d: d.get("status") == status) if status else None, **kwargs)

@@ -1,0 +1,62 @@
+"""Uploaded files (product images, purchase-invoice PDFs): content-addressed blobs on disk or in memory."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+SIGNATURES = (
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
+
+def sniff(data: bytes) -> str | None:
+    """The media type the bytes really are (by signature), or None when unrecognised."""
+    for signature, media_type in SIGNATURES:
+        if data.startswith(signature):
+            return media_type
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+class FileStore:
+    """Blobs named by the SHA-256 of their content, so an identical upload is stored once."""
+
+    def __init__(self, data_dir: str | os.PathLike | None):
+        self.root = Path(data_dir) / "files" if data_dir is not None else None
+        self._memory: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def put(self, data: bytes) -> str:
+        """Store `data` (atomically on disk) and return its id."""
+        file_id = hashlib.sha256(data).hexdigest()
+        if self.root is None:
+            with self._lock:
+                self._memory[file_id] = data
+            return file_id
+        path = self.root / file_id
+        if not path.exists():
+            self.root.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=self.root, delete=False) as tmp:
+                tmp.write(data)
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            os.replace(tmp.name, path)
+        return file_id
+
+    def get(self, file_id: str) -> bytes | None:
+        """The blob, or None for an unknown (or malformed) id."""
+        if len(file_id) != 64 or any(c not in "0123456789abcdef" for c in file_id):
+            return None
+        if self.root is None:
+            return self._memory.get(file_id)
+        path = self.root / file_id
+        return path.read_bytes() if path.exists() else None
