@@ -376,6 +376,17 @@ class SaleCredits(SaleDocuments):
             doc.update(isDraft=True, isPaid=False, number=None)
         return doc
 
+    def _finalize(self, doc: dict) -> dict:
+        # Checked here, in finalize's transaction: several draft credits may name the same invoice,
+        # only the first one finalized cancels it.
+        invoice_id = doc.get("cancelledInvoicetId") if doc.get("isDraft") else None
+        if invoice_id is not None:
+            invoice = self.repo.get(SaleInvoices.kind, invoice_id) or {}
+            if invoice.get("isCancelled"):
+                raise WrongState(f"Invoice {invoice.get('number')} is already cancelled "
+                                 f"(by credit {invoice.get('cancellationCreditNumber')})")
+        return super()._finalize(doc)
+
     def after_finalize(self, doc: dict) -> None:
         invoice_id = doc.get("cancelledInvoicetId")
         if invoice_id is None:

@@ -1,0 +1,185 @@
+"""Uploaded files: product images and purchase-invoice PDFs, checked by content, served back byte for byte."""
+
+import io
+import struct
+import zlib
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from fpdf import FPDF
+from PIL import Image
+
+from conftest import KEY
+
+MB = 1024 * 1024
+PRODUCT = 1
+
+
+def png_bytes(rgb=(200, 30, 30)) -> bytes:
+    """A valid 1×1 truecolour PNG, built by hand."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # 1×1, 8 bits, RGB
+    raw = b"\x00" + bytes(rgb)  # filter byte + one pixel
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+def jpeg_bytes() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (2, 2), (10, 120, 240)).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def pdf_bytes(text: str = "Facture fournisseur F-2026-042") -> bytes:
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=12)
+    pdf.cell(text=text)
+    return bytes(pdf.output())
+
+
+def path_of(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def upload(client, url: str, data: bytes, name: str, media_type: str = "application/octet-stream"):
+    return client.post(url, files={"file": (name, data, media_type)})
+
+
+@pytest.fixture
+def frozen(client):
+    """The tenant's clock frozen late on 10 March UTC: already the 11th in Paris."""
+    assert client.put("/_mock/clock", json={"now": "2026-03-10T23:30:00Z", "frozen": True}).status_code == 200
+    return client
+
+
+def test_png_image_is_stored_and_served_without_a_key(client, anonymous):
+    png = png_bytes()
+    Image.open(io.BytesIO(png)).verify()  # the hand-built PNG really is one
+    response = upload(client, f"/v1/ProductImages/{PRODUCT}", png, "photo.png", "image/png")
+    assert response.status_code == 200, response.text
+    product = response.json()
+    assert product["id"] == PRODUCT and product["imageUrl"]
+    assert "/_mock/files/" in product["imageUrl"]
+
+    served = anonymous.get(path_of(product["imageUrl"]))
+    assert served.status_code == 200
+    assert served.headers["content-type"] == "image/png"
+    assert served.content == png
+
+    again = client.get(f"/v1/ProductImages/{PRODUCT}")
+    assert again.status_code == 200 and again.json()["imageUrl"] == product["imageUrl"]
+    assert client.get(f"/v1/Products/{PRODUCT}").json()["imageUrl"] == product["imageUrl"]
+
+
+def test_a_jpeg_replaces_the_image_then_delete_removes_it(client, anonymous):
+    first = upload(client, f"/v1/ProductImages/{PRODUCT}", png_bytes(), "photo.png", "image/png").json()
+    jpeg = jpeg_bytes()
+    replaced = upload(client, f"/v1/ProductImages/{PRODUCT}", jpeg, "photo.jpg", "image/jpeg")
+    assert replaced.status_code == 200, replaced.text
+    url = replaced.json()["imageUrl"]
+    assert url and url != first["imageUrl"]
+    served = anonymous.get(path_of(url))
+    assert served.status_code == 200
+    assert served.headers["content-type"] == "image/jpeg" and served.content == jpeg
+
+    deleted = client.delete(f"/v1/ProductImages/{PRODUCT}")
+    assert deleted.status_code == 200
+    assert client.get(f"/v1/Products/{PRODUCT}").json()["imageUrl"] is None
+    assert client.get(f"/v1/ProductImages/{PRODUCT}").json()["imageUrl"] is None
+    second = client.delete(f"/v1/ProductImages/{PRODUCT}")
+    assert second.status_code == 404
+
+
+def test_image_uploads_refused(client):
+    products = client.get("/v1/Products").json()
+    unknown = max(p["id"] for p in products) + 1000
+    before = client.get(f"/v1/Products/{PRODUCT}").json()
+
+    missing = upload(client, f"/v1/ProductImages/{unknown}", png_bytes(), "photo.png", "image/png")
+    assert missing.status_code == 404
+    assert client.get(f"/v1/ProductImages/{unknown}").status_code == 404
+    assert client.delete(f"/v1/ProductImages/{unknown}").status_code == 404
+
+    text = upload(client, f"/v1/ProductImages/{PRODUCT}", b"just some notes, not a picture\n", "notes.png", "image/png")
+    assert text.status_code == 400
+    message = text.json()["message"]
+    assert "PNG" in message and "JPEG" in message and "content" in message
+
+    pdf = upload(client, f"/v1/ProductImages/{PRODUCT}", pdf_bytes(), "scan.png", "image/png")
+    assert pdf.status_code == 400
+
+    big = upload(client, f"/v1/ProductImages/{PRODUCT}", png_bytes() + b"\x00" * (6 * MB), "big.png", "image/png")
+    assert big.status_code == 413
+    problem = big.json()
+    assert problem["status"] == 413 and "5 MB" in problem["detail"] and problem["title"]
+
+    no_file = client.post(f"/v1/ProductImages/{PRODUCT}", files={"picture": ("photo.png", png_bytes(), "image/png")})
+    assert no_file.status_code == 400
+    only_text = client.post(f"/v1/ProductImages/{PRODUCT}", files={"note": (None, "x")})
+    assert only_text.status_code == 400
+    not_a_file = client.post(f"/v1/ProductImages/{PRODUCT}", files={"file": (None, "a text value")})
+    assert not_a_file.status_code == 400
+    # Not multipart at all: the contract's media type is refused.
+    assert client.post(f"/v1/ProductImages/{PRODUCT}", data={"file": "x"}).status_code == 415
+
+    assert client.get(f"/v1/Products/{PRODUCT}").json() == before
+
+
+def test_a_pdf_becomes_a_pending_purchase_invoice_dated_by_the_sandbox_clock(frozen):
+    pdf = pdf_bytes()
+    response = upload(frozen, "/v1/PurchaseInvoices/file", pdf, "F-2026-042.pdf", "application/pdf")
+    assert response.status_code == 200, response.text
+    invoice = response.json()
+    assert invoice["status"] == "Pending"
+    assert invoice["date"] == "2026-03-11"  # Europe/Paris, by the frozen clock
+    assert path_of(invoice["pdfUrl"]) == f"/v1/PurchaseInvoices/Download/{invoice['id']}"
+    download = frozen.get(path_of(invoice["pdfUrl"]))
+    assert download.status_code == 200
+    assert download.headers["content-type"] == "application/pdf"
+    assert download.content == pdf
+    assert frozen.get(f"/v1/PurchaseInvoices/Download/{invoice['id'] + 1000}").status_code == 404
+
+
+def test_refused_pdf_uploads_leave_the_store_unchanged(frozen):
+    first = upload(frozen, "/v1/PurchaseInvoices/file", pdf_bytes("one"), "one.pdf", "application/pdf").json()
+
+    png = upload(frozen, "/v1/PurchaseInvoices/file", png_bytes(), "disguised.pdf", "application/pdf")
+    assert png.status_code == 400 and "PDF" in png.json()["message"]
+    big = upload(frozen, "/v1/PurchaseInvoices/file", b"%PDF-1.4\n" + b"0" * (11 * MB), "big.pdf", "application/pdf")
+    assert big.status_code == 413 and "10 MB" in big.json()["detail"]
+    none = frozen.post("/v1/PurchaseInvoices/file", files={"document": ("x.pdf", pdf_bytes(), "application/pdf")})
+    assert none.status_code == 400
+    empty = upload(frozen, "/v1/PurchaseInvoices/file", b"", "empty.pdf", "application/pdf")
+    assert empty.status_code == 400
+
+    second_pdf = pdf_bytes("two")
+    second = upload(frozen, "/v1/PurchaseInvoices/file", second_pdf, "two.pdf", "application/pdf").json()
+    assert second["id"] == first["id"] + 1
+    assert frozen.get(f"/v1/PurchaseInvoices/Download/{second['id']}").content == second_pdf
+
+
+def test_uploaded_files_survive_a_restart(server_factory):
+    server = server_factory()
+    headers = {"X-API-KEY": KEY}
+    png, pdf = png_bytes((1, 2, 3)), pdf_bytes("restart")
+    with httpx.Client(base_url=server.url, headers=headers, timeout=10, trust_env=False) as http:
+        product = http.post(f"/v1/ProductImages/{PRODUCT}", files={"file": ("p.png", png, "image/png")})
+        assert product.status_code == 200, product.text
+        invoice = http.post("/v1/PurchaseInvoices/file", files={"file": ("i.pdf", pdf, "application/pdf")})
+        assert invoice.status_code == 200, invoice.text
+    image_path, invoice_id = path_of(product.json()["imageUrl"]), invoice.json()["id"]
+    server.stop()
+
+    restarted = server_factory(data_dir=server.data_dir)
+    with httpx.Client(base_url=restarted.url, timeout=10, trust_env=False) as http:
+        image = http.get(image_path)  # no key: a public link
+        assert image.status_code == 200 and image.content == png
+        assert image.headers["content-type"] == "image/png"
+        assert http.get(f"/v1/ProductImages/{PRODUCT}", headers=headers).json()["imageUrl"].endswith(image_path)
+        download = http.get(f"/v1/PurchaseInvoices/Download/{invoice_id}", headers=headers)
+        assert download.status_code == 200 and download.content == pdf
+        assert download.headers["content-type"] == "application/pdf"
