@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test clean
+.PHONY: run test clean chromium bench bench-tools
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,8 +15,43 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/altoviz-mock serve $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The API page's browser test (tests/test_api_page.py) opens /ui/ in Debian's chromium: installed
+# here when missing and we may (root, apt-get); otherwise that one test is skipped and says why.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser test of /ui/ ..."; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || \
+	  { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1; } || \
+	  echo "chromium could not be installed: the browser test will be skipped"; }
+
+# Benchmarks (docs/benchmarks.md): the sandbox side by side with Prism under wrk, growth, cold
+# start, reset, a py-spy profile, then the store's own benchmark. The tools come from the
+# project's files: the `bench` extra (py-spy), Debian's wrk (if root with apt-get; otherwise the
+# Python load generator is used) and Prism from npm into bench/.prism. BENCH_ARGS passes options.
+BENCH_STAMP := $(VENV)/.installed-bench
+PRISM := bench/.prism/node_modules/.bin/prism
+
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+bench-tools:
+	@command -v wrk >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1 || { \
+	  echo "Installing Debian's wrk ..."; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -qq wrk >/dev/null 2>&1 || \
+	  { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq wrk >/dev/null 2>&1; } || \
+	  echo "wrk could not be installed: the Python load generator will be used"; }
+	@test -x $(PRISM) || { echo "Installing Prism 5 into bench/.prism ..."; \
+	  npm install --silent --no-audit --no-fund --prefix bench/.prism @stoplight/prism-cli@5; }
+
+bench: $(BENCH_STAMP) bench-tools
+	$(BIN)/python bench/http_bench.py --write-docs $(BENCH_ARGS)
+	$(BIN)/python bench/store_growth.py --write-docs
 
 clean:
 	rm -rf $(VENV) .altoviz-mock .pytest_cache

@@ -9,4 +9,4 @@ from .mock_mode import mock_schema
 def mock_api_schema(tmp_path_factory):
     schema, app = mock_schema(tmp_path_factory.mktemp("contract-data"))
     yield schema
-    app.app.extensions["altoviz_mock"].store.close()
+    app.app.extensions["altoviz_mock"].close()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import logging
+import os
 from dataclasses import dataclass
 from importlib import resources
 from typing import Callable
@@ -13,18 +15,24 @@ import connexion
 import flask
 import yaml
 from connexion.jsonifier import Jsonifier
+from connexion.options import SwaggerUIOptions
+from connexion.middleware import MiddlewarePosition
 
 from .api._http import EXTENSION
 from .api.presenter import Presenter
 from .api.problems import ProblemRenderer
 from .api.resolver import OperationResolver
 from .api.validation import validator_map
+from .asgi import BodyLimit, FlaskBridge
+from . import speedups
 from .auth import security_map
 from .config import Config
 from .domain.collection import utcnow
+from .events import Dispatcher
 from .files import FileStore
 from .sandbox.controls import controls
 from .sandbox.tenants import Tenants, reference_data
+from .sandbox.webhooks import Inbox, webhook_controls
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -41,6 +49,13 @@ def load_contract() -> dict:
     return yaml.load(contract_text(), Loader=loader)
 
 
+# The API page at /ui/ (the contract at /openapi.json): swagger-ui-bundle's packaged assets only,
+# no online validator, nothing fetched from the internet.
+SWAGGER_UI = SwaggerUIOptions(swagger_ui_path="/ui", swagger_ui_config={
+    "validatorUrl": None, "displayOperationId": True, "docExpansion": "list", "filter": True,
+    "persistAuthorization": True, "tryItOutEnabled": True})
+
+
 @dataclass
 class Services:
     """What the adapters reach through `flask.current_app.extensions`."""
@@ -50,13 +65,22 @@ class Services:
     tenants: Tenants
     presenter: Presenter
     files: FileStore
+    webhooks: Dispatcher
+    inbox: Inbox
     clock: Callable = utcnow
+
+    def close(self) -> None:
+        """Stop delivering webhooks, then close the store (compacting every tenant's journal)."""
+        try:
+            self.webhooks.close()
+        finally:
+            self.store.close()
 
 
 def _refuse_unrouted():
     """404 for a request Flask routes but Connexion's router did not (e.g. a newline in a path
     segment): without an operation context the contract's checks never ran on it."""
-    if flask.request.blueprint != controls.name:
+    if flask.request.blueprint not in (controls.name, webhook_controls.name):
         try:
             connexion.context.operation.operation_id
         except RuntimeError:
@@ -66,26 +90,44 @@ def _refuse_unrouted():
 def create_app(config: Config | None = None) -> connexion.FlaskApp:
     """Build the sandbox app: contract, handlers, tenants, store; nothing runs at import time."""
     config = config or Config.from_env()
+    # Benchmarks only (docs/benchmarks.md): Connexion's stock bridge and per-request validators.
+    stock = os.environ.get("ALTOVIZ_MOCK_STOCK_STACK") == "1"
     spec = load_contract()
     store = Store(config.data_dir, fsync=config.fsync)
     tenants = Tenants(config, store, reference_data())
     services = Services(config=config, store=store, tenants=tenants, files=FileStore(config.data_dir),
-                        presenter=Presenter(spec["components"]["schemas"]))
+                        presenter=Presenter(spec["components"]["schemas"]),
+                        webhooks=Dispatcher(config, tenants.open), inbox=Inbox())
 
-    # Compact UTF-8 JSON: json.dumps only uses its C encoder without `indent`.
-    jsonifier = Jsonifier(json, ensure_ascii=False, separators=(",", ":"))
+    # Compact UTF-8 JSON: json.dumps only uses its C encoder without `indent`; orjson is faster still.
+    jsonifier = (Jsonifier(json, ensure_ascii=False, separators=(",", ":")) if stock
+                 else Jsonifier(speedups.FastJSON, ensure_ascii=False, separators=(",", ":")))
     app = connexion.FlaskApp(__name__, security_map=security_map(tenants), pythonic_params=True,
-                             jsonifier=jsonifier, validator_map=validator_map())
+                             jsonifier=jsonifier, validator_map=validator_map(cache=not stock))
     # Connexion resolves $refs in place: give it its own copy.
-    app.add_api(copy.deepcopy(spec), resolver=OperationResolver(),
-                validate_responses=config.validate_responses, strict_validation=False)
+    with contextlib.nullcontext() if stock else speedups.trusted_contract():
+        app.add_api(copy.deepcopy(spec), resolver=OperationResolver(),
+                    validate_responses=config.validate_responses, strict_validation=False,
+                    swagger_ui_options=SWAGGER_UI)
     ProblemRenderer(spec).install(app)
     app.app.extensions[EXTENSION] = services
     app.app.register_blueprint(controls)
+    app.app.register_blueprint(webhook_controls)
     app.app.before_request(_refuse_unrouted)
     app.app.json.sort_keys = False
     app.app.json.ensure_ascii = False
     # Uploads are checked per kind (5 MB images, 10 MB PDFs); this bounds what is read at all.
     app.app.config["MAX_CONTENT_LENGTH"] = 12 * 1024 * 1024
+    # JSON bodies are bounded in front of everything (413, see asgi.py and the contract).
+    app.add_middleware(BodyLimit, position=MiddlewarePosition.BEFORE_SWAGGER)
+    if not stock:
+        speedups.install()
+        app._middleware_app.asgi_app = FlaskBridge(app.app.wsgi_app, offload_writes=config.fsync)
     tenants.warm_up()
+    # Webhook deliveries left pending by the last run: the configured tenants' now, the others'
+    # (open tenants, read from disk) in the background.
+    opened = store.tenants()
+    services.webhooks.resume(opened)
+    services.webhooks.resume_in_background(
+        [t for t in store.persisted_tenants() if t not in opened and tenants.authenticate(t)])
     return app

@@ -13,7 +13,7 @@ import warnings
 from pathlib import Path
 
 from . import __version__
-from .config import DEFAULT_API_KEY, DEFAULT_DATA_DIR, DEFAULT_SEED, Config
+from .config import CONFIG_FILE, DEFAULT_API_KEY, DEFAULT_DATA_DIR, DEFAULT_SEED, Config, environment
 
 
 def _bind_problem(host: str, port: int) -> str | None:
@@ -45,60 +45,145 @@ class _HelpFormatter(argparse.HelpFormatter):
         return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
-        return textwrap.fill(" ".join(text.split()), width, initial_indent=indent,
-                             subsequent_indent=indent, break_on_hyphens=False)
+        # Paragraphs are refilled; indented lines (an epilog's examples) are kept as written.
+        lines, paragraph = [], []
+
+        def flush() -> None:
+            if paragraph:
+                lines.append(textwrap.fill(" ".join(" ".join(paragraph).split()), width, initial_indent=indent,
+                                           subsequent_indent=indent, break_on_hyphens=False))
+                paragraph.clear()
+
+        for line in text.splitlines():
+            if line.strip() and line[0].isspace():
+                flush()
+                lines.append(indent + line.rstrip())
+            elif not line.strip():
+                flush()
+                lines.append("")
+            else:
+                paragraph.append(line)
+        flush()
+        return "\n".join(lines)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose errors are one line saying where to look (no usage block)."""
+
+    def error(self, message: str):
+        from . import console
+
+        command = self.prog.partition(" ")[2] or None
+        self.exit(console.fail(f"{message} (see {self.prog} --help)", 2, command=command))
+
+
+EXAMPLES = f"""examples:
+  altoviz-mock serve                          # on :8080, API page at /ui/
+  altoviz-mock serve --port 9000 --in-memory  # nothing kept on disk
+  altoviz-mock serve --open-tenants           # any API key is a tenant
+  altoviz-mock seed --size 500 --seed 7       # reseed a running sandbox
+  altoviz-mock reset --api-key team-b         # back to the initial state
+  altoviz-mock contract --base-url URL --api-key KEY
+
+Settings come from the flags, then ALTOVIZ_MOCK_* environment variables, then ./{CONFIG_FILE}
+(or --config FILE), then the defaults: `altoviz-mock COMMAND --help` lists them."""
+
+SERVE_EXAMPLES = f"""examples:
+  altoviz-mock serve
+  altoviz-mock serve --host 0.0.0.0 --port 9000 --api-key team-a
+  ALTOVIZ_MOCK_OPEN_TENANTS=1 altoviz-mock serve --in-memory --empty
+  altoviz-mock serve --config ci.toml   # e.g. port = 9000, open_tenants = true"""
 
 
 def serve(args: argparse.Namespace) -> int:
     """Start the sandbox and print where it listens and with which key."""
     import uvicorn
 
+    from . import console
+    from . import speedups
     from .app import create_app
 
+    env = getattr(args, "env", None)
     try:
         config = Config.from_env(
-            host=args.host, port=args.port,
+            env, host=args.host, port=args.port,
             data_dir=Path(args.data) if args.data else None,
             api_keys=tuple(args.api_key) if args.api_key else None,
             open_tenants=True if args.open_tenants else None,
             seed=args.seed, empty=True if args.empty else None,
         )
     except ValueError as exc:
-        print(f"altoviz-mock: {exc}", file=sys.stderr)
-        return 2
-    if args.in_memory:
+        return console.fail(str(exc), 2, command="serve")
+    if args.in_memory or (env or {}).get("ALTOVIZ_MOCK_IN_MEMORY", "").lower() in ("1", "true", "yes", "on"):
         config = Config(**{**config.__dict__, "data_dir": None})
     problem = _bind_problem(config.host, config.port) if config.port else None
     if problem:
-        print(f"altoviz-mock: {problem}", file=sys.stderr)
-        return 1
+        return console.fail(problem, 1, command="serve")
     app = create_app(config)
     url = f"http://{config.host}:{config.port}"
     state = "empty" if config.empty else f"seeded with fixture set {config.seed}"
-    print(f"Altoviz sandbox {__version__} listening on {url} ({state}, data in "
-          f"{config.data_dir.resolve() if config.data_dir else 'memory only'})")
-    print(f"API key: {DEFAULT_API_KEY}" + "".join(f"\nAPI key: {k}" for k in config.api_keys))
+    where = config.data_dir.resolve() if config.data_dir else "memory only"
+    console.say(f"[bold]Altoviz sandbox {__version__}[/] listening on [bold cyan]{url}[/] "
+                f"({state}, data in {console.escape(where)})")
+    for key in config.all_api_keys:
+        console.say(f"API key: [bold]{console.escape(key)}[/]")
     if config.open_tenants:
-        print("Open tenants: any other X-API-KEY is accepted as a fresh, empty tenant")
-    print(f"Try: curl -H 'X-API-KEY: {DEFAULT_API_KEY}' {url}/v1/Customers")
+        console.say("Open tenants: any other X-API-KEY is accepted as a fresh, empty tenant")
+    console.say(f"Try: [green]curl -H 'X-API-KEY: {DEFAULT_API_KEY}' {url}/v1/Customers[/]")
+    console.say(f"API page: [cyan]{url}/ui/[/]")
     sys.stdout.flush()
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
+    speedups.tune_gc()
     try:
         uvicorn.run(app, host=config.host, port=config.port, log_level="warning")
     finally:
-        app.app.extensions["altoviz_mock"].store.close()
+        app.app.extensions["altoviz_mock"].close()
+    return 0
+
+
+def trigger(args: argparse.Namespace) -> int:
+    """Ask a running sandbox to send a sample event of a type to the key's webhooks."""
+    import httpx
+
+    endpoint = f"{args.url.rstrip('/')}/_mock/webhooks/trigger"
+    try:
+        # trust_env=False: straight to the sandbox, never through an HTTP(S)_PROXY of the environment.
+        response = httpx.post(endpoint, json={"type": args.type}, headers={"X-API-KEY": args.api_key},
+                              timeout=10, trust_env=False)
+    except httpx.HTTPError as exc:
+        print(f"altoviz-mock: no sandbox answering at {args.url} ({exc or type(exc).__name__})", file=sys.stderr)
+        return 1
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if response.status_code != 202:
+        print(f"altoviz-mock: {response.status_code} {body.get('detail') or response.text.strip()}", file=sys.stderr)
+        return 1
+    deliveries = body.get("deliveries") or []
+    if not deliveries:
+        print(f"{args.type}: no webhook of this API key subscribes to it; nothing sent "
+              "(register one with POST /v1/Webhooks)")
+        return 0
+    print(f"{args.type} event {body.get('eventId')} queued for {len(deliveries)} webhook(s):")
+    for delivery in deliveries:
+        print(f"  delivery {delivery['id']} to {delivery['url']} (webhook {delivery['webhookId']})")
+    print(f"Attempts: curl -H 'X-API-KEY: {args.api_key}' {args.url.rstrip('/')}/_mock/webhooks/deliveries")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="altoviz-mock", formatter_class=_HelpFormatter,
+    parser = _Parser(
+        prog="altoviz-mock", formatter_class=_HelpFormatter, epilog=EXAMPLES,
         description="A local, stateful sandbox of the Altoviz invoicing API.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--config", metavar="FILE", help=f"settings file (TOML; default ./{CONFIG_FILE} when present)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = commands.add_parser("serve", help="run the sandbox server", formatter_class=_HelpFormatter,
-                            description="Run the sandbox. Every flag has an ALTOVIZ_MOCK_* environment equivalent.")
+                            epilog=SERVE_EXAMPLES,
+                            description="Run the sandbox. Every flag has an ALTOVIZ_MOCK_* environment equivalent "
+                                        f"and a setting in {CONFIG_FILE} (flags win, then the environment).")
     p.add_argument("--host", help="interface to listen on (default 127.0.0.1; env ALTOVIZ_MOCK_HOST)")
     p.add_argument("--port", type=int, help="port (default 8080; env ALTOVIZ_MOCK_PORT)")
     p.add_argument("--data", metavar="DIR",
@@ -114,6 +199,27 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--seed", type=int, metavar="N",
                        help=f"fixture data set to seed tenants with (default {DEFAULT_SEED}; env ALTOVIZ_MOCK_SEED)")
     p.set_defaults(func=serve)
+
+    from . import cli_sandbox  # `seed` and `reset`
+    cli_sandbox.add_commands(commands, _HelpFormatter)
+
+    from .domain.webhooks import TYPES
+
+    t = commands.add_parser("trigger", help="make a running sandbox send a sample webhook event",
+                            formatter_class=_HelpFormatter,
+                            description="Make a running sandbox send a sample event of TYPE to the webhooks the API key "
+                                        "registered: its latest resource of that kind (nothing is changed).")
+    t.add_argument("type", metavar="TYPE", choices=TYPES, help=f"a WebhookType: {', '.join(TYPES)}")
+    t.add_argument("--url", default="http://127.0.0.1:8080", help="the sandbox (default http://127.0.0.1:8080)")
+    t.add_argument("--api-key", default=DEFAULT_API_KEY, metavar="KEY", help=f"the tenant (default {DEFAULT_API_KEY})")
+    t.set_defaults(func=trigger)
+
+    from .cli_contract import add_commands  # `contract` and `drift`
+    add_commands(commands, _HelpFormatter)
+
+    for name in ("serve", "seed", "reset"):
+        commands.choices[name].add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
+                                            help=f"settings file (TOML; default ./{CONFIG_FILE} when present)")
     return parser
 
 
@@ -121,7 +227,17 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # Connexion imports Starlette's test client at import time; its deprecation notice is noise here.
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):
+        parser.print_help()
+        return 2
+    args = parser.parse_args(argv)
+    try:
+        args.env = environment(args.config)
+    except ValueError as exc:
+        from . import console
+
+        return console.fail(str(exc), 2)
     return args.func(args)
 
 

@@ -10,6 +10,12 @@ from typing import Mapping
 DEFAULT_API_KEY = "altoviz-sandbox-key"
 DEFAULT_SEED = 42
 DEFAULT_DATA_DIR = ".altoviz-mock"
+# POST /_mock/seed and `altoviz-mock seed`: a data set's size is its number of customers (30 is the
+# standard set; the fixtures know 36 public bodies, 5 % of the customers); a step creates at most
+# MAX_SEED_STEP documents.
+DEFAULT_SEED_SIZE = 30
+MAX_SEED_SIZE = 700
+MAX_SEED_STEP = 1000
 
 # Environment variable -> (Config field, parser). Flags override these; these override defaults.
 ENV = {
@@ -21,6 +27,12 @@ ENV = {
     "ALTOVIZ_MOCK_SEED": ("seed", int),
     "ALTOVIZ_MOCK_EMPTY": ("empty", lambda v: v.lower() in ("1", "true", "yes", "on")),
     "ALTOVIZ_MOCK_FSYNC": ("fsync", lambda v: v.lower() in ("1", "true", "yes", "on")),
+    "ALTOVIZ_MOCK_WEBHOOK_MAX_ATTEMPTS": ("webhook_max_attempts", int),
+    "ALTOVIZ_MOCK_WEBHOOK_BACKOFF": ("webhook_backoff", float),
+    "ALTOVIZ_MOCK_WEBHOOK_BACKOFF_FACTOR": ("webhook_backoff_factor", float),
+    "ALTOVIZ_MOCK_WEBHOOK_BACKOFF_MAX": ("webhook_backoff_max", float),
+    "ALTOVIZ_MOCK_WEBHOOK_TIMEOUT": ("webhook_timeout", float),
+    "ALTOVIZ_MOCK_WEBHOOK_WORKERS": ("webhook_workers", int),
 }
 
 
@@ -39,7 +51,24 @@ class Config:
     empty: bool = False
     fsync: bool = False
     validate_responses: bool = False
+    # Webhook deliveries: attempts per delivery (the first included); the delay before the first
+    # retry, multiplied by the factor before each next one, capped; the connect/read timeout of an
+    # attempt; the delivering threads (0: deliveries are recorded as pending, never sent).
+    webhook_max_attempts: int = 6
+    webhook_backoff: float = 1.0
+    webhook_backoff_factor: float = 2.0
+    webhook_backoff_max: float = 60.0
+    webhook_timeout: float = 5.0
+    webhook_workers: int = 4
     extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.webhook_max_attempts < 1:
+            raise ValueError("webhook_max_attempts must be at least 1")
+        if min(self.webhook_backoff, self.webhook_backoff_max) < 0 or self.webhook_backoff_factor < 1:
+            raise ValueError("webhook backoff delays must be >= 0 and the factor >= 1")
+        if self.webhook_timeout <= 0 or self.webhook_workers < 0:
+            raise ValueError("webhook_timeout must be > 0 and webhook_workers >= 0")
 
     @property
     def all_api_keys(self) -> tuple[str, ...]:
@@ -62,4 +91,69 @@ class Config:
         if "api_keys" in overrides:
             overrides["api_keys"] = tuple(dict.fromkeys((*values.get("api_keys", ()), *overrides["api_keys"])))
         values.update(overrides)
-        return replace(cls(), **values)
+        try:
+            return replace(cls(), **values)
+        except ValueError as exc:
+            raise ValueError(f"invalid configuration: {exc}") from None
+
+
+# --- the optional config file: a layer under the environment ---------------------------------------
+
+CONFIG_FILE = "altoviz-mock.toml"
+# Settings of the client commands (seed, reset) and of `serve --in-memory`, beside the server's ENV.
+CLIENT_ENV = {
+    "ALTOVIZ_MOCK_URL": "the running sandbox the client commands talk to",
+    "ALTOVIZ_MOCK_API_KEY": "the API key (tenant) the client commands act on",
+    "ALTOVIZ_MOCK_IN_MEMORY": "keep nothing on disk",
+}
+_PREFIX = "ALTOVIZ_MOCK_"
+
+
+def _env_value(value) -> str:
+    """A TOML value as an environment variable would spell it."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, list):
+        return ",".join(str(item) for item in value)
+    return str(value)
+
+
+def read_config_file(path: str | os.PathLike) -> dict[str, str]:
+    """A TOML config file (`port = 9000`, `api_keys = ["a", "b"]`...) as ALTOVIZ_MOCK_* variables;
+    a ValueError names the file and the bad setting."""
+    import tomllib
+
+    try:
+        with open(path, "rb") as file:
+            settings = tomllib.load(file)
+    except OSError as exc:
+        raise ValueError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path} is not valid TOML: {exc}") from None
+    names = {name[len(_PREFIX):].lower(): name for name in (*ENV, *CLIENT_ENV)}
+    variables = {}
+    for key, value in settings.items():
+        name = names.get(key.replace("-", "_").lower())
+        if name is None:
+            raise ValueError(f"{path}: unknown setting {key!r} (known: {', '.join(sorted(names))})")
+        if isinstance(value, (dict, list)) and not (isinstance(value, list) and name == "ALTOVIZ_MOCK_API_KEYS"):
+            raise ValueError(f"{path}: {key} must be a single value, not {type(value).__name__}")
+        variables[name] = _env_value(value)
+        if name in ENV:
+            try:
+                ENV[name][1](variables[name])
+            except ValueError as exc:
+                raise ValueError(f"{path}: {key} = {value!r} is not valid: {exc}") from None
+    return variables
+
+
+def environment(config_file: str | os.PathLike | None = None,
+                env: Mapping[str, str] | None = None, cwd: str | os.PathLike = ".") -> dict[str, str]:
+    """The ALTOVIZ_MOCK_* settings in force: the environment's over those of the config file
+    (`config_file`, else `altoviz-mock.toml` in `cwd` when there is one)."""
+    env = dict(os.environ if env is None else env)
+    path = config_file or (Path(cwd) / CONFIG_FILE if (Path(cwd) / CONFIG_FILE).is_file() else None)
+    if path is None:
+        return env
+    from_file = read_config_file(path)
+    return {**from_file, **{k: v for k, v in env.items() if v != "" or k not in from_file}}

@@ -4,8 +4,10 @@ The only module that knows TinyDB. Everything else talks to `Store` and `TenantS
 
 Each tenant (one API key) has its own directory `<data_dir>/<tenant_dirname(id)>/` holding
 
-- `snapshot.json`: the whole dataset at some point, `{"epoch": n, "tables": {kind: {id: doc}}}`,
-  only ever replaced atomically (temp file, fsync, rename, fsync of the directory);
+- `snapshot.json`: the whole dataset at some point, `{"tenant": id, "epoch": n, "tables": {kind:
+  {id: doc}}}`, only ever replaced atomically (temp file, fsync, rename, fsync of the directory);
+  a new tenant starts with an empty one, so that the directory always says whose it is
+  (`Store.persisted_tenants`);
 - `journal.jsonl`: a header line `{"epoch": n}` naming the snapshot it continues, then one line
   per committed change-set, `{kind: {id: doc or null}}`, each written by a single `write(2)`
   on an `O_APPEND` descriptor before the write call returns.
@@ -29,7 +31,8 @@ from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from tinydb import Query, TinyDB
+import orjson
+from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Document, Table
 
@@ -55,6 +58,19 @@ def tenant_dirname(tenant_id: str) -> str:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, allow_nan=False, separators=(",", ":"))
+
+
+def _dump_bytes(value: Any) -> bytes:
+    """UTF-8 JSON of data the store holds (already JSON-clean, see `_copy`), for the snapshots.
+
+    orjson writes a 10,000-invoice snapshot in a sixth of json's time: a compaction holds the
+    tenant (and, being CPU work, the whole process) that long (docs/benchmarks.md); json takes
+    what orjson refuses (integers beyond 64 bits).
+    """
+    try:
+        return orjson.dumps(value)
+    except (TypeError, orjson.JSONEncodeError):
+        return _dumps(value).encode("utf-8")
 
 
 def _copy(value: Any) -> Any:
@@ -112,8 +128,9 @@ def _apply(tables: dict, record: dict) -> None:
 class _Journal:
     """A tenant directory on disk: the snapshot and the journal of change-sets made since."""
 
-    def __init__(self, directory: Path, *, fsync: bool):
+    def __init__(self, directory: Path, *, fsync: bool, tenant: str | None = None):
         self.directory = directory
+        self.tenant = tenant
         self.snapshot_path = directory / "snapshot.json"
         self.path = directory / "journal.jsonl"
         self.fsync = fsync
@@ -127,6 +144,10 @@ class _Journal:
         if not self.directory.exists():
             self.directory.mkdir(parents=True)
             _fsync_dir(self.directory.parent)
+        if self.tenant is not None and not self.snapshot_path.exists():
+            # The empty epoch-0 dataset a snapshot-less directory stands for, now naming its tenant.
+            _replace_file(self.snapshot_path, self._snapshot_bytes(0, {}))
+            _fsync_dir(self.directory)
         tables, self.epoch = self._read_snapshot()
         journal_epoch, records, valid_size, size = self._read_journal()
         if journal_epoch is not None and journal_epoch > self.epoch:
@@ -156,6 +177,27 @@ class _Journal:
         except (ValueError, KeyError, TypeError) as exc:
             raise CorruptStoreError(f"{self.snapshot_path}: unreadable snapshot ({exc})") from None
         return tables, epoch
+
+    def _snapshot_bytes(self, epoch: int, tables: dict) -> bytes:
+        head = {"tenant": self.tenant} if self.tenant is not None else {}
+        return _dump_bytes({**head, "epoch": epoch, "tables": tables})
+
+    @staticmethod
+    def read_tenant(directory: Path) -> str | None:
+        """The tenant id a directory's snapshot names (read from its first bytes), or None."""
+        prefix = b'{"tenant":'
+        try:
+            with open(directory / "snapshot.json", "rb") as f:
+                head = f.read(4096)
+                if not head.startswith(prefix):
+                    return None
+                try:
+                    tenant, _end = json.JSONDecoder().raw_decode(head[len(prefix):].decode("utf-8", "replace"))
+                except ValueError:  # an id longer than the head: read it all
+                    tenant = json.loads(head + f.read()).get("tenant")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return tenant if isinstance(tenant, str) else None
 
     def _read_journal(self) -> tuple[int | None, list[dict], int, int]:
         """(header epoch, change-sets, bytes worth keeping, file size); a bad last line is a torn write."""
@@ -202,7 +244,7 @@ class _Journal:
     def write_snapshot(self, tables: dict) -> None:
         """Make `tables` the new snapshot and start an empty journal after it."""
         epoch = self.epoch + 1
-        _replace_file(self.snapshot_path, _dumps({"epoch": epoch, "tables": tables}).encode("utf-8"))
+        _replace_file(self.snapshot_path, self._snapshot_bytes(epoch, tables))
         # The old journal no longer applies: stop appending to it until the new one is in place.
         self.close()
         self.epoch = epoch
@@ -452,8 +494,28 @@ class TenantStore:
 
     def find(self, kind: str, **equals: Any) -> list[dict]:
         """Documents whose top-level fields equal every given value, by ascending id."""
+        items = equals.items()
+        return self.select(kind, lambda doc: all(key in doc and doc[key] == value for key, value in items))
+
+    def scan(self, kind: str) -> list[dict]:
+        """The stored documents themselves, by ascending id: NOT copies. Read them, never change
+        them (nor keep them past the request): a list answer copies only the page it returns,
+        where `all()` copies every document (see docs/benchmarks.md)."""
+        self._check_kind(kind)
         with self._open():
-            return self._sorted_copies(self._table(kind).search(Query().fragment(equals)))
+            docs = self._storage.tables.get(kind, {})
+            return [docs[key] for key in sorted(docs, key=int)]
+
+    def select(self, kind: str, predicate: Callable[[dict], bool]) -> list[dict]:
+        """Copies of the documents `predicate` accepts, by ascending id.
+
+        `predicate` sees the stored documents themselves (it must not change them): a scan copies
+        only what it keeps, where `all()` copies every document (see docs/benchmarks.md).
+        """
+        self._check_kind(kind)
+        with self._open():
+            docs = self._storage.tables.get(kind, {})
+            return self._sorted_copies([Document(doc, int(key)) for key, doc in docs.items() if predicate(doc)])
 
     def count(self, kind: str) -> int:
         with self._open():
@@ -569,7 +631,8 @@ class Store:
             if tenant is None:
                 journal = None
                 if self._data_dir is not None:
-                    journal = _Journal(self._data_dir / tenant_dirname(tenant_id), fsync=self._fsync)
+                    journal = _Journal(self._data_dir / tenant_dirname(tenant_id), fsync=self._fsync,
+                                       tenant=tenant_id)
                 tenant = self._tenants[tenant_id] = TenantStore(journal)
             return tenant
 
@@ -577,6 +640,17 @@ class Store:
         """The tenant ids opened by this process."""
         with self._lock:
             return list(self._tenants)
+
+    def persisted_tenants(self) -> list[str]:
+        """The tenant ids that have data on disk, opened by this process or not ([] in memory)."""
+        if self._data_dir is None:
+            return []
+        found = []
+        for directory in sorted(self._data_dir.iterdir()):
+            tenant = _Journal.read_tenant(directory) if directory.is_dir() else None
+            if tenant is not None and tenant_dirname(tenant) == directory.name:
+                found.append(tenant)
+        return found
 
     def close(self) -> None:
         """Compact and close every tenant; the first failure is raised after trying them all."""

@@ -30,7 +30,7 @@ def config(tmp_path) -> Config:
 def app(config):
     app = create_app(config)
     yield app
-    app.app.extensions["altoviz_mock"].store.close()
+    app.app.extensions["altoviz_mock"].close()
 
 
 @pytest.fixture

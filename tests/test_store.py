@@ -407,3 +407,35 @@ def test_tinydb_update_that_fails_midway_changes_nothing(tmp_path, tenant):
     assert [doc["a"] for doc in table.all()] == [1, 2]
     assert [doc["a"] for doc in open_tenant(tmp_path)._table("Things").all()] == [1, 2]
 
+
+
+# --- which tenants have data on disk ----------------------------------------------------------------
+
+def test_every_tenant_directory_names_its_tenant_from_its_first_open(tmp_path):
+    """`persisted_tenants` lists tenants whose ids the process never saw (e.g. open-tenant keys after
+    a restart), also when only a journal was written before a crash."""
+    store = Store(tmp_path)
+    store.tenant("team-a").insert("Customers", {"name": "a"})  # journal only: no compaction, no close
+    store.tenant("clé spéciale/ü " + "x" * 5000)  # opened, never written; longer than the head read
+    names = ["team-a", "clé spéciale/ü " + "x" * 5000]
+    assert sorted(Store(tmp_path).persisted_tenants()) == sorted(names)  # as a restarted process sees it
+    store.tenant("team-a").load({"Customers": [{"name": "b"}]})  # a new snapshot keeps naming it
+    store.close()
+    assert sorted(Store(tmp_path).persisted_tenants()) == sorted(names)
+
+    # A directory of an older release (journal, no snapshot) is named when opened, its data intact.
+    (tmp_path / tenant_dirname("team-b")).mkdir()
+    (tmp_path / tenant_dirname("team-b") / "journal.jsonl").write_text('{"epoch":0}\n{"Customers":{"1":{"id":1}}}\n')
+    assert "team-b" not in Store(tmp_path).persisted_tenants()
+    assert open_tenant(tmp_path, "team-b").all("Customers") == [{"id": 1}]
+    assert "team-b" in Store(tmp_path).persisted_tenants()
+
+    # Anything else in the data dir is no tenant: stray files, a directory whose snapshot names
+    # another tenant than its name says (a copy).
+    (tmp_path / "notes.txt").write_text("x")
+    (tmp_path / "files").mkdir()
+    copy = tmp_path / tenant_dirname("team-c")
+    copy.mkdir()
+    (copy / "snapshot.json").write_bytes((tmp_path / tenant_dirname("team-a") / "snapshot.json").read_bytes())
+    assert sorted(Store(tmp_path).persisted_tenants()) == sorted([*names, "team-b"])
+    assert Store(None).persisted_tenants() == []

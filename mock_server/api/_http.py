@@ -1,9 +1,10 @@
-"""What every adapter needs: the calling tenant's domain context and response shaping."""
+"""What every adapter needs: the calling tenant's domain context, writes that publish their
+webhook events, and response shaping."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, TypeVar
 
 import flask
 from connexion.context import context
@@ -12,6 +13,11 @@ from ..domain.collection import Collection, Context
 from .presenter import Presenter
 
 EXTENSION = "altoviz_mock"
+T = TypeVar("T")
+# How GET answers each kind whose changes are webhook events: its schema (sale documents link their PDF).
+EVENT_SCHEMAS = {"Customers": "Customer", "Contacts": "Contact", "Products": "Product",
+                 "SaleInvoices": "Invoice", "SaleQuotes": "Quote"}
+SALE_KINDS = ("SaleInvoices", "SaleCredits", "SaleQuotes")
 
 
 def services():
@@ -30,12 +36,34 @@ def domain() -> Context:
     return s.tenants.context(tenant_id(), real_clock=s.clock)
 
 
+def write(operation: Callable[[Context], T]) -> T:
+    """Run a write of the calling tenant, `operation(ctx)`, and record the webhook deliveries of the
+    events it emitted in the same transaction: they go out once it has committed, never otherwise."""
+    ctx = domain()
+    with ctx.repo.transaction():
+        result = operation(ctx)
+        services().webhooks.publish(tenant_id(), ctx, as_returned)
+    return result
+
+
 def present(schema: str, value):
     """Shape `value` (a document or a list of them) as the contract's `schema` describes it."""
     presenter: Presenter = services().presenter
     if isinstance(value, list):
         return [presenter.shape(schema, v) for v in value]
     return presenter.shape(schema, value)
+
+
+def pdf_url(kind: str, id: int) -> str:
+    """Where a sale document's PDF is served (its `pdfUrl`)."""
+    return f"{flask.request.host_url}v1/{kind}/Download/{id}"
+
+
+def as_returned(kind: str, doc: dict) -> dict:
+    """A document view of an event kind, as `GET /v1/<kind>/{id}` answers it (webhook payloads)."""
+    if kind in SALE_KINDS:
+        doc = {**doc, "pdfUrl": pdf_url(kind, doc["id"])}
+    return present(EVENT_SCHEMAS[kind], doc)
 
 
 @dataclass(frozen=True)
@@ -55,13 +83,13 @@ class Resource:
         return present(self.schema, self.of_tenant().get(id))
 
     def create(self, body: dict):
-        return present(self.schema, self.of_tenant().create(body))
+        return present(self.schema, write(lambda ctx: self.collection(ctx).create(body)))
 
     def update(self, id: int, body: dict):
-        return present(self.schema, self.of_tenant().update(id, body))
+        return present(self.schema, write(lambda ctx: self.collection(ctx).update(id, body)))
 
     def delete(self, id: int):
-        self.of_tenant().delete(id)
+        write(lambda ctx: self.collection(ctx).delete(id))
         # The contract documents a body-less 200; the content type keeps response validation happy.
         return flask.Response(status=200, mimetype="application/json")
 

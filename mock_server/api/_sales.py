@@ -7,7 +7,7 @@ import flask
 from .. import pdfs
 from ..domain.parties import Customers
 from ..domain.sales import SaleDocuments
-from ._http import domain, present
+from ._http import domain, pdf_url, present, write
 
 
 class SaleResource:
@@ -21,7 +21,7 @@ class SaleResource:
         return self.collection(domain())
 
     def pdf_url(self, id: int) -> str:
-        return f"{flask.request.host_url}v1/{self.collection.kind}/Download/{id}"
+        return pdf_url(self.collection.kind, id)
 
     def present(self, value):
         """Shape one document or a list, each with the URL of its PDF."""
@@ -31,6 +31,28 @@ class SaleResource:
 
     def list(self, **criteria):
         return self.present(self.of_tenant().list(**criteria))
+
+    # Writes: each one transaction that also records the webhook deliveries of its events.
+    def create(self, body: dict | None):
+        return self.present(write(lambda ctx: self.collection(ctx).create(body or {})))
+
+    def update(self, id: int, body: dict | None):
+        return self.present(write(lambda ctx: self.collection(ctx).update(id, body or {})))
+
+    def delete(self, id: int):
+        return self.present(write(lambda ctx: self.collection(ctx).delete(id)))
+
+    def finalize(self, id: int):
+        return self.present(write(lambda ctx: self.collection(ctx).finalize(id)))
+
+    def mark_as_paid(self, payment: dict | None):
+        return self.present(write(lambda ctx: self.collection(ctx).mark_as_paid(payment or {})))
+
+    def mark_as_refunded(self, refund: dict | None):
+        return self.present(write(lambda ctx: self.collection(ctx).mark_as_refunded(refund or {})))
+
+    def send(self, id: int, recipients: list[str] | None):
+        return self.present(write(lambda ctx: self.collection(ctx).send(id, recipients)))
 
     def pdf(self, id: int):
         """The document as `application/pdf`, named after its number."""

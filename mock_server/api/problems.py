@@ -14,6 +14,7 @@ import re
 from connexion.exceptions import ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 
 from ..domain.errors import DomainError
 
@@ -121,6 +122,10 @@ class ProblemRenderer:
                 headers["Allow"] = allow
         return self.response(request, exc.status_code, _clean(str(exc.detail)), headers=headers)
 
+    def on_malformed_form(self, request, exc: MultiPartException):
+        # Starlette's form parser refuses a body that is not multipart/form-data as its boundary says.
+        return self.response(request, 400, f"The multipart/form-data body is malformed: {exc.message}")
+
     def on_unexpected(self, request, exc: Exception):
         # Never a stack trace in a body: the log has it.
         log.exception("unexpected error on %s", request.url.path if request else "?", exc_info=exc)
@@ -130,4 +135,5 @@ class ProblemRenderer:
         app.add_error_handler(DomainError, self.on_domain_error)
         app.add_error_handler(ProblemException, self.on_problem)
         app.add_error_handler(HTTPException, self.on_http_exception)
+        app.add_error_handler(MultiPartException, self.on_malformed_form)
         app.add_error_handler(Exception, self.on_unexpected)

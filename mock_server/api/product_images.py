@@ -3,7 +3,7 @@
 import flask
 
 from ..domain.catalog import Products
-from ._http import domain, present, services
+from ._http import domain, present, services, write
 from ._uploads import MB, read_upload
 
 IMAGES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/gif": "GIF", "image/webp": "WebP"}
@@ -15,7 +15,7 @@ def post(product_id, file=None):
     data, media_type, _name = read_upload(file, accepted=IMAGES, max_bytes=5 * MB)
     file_id = services().files.put(data)
     url = f"{flask.request.host_url}_mock/files/{file_id}"
-    return present("Product", products.set_image(product_id, file_id, media_type, url))
+    return present("Product", write(lambda ctx: Products(ctx).set_image(product_id, file_id, media_type, url)))
 
 
 def get(product_id):
@@ -23,5 +23,5 @@ def get(product_id):
 
 
 def delete(product_id):
-    Products(domain()).remove_image(product_id)
+    write(lambda ctx: Products(ctx).remove_image(product_id))
     return flask.Response(status=200, mimetype="application/json")

@@ -12,7 +12,7 @@ def list_(page_index=None, page_size=None, order_by=None, from_=None, to=None, c
 
 
 def post(body=None):
-    return credits.present(credits.of_tenant().create(body or {}))
+    return credits.create(body)
 
 
 def get(id_):
@@ -20,11 +20,11 @@ def get(id_):
 
 
 def put(id_, body=None):
-    return credits.present(credits.of_tenant().update(id_, body or {}))
+    return credits.update(id_, body)
 
 
 def delete(id_):
-    return credits.present(credits.of_tenant().delete(id_))
+    return credits.delete(id_)
 
 
 def find(internal_id=None):
@@ -32,7 +32,7 @@ def find(internal_id=None):
 
 
 def finalize(id_):
-    return credits.present(credits.of_tenant().finalize(id_))
+    return credits.finalize(id_)
 
 
 def download(id_):
@@ -40,5 +40,9 @@ def download(id_):
 
 
 def send(id_, body=None):
-    credits.of_tenant().send(id_, body)
+    credits.send(id_, body)
     return None, 200
+
+
+def mark_as_refunded(body=None):
+    return credits.mark_as_refunded(body)

@@ -13,7 +13,7 @@ def list_(page_index=None, page_size=None, order_by=None, from_=None, to=None, c
 
 
 def post(body=None):
-    return invoices.present(invoices.of_tenant().create(body or {}))
+    return invoices.create(body)
 
 
 def get(id_):
@@ -21,11 +21,11 @@ def get(id_):
 
 
 def put(id_, body=None):
-    return invoices.present(invoices.of_tenant().update(id_, body or {}))
+    return invoices.update(id_, body)
 
 
 def delete(id_):
-    return invoices.present(invoices.of_tenant().delete(id_))
+    return invoices.delete(id_)
 
 
 def find(internal_id=None):
@@ -33,11 +33,11 @@ def find(internal_id=None):
 
 
 def finalize(id_):
-    return invoices.present(invoices.of_tenant().finalize(id_))
+    return invoices.finalize(id_)
 
 
 def mark_as_paid(body=None):
-    return invoices.present(invoices.of_tenant().mark_as_paid(body or {}))
+    return invoices.mark_as_paid(body)
 
 
 def download(id_):
@@ -45,5 +45,5 @@ def download(id_):
 
 
 def send(id_, body=None):
-    invoices.of_tenant().send(id_, body)
+    invoices.send(id_, body)
     return None, 200

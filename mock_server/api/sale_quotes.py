@@ -18,7 +18,7 @@ def list_(page_index=None, page_size=None, order_by=None, from_=None, to=None, c
 
 
 def post(body=None):
-    return quotes.present(quotes.of_tenant().create(body or {}))
+    return quotes.create(body)
 
 
 def get(id_):
@@ -26,7 +26,7 @@ def get(id_):
 
 
 def delete(id_):
-    return quotes.present(quotes.of_tenant().delete(id_))
+    return quotes.delete(id_)
 
 
 def find(internal_id=None):
@@ -35,3 +35,8 @@ def find(internal_id=None):
 
 def download(id_):
     return quotes.pdf(id_)
+
+
+def send(id_, body=None):
+    quotes.send(id_, body)
+    return None, 200

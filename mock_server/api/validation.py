@@ -3,12 +3,19 @@
 Gaps of Connexion 3 closed here: its Draft 4 format checker knows neither `int32` nor `int64`
 (an id of 2**31 would pass and reach the store); it refuses an absent JSON body even when the
 contract says the body is optional (`requestBody.required` false, as the vendor's are) yet treats
-a JSON `null` the same way; and a body that is not UTF-8 crashes its parser.
+a JSON `null` the same way; a body that is not UTF-8 crashes its parser, and one nested deeper
+than the parser's recursion limit answers 500.
+
+Connexion also builds a new jsonschema validator for every parameter and body of every request;
+here each is compiled once per schema and reused (see docs/benchmarks.md for what it saves).
 """
 
 from __future__ import annotations
 
 import copy
+import json
+import threading
+from collections import OrderedDict
 
 from connexion.json_schema import Draft4RequestValidator
 from connexion.utils import is_null, is_nullable
@@ -33,18 +40,73 @@ def format_checker() -> FormatChecker:
 
 FORMATS = format_checker()
 
+MAX_DEPTH = 64
+"""How deeply a request body's arrays and objects may nest (the contract's go 5 deep at most)."""
+
+
+class _Compiled:
+    """Validators compiled once per schema object of the (loaded, never mutated) contract.
+
+    Keyed by the schema's id, the entry keeps the schema itself, so that the id cannot be reused
+    by another object while the entry lives; bounded, for processes that build many apps (tests).
+    """
+
+    def __init__(self, size: int = 2048, enabled: bool = True):
+        self.enabled = enabled
+        self._entries: OrderedDict[tuple, tuple] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, kind, schema: dict, build):
+        if not self.enabled:
+            return build()
+        key = (kind, id(schema))
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] is schema:
+            return entry[1]
+        validator = build()
+        with self._lock:
+            self._entries[key] = (schema, validator)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return validator
+
+
+COMPILED = _Compiled()
+
+
+def _parameter_validator(param: dict) -> Draft4Validator:
+    schema = copy.deepcopy(param).get("schema", param)
+    return Draft4Validator(schema, format_checker=FORMATS)
+
+
+def _too_deep(raw: bytes, value) -> bool:
+    """True if the parsed body nests arrays/objects more than MAX_DEPTH levels."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:
+        return False  # the common case: too few brackets to be that deep
+    stack = [(value, 1)]
+    while stack:  # iterative: walks containers only, never recurses
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        if depth > MAX_DEPTH:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
 
 class ContractParameterValidator(ParameterValidator):
     """Parameter validation with `FORMATS`."""
 
-    @staticmethod
-    def validate_parameter(parameter_type, value, param, param_name=None):
+    compiled = COMPILED
+
+    @classmethod
+    def validate_parameter(cls, parameter_type, value, param, param_name=None):
         if is_nullable(param) and is_null(value):
             return None
         if value is not None:
-            schema = copy.deepcopy(param).get("schema", param)
+            validator = cls.compiled.get("parameter", param, lambda: _parameter_validator(param))
             try:
-                Draft4Validator(schema, format_checker=FORMATS).validate(value)
+                validator.validate(value)
             except ValidationError as exception:
                 return str(exception)
             return None
@@ -56,19 +118,31 @@ class ContractParameterValidator(ParameterValidator):
 class ContractJSONBodyValidator(JSONRequestBodyValidator):
     """JSON body validation with `FORMATS`, letting an optional body be absent."""
 
+    compiled = COMPILED
+
     @property
     def _validator(self):
-        return Draft4RequestValidator(self._schema, format_checker=FORMATS)
+        schema = self._schema
+        return self.compiled.get("body", schema, lambda: Draft4RequestValidator(schema, format_checker=FORMATS))
 
     async def _parse(self, stream, scope):
         raw = b"".join([message async for message in stream])
         if not raw.strip():
             return ABSENT
         try:
-            raw.decode(self._encoding)
+            text = raw.decode(self._encoding)
         except (UnicodeDecodeError, LookupError):
             raise BadRequestProblem(detail=f"The request body is not valid {self._encoding} text") from None
-        return await super()._parse(_single(raw), scope)
+        too_deep = f"The request body nests arrays or objects more than {MAX_DEPTH} levels deep"
+        try:
+            body = json.loads(text, parse_constant=_not_json, parse_float=_finite_float)
+        except json.JSONDecodeError as exc:
+            raise BadRequestProblem(detail=str(exc)) from None
+        except RecursionError:  # deeper than the parser goes: far deeper than MAX_DEPTH
+            raise BadRequestProblem(detail=too_deep) from None
+        if isinstance(body, (dict, list)) and _too_deep(raw, body):
+            raise BadRequestProblem(detail=too_deep)
+        return body
 
     def _validate(self, body):
         if body is ABSENT:
@@ -80,12 +154,28 @@ class ContractJSONBodyValidator(JSONRequestBodyValidator):
         return super()._validate(body)
 
 
-async def _single(chunk: bytes):
-    yield chunk
+def _not_json(literal: str):
+    """NaN, Infinity and -Infinity: Python's json reads them, JSON (RFC 8259) has no such numbers."""
+    raise BadRequestProblem(detail=f"{literal} is not a JSON number")
 
 
-def validator_map() -> dict:
-    """Connexion's validators with the contract-aware ones substituted."""
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if value in (float("inf"), float("-inf")):
+        raise BadRequestProblem(detail=f"{literal} is too large for a number")
+    return value
+
+
+def validator_map(cache: bool = True) -> dict:
+    """Connexion's validators with the contract-aware ones substituted.
+
+    `cache=False` builds a validator per request as Connexion does (benchmarks compare the two).
+    """
+    parameter, json_body = ContractParameterValidator, ContractJSONBodyValidator
+    if not cache:
+        uncached = {"compiled": _Compiled(enabled=False)}
+        parameter = type("UncachedParameterValidator", (parameter,), uncached)
+        json_body = type("UncachedJSONBodyValidator", (json_body,), uncached)
     body = dict(VALIDATOR_MAP["body"])
-    body["*/*json"] = ContractJSONBodyValidator
-    return {**VALIDATOR_MAP, "parameter": ContractParameterValidator, "body": MediaTypeDict(body)}
+    body["*/*json"] = json_body
+    return {**VALIDATOR_MAP, "parameter": parameter, "body": MediaTypeDict(body)}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from .amounts import LIMIT
 from .collection import Collection
 from .errors import InvalidRequest, NotFound
 
@@ -16,8 +19,10 @@ class ProductFamilies(Collection):
 
     def before_delete(self, doc: dict) -> None:
         # Products keep existing; they simply lose their family, as in the Altoviz UI.
+        products = Products(self.ctx)
         for product in self.repo.find(Products.kind, _familyId=doc["id"]):
             self.repo.replace(Products.kind, product["id"], {**product, "_familyId": None})
+            products.emit("Updated", product["id"])
 
 
 class Products(Collection):
@@ -25,6 +30,7 @@ class Products(Collection):
 
     kind = "Products"
     label = "Product"
+    event_name = "Product"
     read_only = ("id", "imageUrl")
     search_fields = ("name", "number", "description", "internalId")
     find_fields = ("number", "internalId")
@@ -42,6 +48,11 @@ class Products(Collection):
         for key, value in defaults.items():
             if doc.get(key) is None:
                 doc[key] = value
+        for key in ("unitPrice", "purchasePrice", "defaultQuantity"):
+            # Prices are never negative; none of these may be beyond what amounts can compute.
+            low = -LIMIT if key == "defaultQuantity" else 0
+            if not low <= Decimal(str(doc[key])) < LIMIT:
+                raise InvalidRequest(f"{key} must be from {low:,.0f} to below {LIMIT:,.0f}, got {doc[key]!r}")
         doc.setdefault("imageUrl", (current or {}).get("imageUrl"))
         return doc
 
@@ -69,6 +80,7 @@ class Products(Collection):
             product = self.load(id)
             product = self.repo.replace(self.kind, id, {**product, "imageUrl": url,
                                                         "_image": {"fileId": file_id, "mediaType": media_type}})
+            self.emit("Updated", id)
         return self.view(product)
 
     def remove_image(self, id: int) -> None:
@@ -78,6 +90,7 @@ class Products(Collection):
             if not product.get("_image"):
                 raise NotFound("Product image", id, "productId")
             self.repo.replace(self.kind, id, {**product, "imageUrl": None, "_image": None})
+            self.emit("Updated", id)
 
     def list(self, *, family_id: str | None = None, **kwargs) -> list[dict]:
         """Products, optionally of one family (given by id or by number)."""

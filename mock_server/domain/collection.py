@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
-from typing import Callable, ClassVar, Protocol
+from typing import Callable, ClassVar, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
+
+import orjson
 
 from . import listing
 from .errors import NotFound
@@ -20,8 +23,18 @@ class Repository(Protocol):
     def replace(self, kind: str, id: int, doc: dict) -> dict: ...
     def delete(self, kind: str, id: int) -> bool: ...
     def all(self, kind: str) -> list[dict]: ...
+    def scan(self, kind: str) -> list[dict]: ...  # the stored documents, not copies: read-only
     def find(self, kind: str, **equals) -> list[dict]: ...
+    def select(self, kind: str, predicate: Callable[[dict], bool]) -> list[dict]: ...
     def next_number(self, sequence: str) -> int: ...
+
+
+def _copied(documents: list[dict]) -> list[dict]:
+    """A deep copy of JSON documents (orjson's round trip: a sixth of `copy.deepcopy`'s time)."""
+    try:
+        return orjson.loads(orjson.dumps(documents))
+    except (TypeError, orjson.JSONEncodeError):
+        return copy.deepcopy(documents)
 
 
 def utcnow() -> dt.datetime:
@@ -29,13 +42,33 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+class Event(NamedTuple):
+    """A change the domain made: a `WebhookType` (e.g. "InvoiceUpdated") about one document.
+
+    `data` is only set for a deletion: the document (its `view`) as it was, since it is gone.
+    """
+
+    type: str
+    kind: str
+    id: int
+    data: dict | None = None
+
+
 class Context:
-    """What a collection works with: the tenant's repository, the reference data and the clock."""
+    """What a collection works with: the tenant's repository, the reference data and the clock.
+
+    `events` collects what the operations made on it changed (`emit`); the domain never delivers
+    them: the caller publishes them once the transaction that made them has committed.
+    """
 
     def __init__(self, repo: Repository, reference: ReferenceData, clock: Callable[[], dt.datetime] = utcnow):
         self.repo = repo
         self.reference = reference
         self.clock = clock
+        self.events: list[Event] = []
+
+    def emit(self, type: str, kind: str, id: int, data: dict | None = None) -> None:
+        self.events.append(Event(type, kind, id, data))
 
     def now_iso(self) -> str:
         return self.clock().astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
@@ -55,6 +88,8 @@ class Collection:
     read_only: ClassVar[tuple[str, ...]] = ("id",)
     # Fields the client may look a resource up by with `Find` (exact, case-insensitive match).
     find_fields: ClassVar[tuple[str, ...]] = ("internalId",)
+    # The subject of the kind's `WebhookType`s ("Customer" → CustomerCreated...); None: no events.
+    event_name: ClassVar[str | None] = None
 
     def __init__(self, ctx: Context):
         self.ctx = ctx
@@ -75,13 +110,20 @@ class Collection:
         """The resource as the API returns it (joins, derived fields)."""
         return doc
 
+    def emit(self, change: str, id: int, data: dict | None = None) -> None:
+        """Record that document `id` was "Created", "Updated" or "Deleted" (with its last `data`)."""
+        if self.event_name:
+            self.ctx.emit(f"{self.event_name}{change}", self.kind, id, data)
+
     # --- operations --------------------------------------------------------------------------
     def list(self, *, query=None, order_by=None, page_index=None, page_size=None, where=None) -> list[dict]:
-        docs = [self.view(d) for d in self.repo.all(self.kind)]
+        # The stored documents themselves (views, filters and sorting only read them); only the
+        # page is copied: a list costs O(page) copying, not O(documents stored).
+        docs = [self.view(d) for d in self.repo.scan(self.kind)]
         if where is not None:
             docs = [d for d in docs if where(d)]
-        return listing.listing(docs, query=query, fields=self.search_fields, order_by=order_by,
-                               page_index=page_index, page_size=page_size)
+        return _copied(listing.listing(docs, query=query, fields=self.search_fields, order_by=order_by,
+                                       page_index=page_index, page_size=page_size))
 
     def load(self, id: int) -> dict:
         """The stored document, or NotFound."""
@@ -100,6 +142,7 @@ class Collection:
         with self.repo.transaction():
             doc = self.prepare(self._writable(data), None)
             doc = self.repo.insert(self.kind, doc)
+            self.emit("Created", doc["id"])
             self.after_write(doc, None)
         return self.view(doc)
 
@@ -110,6 +153,7 @@ class Collection:
             merged = {**current, **self._writable(data)}
             doc = self.prepare(merged, current)
             doc = self.repo.replace(self.kind, id, doc)
+            self.emit("Updated", id)
             self.after_write(doc, current)
         return self.view(doc)
 
@@ -118,15 +162,17 @@ class Collection:
             doc = self.load(id)
             self.before_delete(doc)
             self.repo.delete(self.kind, id)
-        return self.view(doc)
+            gone = self.view(doc)
+            self.emit("Deleted", id, gone)
+        return gone
 
     def find(self, **criteria) -> list[dict]:
         """Resources whose fields equal every given criterion (case-insensitive); [] when none given."""
         wanted = {k: str(v).casefold() for k, v in criteria.items() if v not in (None, "")}
         if not wanted:
             return []
-        found = [d for d in self.repo.all(self.kind)
-                 if all(d.get(k) is not None and str(d[k]).casefold() == v for k, v in wanted.items())]
+        found = self.repo.select(self.kind, lambda d: all(d.get(k) is not None and str(d[k]).casefold() == v
+                                                          for k, v in wanted.items()))
         return [self.view(d) for d in found]
 
     def get_by(self, field: str, value: str) -> dict:

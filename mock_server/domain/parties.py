@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from .addresses import normalize_address
 from .collection import Collection
-from .errors import WrongState
+from .errors import InvalidRequest, WrongState
 
 PERSON_FIELDS = ("title", "firstName", "lastName", "email", "phone", "cellPhone")
 CONTACT_SEARCH = ("displayName", "companyName", "email", "phone", "cellPhone", "internalId", "function", "service")
@@ -27,6 +27,7 @@ class Contacts(Collection):
 
     kind = "Contacts"
     label = "Contact"
+    event_name = "Contact"
     search_fields = CONTACT_SEARCH
     read_only = ("id", "displayName", "invertedDisplayName", "isMain")
     find_fields = ("email", "internalId")
@@ -46,39 +47,47 @@ class Contacts(Collection):
             return None, None
         wanted = company_name.casefold()
         for kind, field in (("Customers", "companyName"), ("Suppliers", "name")):
-            for party in self.repo.all(kind):
-                if (party.get(field) or "").casefold() == wanted:
-                    return kind, party["id"]
+            found = self.repo.select(kind, lambda party: (party.get(field) or "").casefold() == wanted)
+            if found:
+                return kind, found[0]["id"]
         return None, None
 
     def of_party(self, kind: str, party_id: int) -> list[dict]:
         """A party's contacts as `ThirdContact`s, main contact first."""
-        docs = [d for d in self.repo.all(self.kind) if d.get("_thirdKind") == kind and d.get("_thirdId") == party_id]
+        docs = self.repo.select(self.kind, lambda d: d.get("_thirdKind") == kind and d.get("_thirdId") == party_id)
         docs.sort(key=lambda d: (not d.get("_isMain"), d["id"]))
         return [{**self.view(d), "isMain": bool(d.get("_isMain"))} for d in docs]
 
-    def sync_main(self, kind: str, party: dict, company_name: str | None) -> None:
-        """Create, update or remove the party's main contact from its own person fields."""
-        mains = [d for d in self.repo.find(self.kind, _thirdKind=kind, _thirdId=party["id"]) if d.get("_isMain")]
+    def sync_main(self, kind: str, party: dict, company_name: str | None, *, new: bool = False) -> None:
+        """Create, update or remove the party's main contact from its own person fields.
+
+        A `new` party has none yet (ids are never reused): no need to look for it among all contacts."""
+        mains = [] if new else [d for d in self.repo.find(self.kind, _thirdKind=kind, _thirdId=party["id"])
+                                if d.get("_isMain")]
         fields = {key: party.get(key) for key in PERSON_FIELDS}
         if not any(fields.values()):
             for doc in mains:
                 self.repo.delete(self.kind, doc["id"])
+                self.emit("Deleted", doc["id"], self.view(doc))
             return
         data = {**fields, "companyName": company_name, "_thirdKind": kind, "_thirdId": party["id"], "_isMain": True}
         if mains:
             main = mains[0]
-            self.repo.replace(self.kind, main["id"], self.prepare({**main, **data}, main))
+            updated = self.prepare({**main, **data}, main)
+            if updated != main:
+                self.repo.replace(self.kind, main["id"], updated)
+                self.emit("Updated", main["id"])
         else:
-            self.repo.insert(self.kind, self.prepare(data, None))
+            self.emit("Created", self.repo.insert(self.kind, self.prepare(data, None))["id"])
 
     def relink(self, company_names) -> None:
         """Attach the contacts of these company names to the party bearing the name now (customers
         first), so that who works where does not depend on which was created first."""
         wanted = {name.casefold() for name in company_names if name}
-        for doc in self.repo.all(self.kind):
-            if doc.get("_isMain") or (doc.get("companyName") or "").casefold() not in wanted:
-                continue
+        if not wanted:
+            return
+        for doc in self.repo.select(self.kind, lambda d: not d.get("_isMain")
+                                    and (d.get("companyName") or "").casefold() in wanted):
             employer = self._employer(doc.get("companyName"))
             if employer != (doc.get("_thirdKind"), doc.get("_thirdId")):
                 self.repo.replace(self.kind, doc["id"], {**doc, "_thirdKind": employer[0], "_thirdId": employer[1]})
@@ -88,6 +97,7 @@ class Contacts(Collection):
         for doc in self.repo.find(self.kind, _thirdKind=kind, _thirdId=party_id):
             if doc.get("_isMain"):
                 self.repo.delete(self.kind, doc["id"])
+                self.emit("Deleted", doc["id"], self.view(doc))
             else:
                 self.repo.replace(self.kind, doc["id"], {**doc, "_thirdKind": None, "_thirdId": None})
 
@@ -109,7 +119,7 @@ class Party(Collection):
 
     def after_write(self, doc: dict, previous: dict | None) -> None:
         contacts = Contacts(self.ctx)
-        contacts.sync_main(self.kind, doc, doc.get(self.company_field))
+        contacts.sync_main(self.kind, doc, doc.get(self.company_field), new=previous is None)
         before = (previous or {}).get(self.company_field)
         if previous is None or before != doc.get(self.company_field):
             contacts.relink((before, doc.get(self.company_field)))
@@ -122,11 +132,41 @@ class Party(Collection):
         return Contacts(self.ctx).of_party(self.kind, id)
 
 
+class CustomerFamilies(Collection):
+    """Families grouping customers (`Customer.family`)."""
+
+    kind = "CustomerFamilies"
+    label = "Customer family"
+    search_fields = ("label", "number", "internalId")
+    find_fields = ("number", "internalId")
+
+    def before_delete(self, doc: dict) -> None:
+        # Customers keep existing; they simply lose their family (as products do theirs).
+        customers = Customers(self.ctx)
+        for customer in self.repo.find(Customers.kind, _familyId=doc["id"]):
+            self.repo.replace(Customers.kind, customer["id"], {**customer, "_familyId": None})
+            customers.emit("Updated", customer["id"])
+
+    def resolve(self, family: dict | None) -> int | None:
+        """The id of the stored family `family` names ({id} or {number}); None when none is named."""
+        if not family or (family.get("id") is None and not family.get("number")):
+            return None
+        if family.get("id") is not None:
+            if self.repo.get(self.kind, family["id"]) is None:
+                raise InvalidRequest(f"Customer family {family['id']} does not exist")
+            return family["id"]
+        found = self.find(number=family["number"])
+        if not found:
+            raise InvalidRequest(f"Customer family with number {family['number']!r} does not exist")
+        return found[0]["id"]
+
+
 class Customers(Party):
     """Customers: businesses, consumers and public bodies the seller invoices."""
 
     kind = "Customers"
     label = "Customer"
+    event_name = "Customer"
     number_prefix = "C"
     company_field = "companyName"
     address_fields = ("billingAddress", "shippingAddress")
@@ -146,6 +186,9 @@ class Customers(Party):
 
     def prepare(self, data: dict, current: dict | None) -> dict:
         doc = super().prepare(data, current)
+        if current is None or "family" in data:
+            doc["_familyId"] = CustomerFamilies(self.ctx).resolve(doc.get("family"))
+        doc.pop("family", None)
         if not doc.get("type"):
             doc["type"] = "Business" if doc.get("companyName") else "Consumer"
         if doc.get("active") is None:
@@ -155,6 +198,12 @@ class Customers(Party):
         else:
             doc["name"] = doc.get("companyName") or person_name(doc)
         return doc
+
+
+    def view(self, doc: dict) -> dict:
+        family_id = doc.get("_familyId")
+        family = self.repo.get(CustomerFamilies.kind, family_id) if family_id is not None else None
+        return {**doc, "family": family} if family else doc
 
 
 class Suppliers(Party):
@@ -180,4 +229,24 @@ class Suppliers(Party):
         else:
             doc["createdAt"], doc["createdById"] = current.get("createdAt"), current.get("createdById")
         doc["updatedAt"], doc["updatedById"] = now, user_id
+        return doc
+
+
+class Colleagues(Collection):
+    """The seller's colleagues (salespeople, partners); customers' billing options may name one."""
+
+    kind = "Colleagues"
+    label = "Colleague"
+    number_prefix = "COL"
+    search_fields = ("name", "firstName", "lastName", "email", "number", "internalId", "phone", "cellPhone")
+    find_fields = ("email", "internalId", "number")
+
+    def prepare(self, data: dict, current: dict | None) -> dict:
+        doc = dict(data)
+        doc["number"] = doc.get("number") or (current or {}).get("number") or self.next_number(self.number_prefix)
+        doc["name"] = person_name(doc) or doc.get("name") or doc.get("email")
+        if doc.get("isPartner") is None:
+            doc["isPartner"] = False
+        if doc.get("initialPartnerBalance") is None:
+            doc["initialPartnerBalance"] = 0
         return doc

@@ -1,12 +1,19 @@
 """Read-only reference data (VAT rates, units, classifications, settings, user) and lookups into it."""
 
 import copy
+import unicodedata
 from dataclasses import dataclass, field
 
 from .addresses import normalize_address
 from .errors import InvalidRequest
 
 DEFAULT_REGION = "FR"
+
+
+def _fold(text: str) -> str:
+    """`text` without case or accents, for searches: "Société" matches "societe"."""
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 @dataclass(frozen=True)
@@ -18,6 +25,7 @@ class ReferenceData:
     classifications: list[dict]
     settings: dict
     user: dict
+    bank_providers: list[dict] = field(default_factory=list)
     _vat_by_id: dict = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -67,6 +75,13 @@ class ReferenceData:
         key = f"id {given['id']}" if given.get("id") is not None else f"code {given['code']!r}"
         known = ", ".join(u["code"] for u in self.units)
         raise InvalidRequest(f"Unit with {key} does not exist (known codes: {known})")
+
+    def search_bank_providers(self, query: str | None = None) -> list[dict]:
+        """Bank account providers whose name, id, country or market contains `query` (accents and case ignored)."""
+        wanted = _fold(query or "")
+        found = [p for p in self.bank_providers
+                 if not wanted or any(wanted in _fold(v) for v in (p["name"], p["id"], *p["countryCodes"], *p["markets"]))]
+        return copy.deepcopy(found)
 
     def list_classifications(self, type_: str | None = None) -> list[dict]:
         """Classifications, optionally only those of one `ClassificationType`."""

@@ -22,7 +22,7 @@ from typing import ClassVar
 from . import amounts, settlement
 from .catalog import Products
 from .collection import Collection
-from .errors import InvalidRequest, NotFound, WrongState
+from .errors import InvalidRequest, WrongState
 from .parties import Customers
 
 PRICED_TYPES = (None, "Product", "Service")
@@ -167,6 +167,73 @@ class SaleDocuments(Collection):
     def _settled(doc: dict) -> list[dict]:
         return [p for p in doc.get("_payments") or [] if p.get("status", "Success") == "Success"]
 
+    # What paying means for the kind: "paid" (invoices), "refunded" (credits); the flag asking
+    # MarkAsPaid / MarkAsRefunded to finalize a draft first.
+    settled_word: ClassVar[str] = "paid"
+    finalize_flag: ClassVar[str] = "finalizeInvoice"
+
+    def record_payment(self, doc: dict, payment: dict, *, reference: str | None = None, finalize: bool = False,
+                       allow_update: bool = False, receipt_id: int | None = None) -> dict:
+        """The one payment rule (MarkAsPaid, MarkAsRefunded, receipt links): record `payment` on the
+        finalized document `doc`; the balance drops by the amount (the whole balance when none is
+        given), `isPaid` once it reaches zero. Never more than the balance, never on a draft (unless
+        `finalize`) nor on a cancelled document. `receipt_id` names the receipt the payment comes from."""
+        if doc.get("isCancelled"):
+            raise WrongState(f"{self.label} {doc.get('number')} is cancelled and cannot be {self.settled_word}")
+        if doc.get("isDraft"):
+            if not finalize:
+                raise WrongState(f"{self.label} {doc['id']} is a draft: finalize it first"
+                                 + ("" if receipt_id is not None else f" or pass {self.finalize_flag}: true"))
+            doc = self._finalize(doc)
+        payments = list(doc.get("_payments") or [])
+        record = {"date": payment.get("date") or self.ctx.today().isoformat(),
+                  "paymentMethod": payment.get("paymentMethod"), "paymentReference": reference,
+                  "status": payment.get("status") or "Success", "metadata": payment.get("metadata"),
+                  "receiptId": receipt_id}
+        if doc.get("isPaid"):
+            if not allow_update or not payments:
+                raise WrongState(f"{self.label} {doc.get('number')} is already {self.settled_word}"
+                                 + ("" if allow_update or receipt_id is not None
+                                    else " (pass allowUpdate: true to update its payment)"))
+            last = payments[-1]
+            last.update({k: v for k, v in record.items() if k in ("metadata", "status", "paymentReference") and v is not None})
+        else:
+            balance = _money(doc["balance"])
+            amount = _money(payment["amount"]) if payment.get("amount") is not None else balance
+            if amount <= 0:
+                raise InvalidRequest(f"The amount {self.settled_word} must be positive, got {amount}")
+            if amount > balance:
+                excess = "Overpayment" if self.settled_word == "paid" else "Over-refund"
+                raise InvalidRequest(f"{excess}: {amount} is more than the balance {balance} of "
+                                     f"{self.label.lower()} {doc.get('number')}")
+            payments.append({**record, "amount": float(amount)})
+        return self._store_payments({**doc, "_payments": payments})
+
+    def _store_payments(self, doc: dict) -> dict:
+        """Store `doc` with its balance and isPaid recomputed from its (successful) payments."""
+        paid = sum((_money(p["amount"]) for p in self._settled(doc)), Decimal(0))
+        balance = _money(doc["taxIncludedAmount"]) - paid
+        doc["balance"], doc["isPaid"] = float(balance), balance == 0
+        doc = self.repo.replace(self.kind, doc["id"], doc)
+        self.emit("Updated", doc["id"])
+        return doc
+
+    def payable(self, id: int, receipt_id: int | None = None) -> Decimal:
+        """What is left to pay on document `id`, not counting what receipt `receipt_id` pays of it."""
+        doc = self.load(id)
+        again = sum((_money(p["amount"]) for p in self._settled(doc) if receipt_id is not None
+                     and p.get("receiptId") == receipt_id), Decimal(0))
+        return _money(doc.get("balance")) + again
+
+    def remove_receipt(self, id: int, receipt_id: int) -> None:
+        """Forget the payments receipt `receipt_id` made on document `id` (its balance comes back)."""
+        doc = self.repo.get(self.kind, id)
+        if doc is None:
+            return
+        payments = [p for p in doc.get("_payments") or [] if p.get("receiptId") != receipt_id]
+        if len(payments) != len(doc.get("_payments") or []):
+            self._store_payments({**doc, "_payments": payments})
+
     def view(self, doc: dict) -> dict:
         """Add what depends on the clock: the payment schedule and the overdue amount."""
         if self.drafts and (doc.get("isDraft") or not doc.get("date")):
@@ -221,6 +288,7 @@ class SaleDocuments(Collection):
     def finalize(self, id: int) -> dict:
         with self.repo.transaction():
             doc = self._finalize(self.load(id))
+            self.emit("Updated", id)
             self.after_finalize(doc)
         return self.view(doc)
 
@@ -246,6 +314,7 @@ class SaleDocuments(Collection):
                 raise InvalidRequest(f"Not an email address: {', '.join(invalid)}")
             doc["sentAt"] = self.ctx.now_iso()
             doc = self.repo.replace(self.kind, id, doc)
+            self.emit("Updated", id)
             company = (self.ctx.reference.settings.get("company") or {}).get("name")
             title = f"{TITLES[self.kind]} {doc.get('number')}"
             self.repo.insert(OUTBOX, {
@@ -274,6 +343,7 @@ class SaleDocuments(Collection):
 class SaleInvoices(SaleDocuments):
     kind = "SaleInvoices"
     label = "Invoice"
+    event_name = "Invoice"
     number_prefix = "FA"
     read_only = ("id", "number", "isDraft", "isPaid", "isCancelled", "isProforma", "cancellationCreditId",
                  "cancellationCreditNumber", "replacedBy") + COMPUTED
@@ -305,38 +375,12 @@ class SaleInvoices(SaleDocuments):
     def mark_as_paid(self, payment: dict) -> dict:
         """Record a payment (PayInvoice); the balance drops by the paid amount, isPaid at zero."""
         with self.repo.transaction():
-            doc = self.load(payment["invoiceId"]) if payment.get("invoiceId") is not None else None
-            if doc is None:
-                raise NotFound(self.label, payment.get("invoiceId"))
-            if doc.get("isCancelled"):
-                raise WrongState(f"Invoice {doc.get('number')} is cancelled and cannot be paid")
-            if doc.get("isDraft"):
-                if not payment.get("finalizeInvoice"):
-                    raise WrongState(f"Invoice {doc['id']} is a draft: finalize it first or pass finalizeInvoice: true")
-                doc = self._finalize(doc)
-            payments = list(doc.get("_payments") or [])
-            record = {"date": payment.get("date") or self.ctx.today().isoformat(),
-                      "paymentMethod": payment.get("paymentMethod"), "paymentReference": payment.get("paymentReference"),
-                      "status": payment.get("status") or "Success", "metadata": payment.get("metadata")}
-            if doc.get("isPaid"):
-                if not payment.get("allowUpdate") or not payments:
-                    raise WrongState(f"Invoice {doc.get('number')} is already paid"
-                                     + ("" if payment.get("allowUpdate") else " (pass allowUpdate: true to update its payment)"))
-                last = payments[-1]
-                last.update({k: v for k, v in record.items() if k in ("metadata", "status", "paymentReference") and v is not None})
-            else:
-                balance = _money(doc["balance"])
-                amount = _money(payment["amount"]) if payment.get("amount") is not None else balance
-                if amount <= 0:
-                    raise InvalidRequest(f"The amount paid must be positive, got {amount}")
-                if amount > balance:
-                    raise InvalidRequest(f"Overpayment: {amount} is more than the balance {balance} of invoice {doc.get('number')}")
-                payments.append({**record, "amount": float(amount)})
-            doc["_payments"] = payments
-            paid = sum((_money(p["amount"]) for p in self._settled(doc)), Decimal(0))
-            balance = _money(doc["taxIncludedAmount"]) - paid
-            doc["balance"], doc["isPaid"] = float(balance), balance == 0
-            doc = self.repo.replace(self.kind, doc["id"], doc)
+            if payment.get("invoiceId") is None:
+                raise InvalidRequest("invoiceId is required: the ID of the invoice paid")
+            doc = self.record_payment(self.load(payment["invoiceId"]), payment,
+                                      reference=payment.get("paymentReference"),
+                                      finalize=bool(payment.get("finalizeInvoice")),
+                                      allow_update=bool(payment.get("allowUpdate")))
         return self.view(doc)
 
 
@@ -368,13 +412,27 @@ class SaleCredits(SaleDocuments):
             doc = self.prepare(self._writable(data), None)
             doc.update(cancelledInvoicetId=invoice["id"], cancelledInvoicetNumber=invoice.get("number"))
             doc = self.repo.insert(self.kind, doc)
+            self.emit("Created", doc["id"])
         return self.view(doc)
+
+    settled_word = "refunded"
+    finalize_flag = "finalizeCredit"
 
     def prepare(self, data: dict, current: dict | None) -> dict:
         doc = super().prepare(data, current)
         if current is None:
             doc.update(isDraft=True, isPaid=False, number=None)
         return doc
+
+    def mark_as_refunded(self, refund: dict) -> dict:
+        """Record a refund of the credit (RefundCredit), the credit's counterpart of MarkAsPaid:
+        the balance drops by the refunded amount (all of it by default), isPaid at zero."""
+        with self.repo.transaction():
+            if refund.get("creditId") is None:
+                raise InvalidRequest("creditId is required: the ID of the credit refunded")
+            doc = self.record_payment(self.load(refund["creditId"]), refund, reference=refund.get("refundReference"),
+                                      finalize=bool(refund.get("finalizeCredit")))
+        return self.view(doc)
 
     def _finalize(self, doc: dict) -> dict:
         # Checked here, in finalize's transaction: several draft credits may name the same invoice,
@@ -396,11 +454,13 @@ class SaleCredits(SaleDocuments):
             self.repo.replace(SaleInvoices.kind, invoice_id, {
                 **invoice, "isCancelled": True, "cancellationCreditId": doc["id"],
                 "cancellationCreditNumber": doc["number"]})
+            SaleInvoices(self.ctx).emit("Updated", invoice_id)
 
 
 class SaleQuotes(SaleDocuments):
     kind = "SaleQuotes"
     label = "Quote"
+    event_name = "Quote"
     number_prefix = "DE"
     drafts = False
     read_only = ("id", "number") + COMPUTED
@@ -418,6 +478,14 @@ class SaleQuotes(SaleDocuments):
 
     def view(self, doc: dict) -> dict:
         return doc
+
+    def send(self, id: int, recipients: list[str] | None) -> dict:
+        """Send the quote (outbox, `sentAt`); a pending quote becomes `Sent`."""
+        with self.repo.transaction():
+            doc = super().send(id, recipients)
+            if doc.get("status") in (None, "Pending"):
+                doc = self.repo.replace(self.kind, id, {**doc, "status": "Sent"})
+        return self.view(doc)
 
     def before_delete(self, doc: dict) -> None:
         if doc.get("status") == "Invoiced":

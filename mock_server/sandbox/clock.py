@@ -24,7 +24,7 @@ class TenantClock:
         self.real = real
 
     def _setting(self) -> dict | None:
-        found = self.repo.all(CLOCK)
+        found = self.repo.scan(CLOCK)  # read only: no need for copies (called per document listed)
         return found[0] if found else None
 
     def __call__(self) -> dt.datetime:

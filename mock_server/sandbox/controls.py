@@ -114,3 +114,6 @@ def file(file_id: str):
     if data is None:
         raise ControlError(404, "Not Found", f"No file {file_id}")
     return flask.Response(data, mimetype=sniff(data) or "application/octet-stream")
+
+
+from . import seeding  # noqa: E402,F401  (registers POST /_mock/seed on this blueprint)

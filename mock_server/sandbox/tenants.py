@@ -23,18 +23,26 @@ SEED_INSTANT = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
 def reference_data() -> ReferenceData:
     """The reference tables of the fixtures package."""
     return ReferenceData(vats=fixtures.VATS, units=fixtures.UNITS, classifications=fixtures.CLASSIFICATIONS,
-                         settings=fixtures.settings(), user=fixtures.current_user())
+                         settings=fixtures.settings(), user=fixtures.current_user(),
+                         bank_providers=fixtures.BANK_PROVIDERS)
 
 
-def seeded_state(seed: int, reference: ReferenceData) -> dict:
+def seed_documents(seed: int, **sizes: int) -> list[tuple[type, dict]]:
+    """The (collection, request body) pairs that seed a tenant, in the order they are created.
+
+    `sizes` are `fixtures.build_dataset`'s counts (customers=..., suppliers=...)."""
+    data = fixtures.build_dataset(seed, **sizes)
+    return [(collection, item) for collection, kind in (
+        (ProductFamilies, "ProductFamilies"), (Products, "Products"), (Customers, "Customers"),
+        (Suppliers, "Suppliers"), (Contacts, "Contacts")) for item in data[kind]]
+
+
+def seeded_state(seed: int, reference: ReferenceData, **sizes: int) -> dict:
     """The dump of a tenant seeded with `seed`, built through the domain rules."""
     repo = Store(None).tenant("seed")
     ctx = Context(repo, reference, clock=lambda: SEED_INSTANT)
-    data = fixtures.build_dataset(seed)
-    for collection, kind in ((ProductFamilies, "ProductFamilies"), (Products, "Products"),
-                             (Customers, "Customers"), (Suppliers, "Suppliers"), (Contacts, "Contacts")):
-        for item in data[kind]:
-            collection(ctx).create(item)
+    for collection, item in seed_documents(seed, **sizes):
+        collection(ctx).create(item)
     return repo.dump()
 
 

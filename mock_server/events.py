@@ -1,0 +1,423 @@
+"""Webhook events: from the changes the domain emitted to signed HTTP deliveries, off the request path.
+
+1. A write runs in one transaction with `Dispatcher.publish`: for each event the domain emitted
+   (`Context.events`) that one of the tenant's webhooks subscribes to, the event (its id, type and
+   body, the resource as GET returns it) and one pending delivery per subscribed webhook are stored
+   with the change itself: committed with it, or not at all.
+2. The new deliveries are queued to worker threads as they are recorded. A worker reads a delivery
+   under the tenant's lock before sending it, so it only ever sends a committed one (a rolled-back
+   one is gone, or has another `uid`, and is dropped).
+3. A delivery is an HTTP POST, `Content-Type: text/plain`, body `{"id", "type", "data"}`, with
+   `X-Signature` = hex HMAC-SHA256 of the body under the webhook's `secretKey` when it has one.
+   Every attempt is logged in the tenant's store. A non-2xx answer, a refused connection or a
+   timeout is retried after `backoff × factor^(attempt-1)` seconds (capped), up to
+   `max_attempts` attempts in all.
+4. Deliveries of one resource to one webhook go out one at a time, in the order the changes were
+   committed (a retried one holds back the later ones until it succeeds or gives up).
+5. Pending deliveries are stored: after a restart, `resume` queues them again.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import hashlib
+import heapq
+import hmac
+import itertools
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import httpx
+
+from . import __version__
+from .config import Config
+from .domain.catalog import Products
+from .domain.collection import Collection, Context, Event
+from .domain.errors import NotFound
+from .domain.parties import Contacts, Customers
+from .domain.sales import SaleInvoices, SaleQuotes
+from .domain.webhooks import Webhooks
+
+log = logging.getLogger(__name__)
+
+EVENTS = "WebhookEvents"  # {eventId, type, kind, resourceId, body, createdAt}
+DELIVERIES = "WebhookDeliveries"  # {uid, eventId, event, webhookId, url, type, resource, state, attempts, ...}
+ATTEMPTS = "WebhookAttempts"  # one per HTTP attempt: the delivery log
+
+# The kinds whose changes are webhook events, by kind and by event subject ("Invoice").
+COLLECTIONS: dict[str, type[Collection]] = {c.kind: c for c in (Customers, Contacts, Products, SaleInvoices, SaleQuotes)}
+SUBJECTS: dict[str, type[Collection]] = {c.event_name: c for c in COLLECTIONS.values()}
+CHANGES = ("Created", "Updated", "Deleted")
+
+Present = Callable[[str, dict], dict]  # (kind, document view) → the resource as GET returns it
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The `X-Signature` of a delivery: hex HMAC-SHA256 of the raw body under the webhook's secret."""
+    return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def split_type(event_type: str) -> tuple[type[Collection], str]:
+    """"InvoiceUpdated" → (SaleInvoices, "Updated")."""
+    for change in CHANGES:
+        subject = event_type[:-len(change)]
+        if event_type.endswith(change) and subject in SUBJECTS:
+            return SUBJECTS[subject], change
+    raise ValueError(f"not a webhook type: {event_type!r}")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class DeliveryNotFound(LookupError):
+    """No event or delivery of the tenant with that id."""
+
+
+class NotRedeliverable(ValueError):
+    """The event's webhooks were all unregistered since."""
+
+
+def public_delivery(doc: dict) -> dict:
+    """A delivery as the sandbox controls show it."""
+    return {"id": doc["id"], "eventId": doc["eventId"], "type": doc["type"], "webhookId": doc["webhookId"],
+            "url": doc["url"], "resource": doc["resource"], "state": doc["state"], "attempts": doc["attempts"],
+            "nextAttemptAt": doc.get("nextAttemptAt"), "createdAt": doc["createdAt"]}
+
+
+@dataclass
+class _Job:
+    """A queued delivery: the store id and `uid` of its document in the tenant's store."""
+
+    tenant: str
+    id: int
+    uid: str
+    lane: tuple  # (tenant, webhook id, resource): deliveries that must go out one after the other
+    not_before: float  # time.monotonic()
+
+
+class Dispatcher:
+    """Records webhook events with the writes that cause them, and delivers them with worker threads.
+
+    `open_tenant(id)` gives a tenant's store. The workers start with the first queued delivery;
+    `close()` stops them (a delivery in flight then stays pending, and is sent again after a restart).
+    """
+
+    def __init__(self, config: Config, open_tenant: Callable[[str], object]):
+        self.open_tenant = open_tenant
+        self.max_attempts = config.webhook_max_attempts
+        self.backoff = config.webhook_backoff
+        self.factor = config.webhook_backoff_factor
+        self.backoff_max = config.webhook_backoff_max
+        self.timeout = config.webhook_timeout
+        self.workers = config.webhook_workers
+        self._cond = threading.Condition()
+        self._lanes: dict[tuple, list[_Job]] = {}  # per lane, its pending jobs by store id: [0] is next
+        self._busy: set[tuple] = set()  # lanes whose first job is being attempted
+        self._heap: list[tuple[float, int, tuple]] = []  # (due, seq, lane) of lanes waiting for a worker
+        self._entry: dict[tuple, int] = {}  # lane → seq of its live heap entry (older ones are stale)
+        self._seq = itertools.count()
+        self._threads: list[threading.Thread] = []
+        self._stopping = False
+        self._client: httpx.Client | None = None
+
+    # --- recording (inside the caller's transaction) -----------------------------------------------
+    def publish(self, tenant: str, ctx: Context, present: Present) -> list[dict]:
+        """Record (and queue) the deliveries of the events emitted on `ctx`, which it forgets.
+
+        Call it inside the transaction of the write that emitted them, last: the resources are
+        read as that write leaves them. Several events of one type about one resource count once.
+        """
+        events = list(dict.fromkeys((e.type, e.kind, e.id) for e in ctx.events))
+        gone = {(e.type, e.kind, e.id): e.data for e in ctx.events if e.data is not None}
+        ctx.events.clear()
+        if not events:
+            return []
+        with ctx.repo.transaction():
+            webhooks = Webhooks(ctx).list()
+            if not webhooks:
+                return []
+            found = []
+            for key in events:
+                event_type, kind, doc_id = key
+                targets = [w for w in webhooks if event_type in (w.get("types") or ())]
+                if not targets:
+                    continue
+                data = gone.get(key)
+                if data is None:
+                    try:
+                        data = COLLECTIONS[kind](ctx).get(doc_id)
+                    except NotFound:  # created and deleted by the same write
+                        continue
+                found.append((Event(event_type, kind, doc_id), present(kind, data), targets))
+            return self._record(tenant, ctx.repo, found)
+
+    def _record(self, tenant: str, repo, events: list[tuple[Event, dict, list[dict]]]) -> list[dict]:
+        now = _iso(_now())
+        deliveries = []
+        with repo.transaction():
+            for event, data, targets in events:
+                event_id = str(uuid.uuid4())
+                body = json.dumps({"id": event_id, "type": event.type, "data": data},
+                                  ensure_ascii=False, separators=(",", ":"))
+                stored = repo.insert(EVENTS, {"eventId": event_id, "type": event.type, "kind": event.kind,
+                                              "resourceId": event.id, "body": body, "createdAt": now})
+                for webhook in targets:
+                    deliveries.append(self._new_delivery(repo, stored, webhook, now))
+            self._queue(tenant, deliveries)
+        return [public_delivery(d) for d in deliveries]
+
+    @staticmethod
+    def _new_delivery(repo, event: dict, webhook: dict, now: str) -> dict:
+        return repo.insert(DELIVERIES, {
+            "uid": uuid.uuid4().hex, "eventId": event["eventId"], "event": event["id"], "webhookId": webhook["id"],
+            "url": webhook["url"], "type": event["type"], "resource": f"{event['kind']}:{event['resourceId']}",
+            "state": "pending", "attempts": 0, "nextAttemptAt": now, "createdAt": now})
+
+    def emit(self, tenant: str, ctx: Context, event: Event, present: Present) -> list[dict]:
+        """Record one event whose resource (`event.data`, a document view) is given (sandbox trigger)."""
+        with ctx.repo.transaction():
+            ctx.events.append(event)
+            return self.publish(tenant, ctx, present)
+
+    def redeliver(self, tenant: str, repo, ident: str) -> list[dict]:
+        """Send an event again (to the webhooks it went to) or a delivery, as new deliveries."""
+        with repo.transaction():
+            if ident.isdigit():
+                original = repo.get(DELIVERIES, int(ident))
+                originals = [original] if original else []
+            else:
+                originals = repo.find(DELIVERIES, eventId=ident)
+            if not originals:
+                raise DeliveryNotFound(f"No webhook event or delivery {ident!r} in this tenant")
+            event = repo.get(EVENTS, originals[0]["event"])
+            targets = [repo.get(Webhooks.kind, webhook_id)
+                       for webhook_id in dict.fromkeys(d["webhookId"] for d in originals)]
+            targets = [w for w in targets if w is not None]
+            if event is None or not targets:
+                raise NotRedeliverable(f"The webhook of {ident!r} was unregistered: there is nowhere to send it")
+            now = _iso(_now())
+            deliveries = [self._new_delivery(repo, event, webhook, now) for webhook in targets]
+            self._queue(tenant, deliveries)
+        return [public_delivery(d) for d in deliveries]
+
+    @staticmethod
+    def cancel(repo, webhook_ids: list[int]) -> None:
+        """Give up the pending deliveries to these (unregistered) webhooks."""
+        with repo.transaction():
+            for webhook_id in webhook_ids:
+                for doc in repo.find(DELIVERIES, webhookId=webhook_id, state="pending"):
+                    repo.replace(DELIVERIES, doc["id"], {**doc, "state": "cancelled", "nextAttemptAt": None})
+
+    @staticmethod
+    def attempts(repo, **equals) -> list[dict]:
+        """The delivery log of a tenant, oldest first (optionally only the entries equal to `equals`)."""
+        return [{"id": a["id"], **a} for a in (repo.find(ATTEMPTS, **equals) if equals else repo.all(ATTEMPTS))]
+
+    @staticmethod
+    def pending(repo) -> list[dict]:
+        return [public_delivery(d) for d in repo.find(DELIVERIES, state="pending")]
+
+    def resume(self, tenants: Iterable[str]) -> int:
+        """Queue the pending deliveries stored by the tenants (after a restart); how many."""
+        count = 0
+        for tenant in tenants:
+            if self._stopping:
+                break
+            try:
+                repo = self.open_tenant(tenant)
+                with repo.transaction():  # nothing new is recorded for the tenant meanwhile
+                    pending = repo.find(DELIVERIES, state="pending")
+                    self._queue(tenant, pending)
+            except Exception:  # noqa: BLE001 - one unreadable tenant must not stop the others
+                log.exception("could not resume the webhook deliveries of a tenant")
+                continue
+            count += len(pending)
+        if count:
+            log.info("resumed %d pending webhook deliveries", count)
+        return count
+
+    def resume_in_background(self, tenants: list[str]) -> threading.Thread | None:
+        """`resume` in a thread (opening tenants not opened yet reads their data from disk)."""
+        if not tenants or not self.workers:
+            return None
+        thread = threading.Thread(target=self.resume, args=(tenants,), name="webhook-resume", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+        return thread
+
+    # --- queueing ------------------------------------------------------------------------------------
+    def _queue(self, tenant: str, deliveries: list[dict]) -> None:
+        if not self.workers or not deliveries:
+            return
+        now_wall, now = _now(), time.monotonic()
+        with self._cond:
+            if self._stopping:
+                return
+            self._start()
+            for doc in deliveries:
+                wait = 0.0
+                if doc.get("nextAttemptAt"):
+                    try:
+                        due = dt.datetime.fromisoformat(doc["nextAttemptAt"].replace("Z", "+00:00"))
+                        wait = max(0.0, (due - now_wall).total_seconds())
+                    except ValueError:
+                        pass
+                lane = (tenant, doc["webhookId"], doc["resource"])
+                job = _Job(tenant, doc["id"], doc["uid"], lane, now + wait)
+                jobs = self._lanes.setdefault(lane, [])
+                # By store id, i.e. commit order (a resumed delivery may be queued after a newer one);
+                # never ahead of the job being attempted.
+                position = bisect.bisect_right(jobs, job.id, lo=1 if lane in self._busy else 0, key=lambda j: j.id)
+                jobs.insert(position, job)
+                if position == 0:
+                    self._schedule(lane, job.not_before)
+
+    def _schedule(self, lane: tuple, due: float) -> None:
+        seq = next(self._seq)
+        self._entry[lane] = seq
+        heapq.heappush(self._heap, (due, seq, lane))
+        self._cond.notify()
+
+    def _start(self) -> None:
+        if self._client is None:
+            self._client = httpx.Client(timeout=httpx.Timeout(self.timeout), trust_env=False, follow_redirects=False,
+                                        headers={"User-Agent": f"altoviz-mock/{__version__} webhooks"})
+            for i in range(self.workers):
+                thread = threading.Thread(target=self._work, name=f"webhook-worker-{i}", daemon=True)
+                thread.start()
+                self._threads.append(thread)
+
+    # --- workers -------------------------------------------------------------------------------------
+    def _next_lane(self) -> tuple | None:
+        """Wait for a lane whose next delivery is due (holding the condition); None when stopping."""
+        while not self._stopping:
+            while self._heap and self._entry.get(self._heap[0][2]) != self._heap[0][1]:
+                heapq.heappop(self._heap)  # stale entry
+            now = time.monotonic()
+            if self._heap and self._heap[0][0] <= now:
+                _due, _seq, lane = heapq.heappop(self._heap)
+                del self._entry[lane]
+                return lane
+            self._cond.wait(self._heap[0][0] - now if self._heap else None)
+        return None
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                lane = self._next_lane()
+                if lane is None:
+                    return
+                self._busy.add(lane)
+                job = self._lanes[lane][0]
+            try:
+                retry_in = self._attempt(job)
+            except Exception:  # noqa: BLE001 - a worker never dies; the delivery stays pending in the store
+                if not self._stopping:
+                    log.exception("webhook delivery %s failed unexpectedly", job.id)
+                retry_in = None
+            with self._cond:
+                self._busy.discard(lane)
+                jobs = self._lanes[lane]
+                if retry_in is None:
+                    jobs.pop(0)
+                    if jobs:
+                        self._schedule(lane, jobs[0].not_before)
+                    else:
+                        del self._lanes[lane]
+                else:
+                    self._schedule(lane, time.monotonic() + retry_in)
+
+    def _delay(self, attempt: int) -> float:
+        """Seconds before the attempt after attempt number `attempt` (1-based)."""
+        return min(self.backoff * self.factor ** (attempt - 1), self.backoff_max)
+
+    def _current(self, repo, job: _Job) -> dict | None:
+        delivery = repo.get(DELIVERIES, job.id)
+        if delivery is None or delivery.get("uid") != job.uid or delivery.get("state") != "pending":
+            return None  # delivered, cancelled, or gone with a reset / a rolled-back write
+        return delivery
+
+    def _attempt(self, job: _Job) -> float | None:
+        """One attempt at a delivery; seconds before the next one, or None when it is done with."""
+        repo = self.open_tenant(job.tenant)
+        with repo.transaction():
+            delivery = self._current(repo, job)
+            if delivery is None:
+                return None
+            webhook = repo.get(Webhooks.kind, delivery["webhookId"])
+            event = repo.get(EVENTS, delivery["event"])
+            if webhook is None or event is None:  # unregistered since
+                repo.replace(DELIVERIES, job.id, {**delivery, "state": "cancelled", "nextAttemptAt": None})
+                return None
+        body = event["body"].encode("utf-8")
+        headers = {"Content-Type": "text/plain"}
+        if webhook.get("secretKey"):
+            headers["X-Signature"] = sign(webhook["secretKey"], body)
+        status, error = None, None
+        started = time.perf_counter()
+        try:
+            with self._client.stream("POST", webhook["url"], content=body, headers=headers) as response:
+                status = response.status_code
+        except httpx.TimeoutException as exc:
+            error = f"timeout after {self.timeout:g} s ({type(exc).__name__})"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        except Exception as exc:  # noqa: BLE001 - e.g. a URL httpx cannot send to
+            error = f"{type(exc).__name__}: {exc}"
+        duration = round((time.perf_counter() - started) * 1000, 1)
+        if status is not None and not 200 <= status < 300:
+            error = f"HTTP {status}"
+        attempt = delivery["attempts"] + 1
+        now = _now()
+        if error is None:
+            state, retry_in = "delivered", None
+        elif attempt >= self.max_attempts:
+            state, retry_in = "failed", None
+        else:
+            state, retry_in = "pending", self._delay(attempt)
+        next_at = _iso(now + dt.timedelta(seconds=retry_in)) if retry_in is not None else None
+        with repo.transaction():
+            current = self._current(repo, job)
+            if current is None:
+                return None
+            repo.insert(ATTEMPTS, {
+                "deliveryId": job.id, "eventId": delivery["eventId"], "type": delivery["type"],
+                "webhookId": webhook["id"], "url": webhook["url"], "resource": delivery["resource"],
+                "attempt": attempt, "statusCode": status, "durationMs": duration, "error": error,
+                "result": {"pending": "retrying"}.get(state, state), "nextAttemptAt": next_at,
+                "timestamp": _iso(now)})
+            repo.replace(DELIVERIES, job.id, {**current, "state": state, "attempts": attempt,
+                                              "nextAttemptAt": next_at, "url": webhook["url"]})
+        if error is not None:
+            log.info("webhook delivery %s to %s: attempt %d failed (%s)", job.id, webhook["url"], attempt, error)
+        return retry_in
+
+    # --- life cycle ------------------------------------------------------------------------------------
+    def idle(self) -> bool:
+        """True when nothing is queued or in flight."""
+        with self._cond:
+            return not self._lanes
+
+    def close(self) -> None:
+        """Stop the workers, waiting at most 2 s for the attempts in flight: one that does not end
+        by then is not logged, and its delivery (still pending in the store) goes out again after
+        the next start (at least once: receivers deduplicate on the event id)."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        deadline = time.monotonic() + min(self.timeout + 0.5, 2.0)
+        for thread in self._threads:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        if self._client is not None:
+            self._client.close()

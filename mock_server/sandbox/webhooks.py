@@ -1,0 +1,174 @@
+"""Sandbox controls of webhooks (never under /v1): the delivery log, redelivery, sample events, and
+a built-in receiver (`/_mock/inbox/<name>`) a webhook can point at to watch what the sandbox sends."""
+
+from __future__ import annotations
+
+import base64
+import collections
+import datetime as dt
+import itertools
+import json
+import re
+import threading
+
+import flask
+
+from ..api._http import EXTENSION, as_returned
+from ..domain.collection import Event
+from ..domain.webhooks import TYPES
+from ..events import DeliveryNotFound, NotRedeliverable, split_type
+from .controls import ControlError, _json, _problem, _tenant, _tenants
+
+webhook_controls = flask.Blueprint("mock_webhooks", __name__, url_prefix="/_mock")
+webhook_controls.register_error_handler(ControlError, _problem)
+
+INBOX_NAME = re.compile(r"^[A-Za-z0-9._~-]{1,100}$")
+
+# What a sample event carries when the tenant has no resource of the kind (id 0: made up).
+SAMPLES = {
+    "Customers": {"id": 0, "number": "C00000", "type": "Business", "name": "Exemple SARL", "companyName": "Exemple SARL",
+                  "firstName": "Claire", "lastName": "Martin", "email": "claire.martin@exemple.fr", "active": True,
+                  "billingAddress": {"street": "1 rue de l'Exemple", "zipcode": "75001", "city": "Paris",
+                                     "countryIso": "FR"}},
+    "Contacts": {"id": 0, "firstName": "Claire", "lastName": "Martin", "displayName": "Claire Martin",
+                 "invertedDisplayName": "Martin Claire", "companyName": "Exemple SARL",
+                 "email": "claire.martin@exemple.fr"},
+    "Products": {"id": 0, "number": "EXEMPLE-1", "name": "Prestation d'exemple", "type": "Service", "unitPrice": 100,
+                 "purchasePrice": 0, "defaultQuantity": 1, "isUnitPriceTaxIncluded": False, "active": True},
+    "SaleInvoices": {"id": 0, "number": None, "isDraft": True, "isPaid": False, "isCancelled": False,
+                     "customerName": "Exemple SARL", "subject": "Facture d'exemple", "lines": [],
+                     "taxExcludedAmount": 0, "taxAmount": 0, "taxIncludedAmount": 0, "balance": 0},
+    "SaleQuotes": {"id": 0, "number": "DE0000-00000", "status": "Pending", "customerName": "Exemple SARL",
+                   "subject": "Devis d'exemple", "lines": [], "taxExcludedAmount": 0, "taxAmount": 0,
+                   "taxIncludedAmount": 0},
+}
+
+
+def _services():
+    return flask.current_app.extensions[EXTENSION]
+
+
+# --- the delivery log ------------------------------------------------------------------------------
+
+@webhook_controls.get("/webhooks/deliveries")
+def deliveries():
+    """Every delivery attempt of the calling tenant, oldest first; filters: eventId, webhookId, deliveryId."""
+    equals = {}
+    for name in ("eventId", "webhookId", "deliveryId"):
+        value = flask.request.args.get(name)
+        if value is not None:
+            equals[name] = int(value) if name != "eventId" and value.isdigit() else value
+    return flask.jsonify(_services().webhooks.attempts(_tenants().open(_tenant()), **equals))
+
+
+@webhook_controls.get("/webhooks/pending")
+def pending():
+    """The calling tenant's deliveries not yet delivered nor given up (queued or waiting to be retried)."""
+    return flask.jsonify(_services().webhooks.pending(_tenants().open(_tenant())))
+
+
+@webhook_controls.post("/webhooks/deliveries/<ident>/redeliver")
+def redeliver(ident: str):
+    """Send an event (by its id: to each webhook it went to) or one delivery (by its id) again."""
+    repo = _tenants().open(_tenant())
+    try:
+        created = _services().webhooks.redeliver(_tenant(), repo, ident)
+    except DeliveryNotFound as exc:
+        raise ControlError(404, "Not Found", str(exc)) from None
+    except NotRedeliverable as exc:
+        raise ControlError(400, "Bad Request", str(exc)) from None
+    return {"deliveries": created}, 202
+
+
+@webhook_controls.post("/webhooks/trigger")
+def trigger():
+    """{"type": "InvoiceUpdated"}: a sample event of that type to the calling tenant's webhooks.
+
+    Its data is the tenant's latest resource of the kind (as GET returns it), or a made-up one
+    (id 0) when it has none; nothing is changed.
+    """
+    event_type = _json().get("type")
+    if event_type not in TYPES:
+        raise ControlError(400, "Bad Request", f"type must be one of the WebhookTypes: {', '.join(TYPES)}")
+    tenant, services = _tenant(), _services()
+    ctx = _tenants().context(tenant, real_clock=services.clock)
+    collection, _change = split_type(event_type)
+    docs = ctx.repo.all(collection.kind)
+    data = collection(ctx).view(docs[-1]) if docs else dict(SAMPLES[collection.kind])
+    created = services.webhooks.emit(tenant, ctx, Event(event_type, collection.kind, data["id"], data), as_returned)
+    return {"type": event_type, "eventId": created[0]["eventId"] if created else None, "deliveries": created}, 202
+
+
+# --- the built-in receiver -------------------------------------------------------------------------
+
+class Inbox:
+    """What arrived at `/_mock/inbox/<name>`, per name, in memory (the latest `keep` per name)."""
+
+    def __init__(self, keep: int = 1000, names: int = 1000):
+        self.keep = keep
+        self.names = names
+        self._boxes: collections.OrderedDict[str, collections.deque] = collections.OrderedDict()
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def add(self, name: str, message: dict) -> dict:
+        with self._lock:
+            box = self._boxes.pop(name, None) or collections.deque(maxlen=self.keep)
+            self._boxes[name] = box  # most recently used last
+            while len(self._boxes) > self.names:
+                self._boxes.popitem(last=False)
+            message = {"id": next(self._ids), **message}
+            box.append(message)
+            return message
+
+    def get(self, name: str) -> list[dict]:
+        with self._lock:
+            return list(self._boxes.get(name, ()))
+
+    def clear(self, name: str) -> int:
+        with self._lock:
+            return len(self._boxes.pop(name, ()))
+
+
+def _inbox_name(name: str) -> str:
+    if not INBOX_NAME.match(name):
+        raise ControlError(400, "Bad Request", "An inbox name is 1 to 100 letters, digits, '.', '_', '~' or '-'")
+    return name
+
+
+@webhook_controls.post("/inbox/<name>")
+def receive(name: str):
+    """Record the request (headers, raw body); no key needed, like a public endpoint.
+
+    `?status=NNN` answers that status instead of 200 (to watch retries).
+    """
+    _inbox_name(name)
+    status = flask.request.args.get("status", "200")
+    if not status.isdigit() or not 200 <= int(status) <= 599:
+        raise ControlError(400, "Bad Request", "status must be an HTTP status between 200 and 599")
+    raw = flask.request.get_data(cache=False)
+    try:
+        text, extra = raw.decode("utf-8"), {}
+    except UnicodeDecodeError:
+        text, extra = raw.decode("utf-8", "replace"), {"bodyBase64": base64.b64encode(raw).decode("ascii")}
+    try:
+        parsed = json.loads(text) if text else None
+    except ValueError:
+        parsed = None
+    message = _services().inbox.add(name, {
+        "receivedAt": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "method": flask.request.method, "query": flask.request.query_string.decode("latin-1"),
+        "headers": dict(flask.request.headers), "contentType": flask.request.content_type,
+        "body": text, "json": parsed, **extra})
+    return {"received": True, "id": message["id"]}, int(status)
+
+
+@webhook_controls.get("/inbox/<name>")
+def inbox(name: str):
+    """What `/_mock/inbox/<name>` received, oldest first."""
+    return flask.jsonify(_services().inbox.get(_inbox_name(name)))
+
+
+@webhook_controls.delete("/inbox/<name>")
+def empty_inbox(name: str):
+    return {"deleted": _services().inbox.clear(_inbox_name(name))}

@@ -1,0 +1,226 @@
+"""The `altoviz-mock` command as people meet it: help with examples, one-line errors, colour only
+on a terminal, settings from flags, environment and `altoviz-mock.toml`, and the `seed` and `reset`
+commands acting on a running sandbox over loopback."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import socket
+
+import httpx
+import pytest
+
+KEY = "altoviz-sandbox-key"
+ANSI = re.compile(r"\x1b\[")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def cli() -> list[str]:
+    script = Path(sys.executable).with_name("altoviz-mock")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "mock_server.cli"]
+
+
+def env(**extra: str) -> dict[str, str]:
+    """The environment without the developer's ALTOVIZ_MOCK_* and colour settings, plus `extra`."""
+    base = {k: v for k, v in os.environ.items()
+            if not k.startswith("ALTOVIZ_MOCK_") and k not in ("NO_COLOR", "FORCE_COLOR")}
+    return {**base, **extra}
+
+
+def run(*args: str, cwd: Path | None = None, **extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*cli(), *args], capture_output=True, text=True, timeout=60, cwd=cwd,
+                          env=env(**extra), stdin=subprocess.DEVNULL)
+
+
+def count(url: str, key: str = KEY) -> int:
+    response = httpx.get(f"{url}/v1/Customers", params={"PageSize": 1000}, headers={"X-API-KEY": key},
+                         timeout=20, trust_env=False)
+    assert response.status_code == 200, response.text
+    return len(response.json())
+
+
+# --- help and errors ------------------------------------------------------------------------------
+
+def test_help_teaches_with_examples():
+    result = run("--help")
+    assert result.returncode == 0
+    for command in ("serve", "seed", "reset", "contract"):
+        assert re.search(rf"^\s+{command}\s", result.stdout, re.M), command
+    assert "examples:" in result.stdout
+    assert "altoviz-mock seed --size 500 --seed 7" in result.stdout
+    assert "altoviz-mock.toml" in result.stdout
+    for command in ("serve", "seed", "reset"):
+        sub = run(command, "--help")
+        assert sub.returncode == 0 and "examples:" in sub.stdout and "--config FILE" in sub.stdout, command
+
+
+def test_no_command_shows_the_help():
+    result = run()
+    assert result.returncode == 2 and "examples:" in result.stdout
+
+
+@pytest.mark.parametrize("args, words", [
+    (("serve", "--port", "abc"), ("--port", "invalid int value", "altoviz-mock serve --help")),
+    (("serve", "--colour"), ("unrecognized arguments: --colour",)),
+    (("seed", "--size", "100000"), ("--size", "from 0 to 700")),
+    (("launch",), ("invalid choice", "launch")),
+])
+def test_a_bad_flag_is_one_clear_line(args, words):
+    result = run(*args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("altoviz-mock")
+    for word in words:
+        assert word in lines[0]
+    assert "Traceback" not in result.stderr and not ANSI.search(result.stderr)
+
+
+def test_colour_only_where_wanted():
+    plain = run("seed", "--size", "-1")
+    assert not ANSI.search(plain.stderr)  # not a terminal
+    forced = run("seed", "--size", "-1", FORCE_COLOR="1")
+    assert ANSI.search(forced.stderr)
+    refused = run("seed", "--size", "-1", FORCE_COLOR="1", NO_COLOR="1")
+    assert not ANSI.search(refused.stderr) and refused.stderr.strip() == plain.stderr.strip()
+
+
+# --- settings: flags, environment, config file ---------------------------------------------------
+
+class Served:
+    """`altoviz-mock serve` started in `cwd` with only the settings a test gives."""
+
+    def __init__(self, *args: str, cwd: Path, **extra: str):
+        self.log = cwd / "serve.log"
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen([*cli(), "serve", *args], cwd=cwd, env=env(**extra),
+                                         stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+
+    def banner(self, timeout: float = 20) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.log.read_text(encoding="utf-8", errors="replace")
+            if "API page:" in text or self.proc.poll() is not None:
+                return text
+            time.sleep(0.05)
+        raise TimeoutError(self.log.read_text(encoding="utf-8", errors="replace"))
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+
+@pytest.fixture
+def serve_in(tmp_path):
+    started: list[Served] = []
+
+    def start(*args: str, **extra: str) -> Served:
+        served = Served(*args, cwd=tmp_path, **extra)
+        started.append(served)
+        return served
+
+    yield start
+    for served in started:
+        served.stop()
+
+
+@pytest.mark.slow
+def test_the_config_file_is_a_layer_under_environment_and_flags(tmp_path, serve_in):
+    file_port, env_port, flag_port = free_port(), free_port(), free_port()
+    (tmp_path / "altoviz-mock.toml").write_text(
+        f'port = {file_port}\nin_memory = true\nopen_tenants = true\napi_keys = ["team-a", "team-b"]\n',
+        encoding="utf-8")
+    banner = serve_in().banner()
+    assert f"listening on http://127.0.0.1:{file_port}" in banner and "memory only" in banner
+    assert "API key: team-a" in banner and "Open tenants" in banner
+    assert not (tmp_path / ".altoviz-mock").exists()
+
+    banner = serve_in(ALTOVIZ_MOCK_PORT=str(env_port)).banner()
+    assert f"listening on http://127.0.0.1:{env_port}" in banner
+
+    banner = serve_in("--port", str(flag_port), ALTOVIZ_MOCK_PORT=str(env_port)).banner()
+    assert f"listening on http://127.0.0.1:{flag_port}" in banner
+
+
+def test_a_bad_config_file_is_one_clear_line(tmp_path):
+    (tmp_path / "altoviz-mock.toml").write_text("prot = 9000\n", encoding="utf-8")
+    result = run("serve", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "unknown setting 'prot'" in result.stderr
+    (tmp_path / "other.toml").write_text("port = 'abc'\n", encoding="utf-8")
+    result = run("--config", str(tmp_path / "other.toml"), "serve", cwd=tmp_path)
+    assert result.returncode == 2 and "port = 'abc' is not valid" in result.stderr
+    result = run("serve", "--config", str(tmp_path / "missing.toml"), cwd=tmp_path)
+    assert result.returncode == 2 and "cannot read config file" in result.stderr
+
+
+# --- seed and reset on a running sandbox -----------------------------------------------------------
+
+@pytest.mark.slow
+def test_seed_and_reset_a_running_sandbox(server_factory):
+    server = server_factory("--api-key", "team-b")
+    result = run("seed", "--url", server.url, "--size", "50", "--seed", "3")
+    assert result.returncode == 0, result.stderr
+    assert "50 customers" in result.stdout and "fixture set 3" in result.stdout
+    assert not ANSI.search(result.stdout)
+    assert count(server.url) == 50 and count(server.url, "team-b") == 30
+
+    # A large set goes in steps (a progress bar on a terminal): the same data as one call.
+    result = run("seed", "--url", server.url, "--api-key", "team-b", "--size", "150", "--seed", "3")
+    assert result.returncode == 0, result.stderr
+    assert "150 customers" in result.stdout and result.stderr == ""
+    steps = httpx.get(f"{server.url}/v1/Customers", params={"PageSize": 1000}, headers={"X-API-KEY": "team-b"},
+                      trust_env=False, timeout=20).json()
+    httpx.post(f"{server.url}/_mock/seed", json={"seed": 3, "size": 150}, headers={"X-API-KEY": KEY},
+               trust_env=False, timeout=60)
+    assert httpx.get(f"{server.url}/v1/Customers", params={"PageSize": 1000}, headers={"X-API-KEY": KEY},
+                     trust_env=False, timeout=20).json() == steps
+
+    result = run("reset", "--url", server.url)
+    assert result.returncode == 0, result.stderr
+    assert "back to its initial state" in result.stdout
+    assert count(server.url) == 30 and count(server.url, "team-b") == 150
+
+
+@pytest.mark.slow
+def test_seed_and_reset_take_url_and_key_from_environment_and_config_file(server_factory, tmp_path):
+    server = server_factory("--api-key", "team-c")
+    port = server.url.rsplit(":", 1)[1]
+    (tmp_path / "altoviz-mock.toml").write_text(f'port = {port}\napi_key = "team-c"\n', encoding="utf-8")
+    assert run("seed", "--size", "12", cwd=tmp_path).returncode == 0
+    assert count(server.url, "team-c") == 12 and count(server.url) == 30
+    result = run("reset", cwd=tmp_path, ALTOVIZ_MOCK_API_KEY=KEY)
+    assert result.returncode == 0 and KEY in result.stdout
+    assert count(server.url, "team-c") == 12
+
+
+def test_client_commands_fail_in_one_line():
+    dead = f"http://127.0.0.1:{free_port()}"
+    for command in ("seed", "reset"):
+        result = run(command, "--url", dead)
+        assert result.returncode == 1
+        assert result.stderr.count("\n") == 1 and f"no sandbox answering at {dead}" in result.stderr
+
+
+@pytest.mark.slow
+def test_an_unknown_key_is_explained(server_factory):
+    server = server_factory()
+    result = run("reset", "--url", server.url, "--api-key", "nobody")
+    assert result.returncode == 1
+    assert "does not accept the API key nobody" in result.stderr and "--open-tenants" in result.stderr
