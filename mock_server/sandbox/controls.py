@@ -60,13 +60,6 @@ def health():
     return {"status": "ok", "version": __version__}
 
 
-@controls.post("/reset")
-def reset():
-    """Put the calling tenant (its X-API-KEY) back to its initial state (clock and outbox included)."""
-    _tenants().reset(_tenant())
-    return {"reset": True}
-
-
 @controls.get("/clock")
 def get_clock():
     """The calling tenant's sandbox time."""
@@ -80,10 +73,15 @@ def set_clock():
     if "now" not in body:
         raise ControlError(400, "Bad Request", 'Give "now" (an ISO 8601 instant, or null for real time)')
     try:
+        if body["now"] is not None and not isinstance(body["now"], str):
+            raise TypeError(body["now"])
         now = parse_instant(body["now"]) if body["now"] is not None else None
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ControlError(400, "Bad Request", f"Not an ISO 8601 instant: {body['now']!r}") from None
-    return _clock().set(now, frozen=bool(body.get("frozen", True)))
+    frozen = body.get("frozen", True)
+    if not isinstance(frozen, bool):
+        raise ControlError(400, "Bad Request", '"frozen" must be true or false')
+    return _clock().set(now, frozen=frozen)
 
 
 @controls.post("/clock/advance")
@@ -117,3 +115,4 @@ def file(file_id: str):
 
 
 from . import seeding  # noqa: E402,F401  (registers POST /_mock/seed on this blueprint)
+from . import admin  # noqa: E402,F401  (reset, tenants, snapshots, faults on this blueprint)

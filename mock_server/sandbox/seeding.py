@@ -64,9 +64,9 @@ class SeedCache:
 
 
 def _integer(body: dict, name: str, default: int | None, low: int, high: int | None = None) -> int | None:
-    value = body.get(name, default)
-    if value is None:
-        return None
+    if name not in body:
+        return default
+    value = body[name]
     if type(value) is not int or value < low or (high is not None and value > high):
         bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
         raise ControlError(400, "Bad Request", f'"{name}" must be an integer {bounds}, got {value!r}')

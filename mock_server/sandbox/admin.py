@@ -1,0 +1,227 @@
+"""More sandbox controls under /_mock: reset of every tenant, the tenants known, named snapshots of a
+tenant's data, and fault injection (see faults.py). Snapshots live in memory (lost on restart)."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+
+import flask
+
+from ..api._http import EXTENSION
+from .controls import ControlError, _json, _tenant, _tenants, controls
+from .faults import FaultError, faults
+
+SNAPSHOTS_KEY = "altoviz_mock.snapshots"
+SNAPSHOT_NAME = re.compile(r"^[A-Za-z0-9._~-]{1,100}$")
+
+
+def key_hint(key: str) -> str:
+    """Enough of an API key to recognise it, never the key itself."""
+    return f"{key[:4]}…" if len(key) >= 12 else "…"
+
+
+def _known_tenants() -> list[str]:
+    tenants = _tenants()
+    found = set(tenants.store.tenants()) | set(tenants.store.persisted_tenants()) | set(tenants.config.all_api_keys)
+    return sorted(t for t in found if tenants.authenticate(t))
+
+
+@controls.post("/reset")
+def reset():
+    """Put the calling tenant (its X-API-KEY) back to its initial state (clock and outbox included);
+    `?all=true`: every tenant known to the sandbox."""
+    caller = _tenant()
+    every = flask.request.args.get("all", "false").lower()
+    if every not in ("true", "false"):
+        raise ControlError(400, "Bad Request", '"all" must be true or false')
+    targets = _known_tenants() if every == "true" else [caller]
+    for tenant in targets:
+        _tenants().reset(tenant)
+    return {"reset": True, "tenants": len(targets)}
+
+
+@controls.get("/tenants")
+def tenants():
+    """The tenants known (configured keys, opened or on disk): a key hint and document counts."""
+    answer = []
+    _tenant()
+    for tenant in _known_tenants():
+        data = _tenants().open(tenant).dump()["data"]
+        answer.append({"keyHint": key_hint(tenant),
+                       "configured": tenant in _tenants().config.all_api_keys,
+                       "documents": {kind: len(docs) for kind, docs in data.items() if docs}})
+    return flask.jsonify(answer)
+
+
+class Snapshots:
+    """Named dumps per tenant, as JSON (decoding gives fresh documents at each restore)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._saved: dict[str, dict[str, str]] = {}
+
+    def save(self, tenant: str, name: str, dump: dict) -> None:
+        with self._lock:
+            self._saved.setdefault(tenant, {})[name] = json.dumps(dump)
+
+    def get(self, tenant: str, name: str) -> dict | None:
+        with self._lock:
+            text = self._saved.get(tenant, {}).get(name)
+        return json.loads(text) if text is not None else None
+
+    def names(self, tenant: str) -> list[str]:
+        with self._lock:
+            return sorted(self._saved.get(tenant, {}))
+
+    def delete(self, tenant: str, name: str) -> bool:
+        with self._lock:
+            return self._saved.get(tenant, {}).pop(name, None) is not None
+
+
+def _snapshots() -> Snapshots:
+    return flask.current_app.extensions.setdefault(SNAPSHOTS_KEY, Snapshots())
+
+
+def _snapshot_name(name: str) -> str:
+    if not SNAPSHOT_NAME.match(name):
+        raise ControlError(400, "Bad Request", "A snapshot name is 1 to 100 letters, digits, '.', '_', '~' or '-'")
+    return name
+
+
+def _counts(dump: dict) -> dict[str, int]:
+    return {kind: len(docs) for kind, docs in dump["data"].items() if docs}
+
+
+@controls.post("/snapshots/<name>")
+def save_snapshot(name: str):
+    """Save the calling tenant's whole data (documents, counters, clock, outbox) under `name`."""
+    tenant, name = _tenant(), _snapshot_name(name)
+    dump = _tenants().open(tenant).dump()
+    _snapshots().save(tenant, name, dump)
+    return {"name": name, "documents": _counts(dump)}, 201
+
+
+@controls.get("/snapshots")
+def list_snapshots():
+    """The calling tenant's snapshot names."""
+    return flask.jsonify(_snapshots().names(_tenant()))
+
+
+@controls.post("/snapshots/<name>/restore")
+def restore_snapshot(name: str):
+    """Replace the calling tenant's data with a snapshot (ids handed out since are never reused)."""
+    tenant, name = _tenant(), _snapshot_name(name)
+    dump = _snapshots().get(tenant, name)
+    if dump is None:
+        raise ControlError(404, "Not Found", f"No snapshot {name}")
+    repo = _tenants().open(tenant)
+    current = repo.dump()["next_ids"]
+    next_ids = {k: max(v, current.get(k, 0)) for k, v in dump.get("next_ids", {}).items()}
+    next_ids.update({k: v for k, v in current.items() if k not in next_ids})
+    repo.load(dump["data"], counters=dump.get("counters"), next_ids=next_ids)
+    return {"name": name, "restored": True, "documents": _counts(dump)}
+
+
+@controls.delete("/snapshots/<name>")
+def delete_snapshot(name: str):
+    tenant, name = _tenant(), _snapshot_name(name)
+    if not _snapshots().delete(tenant, name):
+        raise ControlError(404, "Not Found", f"No snapshot {name}")
+    return {"deleted": True}
+
+
+# --- fault injection -------------------------------------------------------------------------------
+
+@controls.post("/faults")
+def add_fault():
+    """Add a fault rule for the calling tenant's /v1 and /Hello requests (see faults.py)."""
+    tenant = _tenant()
+    try:
+        rule = faults(flask.current_app).add(tenant, _json())
+    except FaultError as exc:
+        raise ControlError(400, "Bad Request", str(exc)) from None
+    return rule, 201
+
+
+@controls.get("/faults")
+def list_faults():
+    return flask.jsonify(faults(flask.current_app).list(_tenant()))
+
+
+@controls.delete("/faults/<rule_id>")
+def delete_fault(rule_id: str):
+    tenant = _tenant()
+    if not rule_id.isdigit() or not faults(flask.current_app).delete(tenant, int(rule_id)):
+        raise ControlError(404, "Not Found", f"No fault rule {rule_id}")
+    return {"deleted": 1}
+
+
+@controls.delete("/faults")
+def clear_faults():
+    return {"deleted": faults(flask.current_app).clear(_tenant())}
+
+
+@controls.before_app_request
+def _inject_faults():
+    """Apply the calling tenant's fault rules to /v1 and /Hello requests (never to /_mock)."""
+    path = flask.request.path
+    if not (path.startswith("/v1/") or path == "/v1" or path == "/Hello"):
+        return None
+    key = flask.request.headers.get("X-API-KEY")
+    rules = faults(flask.current_app)
+    if not key or not rules.any():
+        return None
+    tenant = _tenants().authenticate(key)
+    if tenant is None:
+        return None
+    return rules.apply(tenant, flask.request.method, path)
+
+
+# --- the admin API's own contract and API page ---------------------------------------------------
+
+def admin_contract_text() -> str:
+    """The text of the packaged `admin.yaml` (the contract of everything under /_mock)."""
+    from importlib import resources
+    return resources.files("mock_server").joinpath("admin.yaml").read_text(encoding="utf-8")
+
+
+def load_admin_contract() -> dict:
+    import yaml
+    return yaml.load(admin_contract_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+UI_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Altoviz sandbox admin API</title>
+<link rel="stylesheet" href="swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({url: "../openapi.json", dom_id: "#swagger-ui", validatorUrl: null,
+displayOperationId: true, docExpansion: "list", filter: true, persistAuthorization: true,
+tryItOutEnabled: true});</script></body></html>
+"""
+
+
+@controls.get("/openapi.json")
+def admin_openapi_json():
+    return flask.jsonify(load_admin_contract())
+
+
+@controls.get("/openapi.yaml")
+def admin_openapi_yaml():
+    return flask.Response(admin_contract_text(), mimetype="application/yaml")
+
+
+@controls.get("/ui/")
+def admin_ui():
+    """Swagger UI of the admin API (packaged assets only, nothing fetched from the internet)."""
+    return flask.Response(UI_PAGE, mimetype="text/html")
+
+
+@controls.get("/ui/<asset>")
+def admin_ui_asset(asset: str):
+    import swagger_ui_bundle
+    if asset not in ("swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png", "favicon-16x16.png"):
+        raise ControlError(404, "Not Found", f"No {asset}")
+    return flask.send_from_directory(swagger_ui_bundle.swagger_ui_path, asset)

@@ -1,0 +1,173 @@
+"""Fault injection: rules per tenant that slow down or fail the sandbox's /v1 and /Hello answers.
+
+A rule matches by `operationId` (the contract's) or `pathPattern` (a glob on the request path, e.g.
+`/v1/Customers*`), optionally by `method`; it adds `latencyMs`, and/or answers `status` (400-599)
+with `body` (a ProblemDetails by default), `retryAfter` seconds with 429 (Retry-After header).
+`probability` (0-1, drawn from a per-rule random.Random seeded with `seed`) and `count` (fires that
+many times, then expires) bound when it fires. The first matching rule that fires with a status
+answers; latencies of every firing rule add up.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+import json
+import random
+import threading
+import time
+
+import flask
+
+FAULTS_KEY = "altoviz_mock.faults"
+METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+FIELDS = {"operationId", "pathPattern", "method", "latencyMs", "status", "body", "retryAfter", "probability",
+          "count", "seed"}
+MAX_LATENCY_MS = 60_000
+
+
+class FaultError(ValueError):
+    """An invalid fault rule."""
+
+
+def _int(body: dict, name: str, low: int, high: int | None = None) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if type(value) is not int or value < low or (high is not None and value > high):
+        bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
+        raise FaultError(f'"{name}" must be an integer {bounds}')
+    return value
+
+
+def _operation_id() -> str | None:
+    import connexion
+    try:
+        return connexion.context.operation.operation_id
+    except (RuntimeError, AttributeError, LookupError):
+        return None
+
+
+class Faults:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self._rules: dict[str, list[dict]] = {}
+        self._random: dict[int, random.Random] = {}
+
+    def any(self) -> bool:
+        return bool(self._rules)
+
+    def add(self, tenant: str, body: dict) -> dict:
+        unknown = set(body) - FIELDS
+        if unknown:
+            raise FaultError(f"Unknown fields: {', '.join(sorted(unknown))}")
+        op, pattern = body.get("operationId"), body.get("pathPattern")
+        if (op is None) == (pattern is None):
+            raise FaultError('Give one of "operationId" or "pathPattern"')
+        for name, value in (("operationId", op), ("pathPattern", pattern)):
+            if value is not None and (not isinstance(value, str) or not 1 <= len(value) <= 300):
+                raise FaultError(f'"{name}" must be a string of 1 to 300 characters')
+        method = body.get("method")
+        if method is not None and (not isinstance(method, str) or method.upper() not in METHODS):
+            raise FaultError(f'"method" must be one of {", ".join(sorted(METHODS))}')
+        latency = _int(body, "latencyMs", 0, MAX_LATENCY_MS)
+        status = _int(body, "status", 400, 599)
+        retry_after = _int(body, "retryAfter", 0, 86400)
+        count = _int(body, "count", 1)
+        seed = body.get("seed")
+        if seed is not None and (type(seed) is not int or abs(seed) >= 2**63):
+            raise FaultError('"seed" must be an integer')
+        probability = body.get("probability", 1)
+        if isinstance(probability, bool) or not isinstance(probability, (int, float)) or not 0 <= probability <= 1:
+            raise FaultError('"probability" must be a number from 0 to 1')
+        if retry_after is not None and status != 429:
+            raise FaultError('"retryAfter" goes with "status": 429')
+        if "body" in body and status is None:
+            raise FaultError('"body" goes with "status"')
+        if latency is None and status is None:
+            raise FaultError('Give "latencyMs", "status" or both')
+        with self._lock:
+            rule = {"id": next(self._ids), "operationId": op, "pathPattern": pattern,
+                    "method": method.upper() if method else None, "latencyMs": latency, "status": status,
+                    "body": body.get("body"), "retryAfter": retry_after if status == 429 else None,
+                    "probability": probability, "count": count, "remaining": count, "seed": seed, "fired": 0}
+            self._random[rule["id"]] = random.Random(seed)
+            self._rules.setdefault(tenant, []).append(rule)
+            return dict(rule)
+
+    def list(self, tenant: str) -> list[dict]:
+        with self._lock:
+            return [dict(rule) for rule in self._rules.get(tenant, [])]
+
+    def delete(self, tenant: str, rule_id: int) -> bool:
+        with self._lock:
+            rules = self._rules.get(tenant, [])
+            kept = [r for r in rules if r["id"] != rule_id]
+            if len(kept) == len(rules):
+                return False
+            self._store(tenant, kept)
+            return True
+
+    def clear(self, tenant: str) -> int:
+        with self._lock:
+            return len(self._rules.pop(tenant, []))
+
+    def _store(self, tenant: str, rules: list[dict]) -> None:
+        if rules:
+            self._rules[tenant] = rules
+        else:
+            self._rules.pop(tenant, None)
+
+    def _firing(self, tenant: str, method: str, path: str) -> list[dict]:
+        op = None
+        fired = []
+        with self._lock:
+            rules = self._rules.get(tenant, [])
+            for rule in rules:
+                if rule["method"] and rule["method"] != method:
+                    continue
+                if rule["pathPattern"] is not None:
+                    if not fnmatch.fnmatchcase(path, rule["pathPattern"]):
+                        continue
+                else:
+                    op = op or _operation_id()
+                    if rule["operationId"] != op:
+                        continue
+                if rule["probability"] < 1 and not self._random[rule["id"]].random() < rule["probability"]:
+                    continue
+                rule["fired"] += 1
+                if rule["remaining"] is not None:
+                    rule["remaining"] -= 1
+                fired.append(dict(rule))
+            self._store(tenant, [r for r in rules if r["remaining"] is None or r["remaining"] > 0])
+        return fired
+
+    def apply(self, tenant: str, method: str, path: str):
+        """None to go on, or the injected answer (after any injected latency)."""
+        fired = self._firing(tenant, method, path)
+        if not fired:
+            return None
+        latency = min(sum(r["latencyMs"] or 0 for r in fired), MAX_LATENCY_MS)
+        if latency:
+            time.sleep(latency / 1000)
+        failing = next((r for r in fired if r["status"] is not None), None)
+        if failing is None:
+            return None
+        status = failing["status"]
+        body = failing["body"]
+        if body is None:
+            body = {"type": "about:blank", "title": "Injected fault", "status": status,
+                    "detail": f"Answered by sandbox fault rule {failing['id']}"}
+        if isinstance(body, str):
+            response = flask.Response(body, status=status, mimetype="text/plain")
+        else:
+            response = flask.Response(json.dumps(body), status=status, mimetype="application/json")
+        if status == 429:
+            response.headers["Retry-After"] = str(failing["retryAfter"] if failing["retryAfter"] is not None else 1)
+        response.headers["X-Mock-Fault"] = str(failing["id"])
+        return response
+
+
+def faults(app) -> Faults:
+    return app.extensions.setdefault(FAULTS_KEY, Faults())
