@@ -41,7 +41,7 @@ class Products(Collection):
         doc["vat"] = ref.resolve_vat(doc.get("vat"))
         doc["unit"] = ref.resolve_unit(doc.get("unit"))
         if "family" in data or current is None:
-            doc["_familyId"] = self._family_id(doc.get("family"))
+            doc["_familyId"] = ProductFamilies(self.ctx).resolve(doc.get("family"))
         doc.pop("family", None)
         defaults = {"active": True, "type": "Product", "defaultQuantity": 1, "isUnitPriceTaxIncluded": False,
                     "unitPrice": 0, "purchasePrice": 0}
@@ -55,19 +55,6 @@ class Products(Collection):
                 raise InvalidRequest(f"{key} must be from {low:,.0f} to below {LIMIT:,.0f}, got {doc[key]!r}")
         doc.setdefault("imageUrl", (current or {}).get("imageUrl"))
         return doc
-
-    def _family_id(self, family: dict | None) -> int | None:
-        """Resolve `family` ({id} or {number}) to an existing family id; None when not given."""
-        if not family or (family.get("id") is None and not family.get("number")):
-            return None
-        if family.get("id") is not None:
-            if self.repo.get(ProductFamilies.kind, family["id"]) is None:
-                raise InvalidRequest(f"Product family {family['id']} does not exist")
-            return family["id"]
-        found = ProductFamilies(self.ctx).find(number=family["number"])
-        if not found:
-            raise InvalidRequest(f"Product family with number {family['number']!r} does not exist")
-        return found[0]["id"]
 
     def view(self, doc: dict) -> dict:
         family_id = doc.get("_familyId")

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from . import listing
-from .errors import NotFound
+from .errors import InvalidRequest, NotFound
 from .reference import ReferenceData
 
 
@@ -174,6 +174,19 @@ class Collection:
         found = self.repo.select(self.kind, lambda d: all(d.get(k) is not None and str(d[k]).casefold() == v
                                                           for k, v in wanted.items()))
         return [self.view(d) for d in found]
+
+    def resolve(self, given: dict | None) -> int | None:
+        """The id of the stored resource a reference names ({id} or {number}); None when none is named."""
+        if not given or (given.get("id") is None and not given.get("number")):
+            return None
+        if given.get("id") is not None:
+            if self.repo.get(self.kind, given["id"]) is None:
+                raise InvalidRequest(f"{self.label} {given['id']} does not exist")
+            return given["id"]
+        found = self.find(number=given["number"])
+        if not found:
+            raise InvalidRequest(f"{self.label} with number {given['number']!r} does not exist")
+        return found[0]["id"]
 
     def get_by(self, field: str, value: str) -> dict:
         """The single resource whose `field` equals `value`, or NotFound."""

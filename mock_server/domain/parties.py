@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from .addresses import normalize_address
 from .collection import Collection
-from .errors import InvalidRequest, WrongState
+from .errors import WrongState
 
 PERSON_FIELDS = ("title", "firstName", "lastName", "email", "phone", "cellPhone")
 CONTACT_SEARCH = ("displayName", "companyName", "email", "phone", "cellPhone", "internalId", "function", "service")
@@ -146,19 +146,6 @@ class CustomerFamilies(Collection):
         for customer in self.repo.find(Customers.kind, _familyId=doc["id"]):
             self.repo.replace(Customers.kind, customer["id"], {**customer, "_familyId": None})
             customers.emit("Updated", customer["id"])
-
-    def resolve(self, family: dict | None) -> int | None:
-        """The id of the stored family `family` names ({id} or {number}); None when none is named."""
-        if not family or (family.get("id") is None and not family.get("number")):
-            return None
-        if family.get("id") is not None:
-            if self.repo.get(self.kind, family["id"]) is None:
-                raise InvalidRequest(f"Customer family {family['id']} does not exist")
-            return family["id"]
-        found = self.find(number=family["number"])
-        if not found:
-            raise InvalidRequest(f"Customer family with number {family['number']!r} does not exist")
-        return found[0]["id"]
 
 
 class Customers(Party):
