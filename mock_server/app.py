@@ -8,12 +8,10 @@ import json
 import logging
 import os
 from dataclasses import dataclass
-from importlib import resources
 from typing import Callable
 
 import connexion
 import flask
-import yaml
 from connexion.jsonifier import Jsonifier
 from connexion.options import SwaggerUIOptions
 from connexion.middleware import MiddlewarePosition
@@ -27,6 +25,7 @@ from .asgi import BodyLimit, FlaskBridge
 from . import speedups
 from .auth import security_map
 from .config import Config
+from .contracts import load_contract
 from .domain.collection import utcnow
 from .events import Dispatcher
 from .files import FileStore
@@ -36,17 +35,6 @@ from .sandbox.webhooks import Inbox, webhook_controls
 from .store import Store
 
 log = logging.getLogger(__name__)
-
-
-def contract_text() -> str:
-    """The text of the packaged `openapi.yaml`."""
-    return resources.files("mock_server").joinpath("openapi.yaml").read_text(encoding="utf-8")
-
-
-def load_contract() -> dict:
-    """The parsed contract (libyaml when available: start-up time matters)."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load(contract_text(), Loader=loader)
 
 
 # The API page at /ui/ (the contract at /openapi.json): swagger-ui-bundle's packaged assets only,

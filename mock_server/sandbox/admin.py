@@ -3,6 +3,7 @@ tenant's data, and fault injection (see faults.py). Snapshots live in memory (lo
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -10,6 +11,7 @@ import threading
 import flask
 
 from ..api._http import EXTENSION
+from ..contracts import contract_text, load_contract
 from .controls import ControlError, _json, _tenant, _tenants, controls
 from .faults import FaultError, faults
 
@@ -181,15 +183,10 @@ def _inject_faults():
 
 # --- the admin API's own contract and API page ---------------------------------------------------
 
-def admin_contract_text() -> str:
-    """The text of the packaged `admin.yaml` (the contract of everything under /_mock)."""
-    from importlib import resources
-    return resources.files("mock_server").joinpath("admin.yaml").read_text(encoding="utf-8")
-
-
+@functools.lru_cache(maxsize=1)
 def load_admin_contract() -> dict:
-    import yaml
-    return yaml.load(admin_contract_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    """The admin API's contract, parsed once (answered by /_mock/openapi.json; callers must not mutate it)."""
+    return load_contract("admin.yaml")
 
 
 UI_PAGE = """<!DOCTYPE html>
@@ -210,7 +207,7 @@ def admin_openapi_json():
 
 @controls.get("/openapi.yaml")
 def admin_openapi_yaml():
-    return flask.Response(admin_contract_text(), mimetype="application/yaml")
+    return flask.Response(contract_text("admin.yaml"), mimetype="application/yaml")
 
 
 @controls.get("/ui/")
