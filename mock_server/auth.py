@@ -7,6 +7,10 @@ from connexion.security import ApiKeySecurityHandler
 
 from .sandbox.tenants import Tenants
 
+# The two 401 details, the same on /v1 (Connexion's security handler) and on /_mock controls.
+MISSING_KEY = "The X-API-KEY header is missing"
+INVALID_KEY = "The X-API-KEY header does not hold a valid API key"
+
 
 def security_map(tenants: Tenants) -> dict:
     """Connexion's `security_map` with an apiKey handler bound to `tenants`."""
@@ -14,7 +18,7 @@ def security_map(tenants: Tenants) -> dict:
     def verify(api_key: str, required_scopes=None) -> dict:
         tenant = tenants.authenticate(api_key)
         if tenant is None:
-            raise OAuthProblem(detail="The X-API-KEY header does not hold a valid API key")
+            raise OAuthProblem(detail=INVALID_KEY)
         return {"sub": tenant}
 
     class TenantApiKeyHandler(ApiKeySecurityHandler):

@@ -16,6 +16,7 @@ from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
+from ..auth import MISSING_KEY
 from ..domain.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -110,7 +111,7 @@ class ProblemRenderer:
     def on_problem(self, request, exc: ProblemException):
         detail = _clean(exc.detail or exc.title or "")
         if exc.status == 401 and detail == "No authorization token provided":
-            detail = "The X-API-KEY header is missing"
+            detail = MISSING_KEY
         return self.response(request, exc.status, detail, headers=exc.headers)
 
     def on_http_exception(self, request, exc: HTTPException):

@@ -7,6 +7,7 @@ import datetime as dt
 import flask
 
 from .. import __version__
+from ..auth import INVALID_KEY, MISSING_KEY
 from ..api._http import EXTENSION
 from ..domain.sales import OUTBOX
 from ..files import sniff
@@ -36,10 +37,10 @@ def _tenant() -> str:
     """The tenant of the request's X-API-KEY (the controls act on the caller's own data)."""
     key = flask.request.headers.get("X-API-KEY")
     if not key:
-        raise ControlError(401, "Unauthorized", "The X-API-KEY header is missing")
+        raise ControlError(401, "Unauthorized", MISSING_KEY)
     tenant = _tenants().authenticate(key)
     if tenant is None:
-        raise ControlError(401, "Unauthorized", "The X-API-KEY header does not hold a valid API key")
+        raise ControlError(401, "Unauthorized", INVALID_KEY)
     return tenant
 
 
