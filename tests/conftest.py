@@ -19,6 +19,8 @@ from mock_server.app import create_app
 from mock_server.config import DEFAULT_API_KEY, Config
 
 KEY = DEFAULT_API_KEY
+# Long enough for /_mock/tenants to show a hint of it (keys of 12+ characters).
+TEAM_B = "team-b-secret-key"
 
 
 @pytest.fixture
@@ -38,6 +40,15 @@ def client(app):
     """An in-process client authenticated with the default key."""
     with app.test_client(headers={"X-API-KEY": KEY}) as c:
         yield c
+
+
+@pytest.fixture
+def two_teams(tmp_path):
+    """An app with the default key and a second configured key, each its own tenant: clients (a, b)."""
+    app = create_app(Config(data_dir=tmp_path, api_keys=(TEAM_B,), validate_responses=True))
+    with app.test_client(headers={"X-API-KEY": KEY}) as a, app.test_client(headers={"X-API-KEY": TEAM_B}) as b:
+        yield a, b
+    app.app.extensions["altoviz_mock"].close()
 
 
 @pytest.fixture

@@ -4,17 +4,7 @@ import time
 
 import pytest
 
-from mock_server.app import create_app
-from mock_server.config import DEFAULT_API_KEY, Config
-
-
-@pytest.fixture
-def two_teams(tmp_path):
-    app = create_app(Config(data_dir=tmp_path, api_keys=("team-b-secret-key",), validate_responses=True))
-    with app.test_client(headers={"X-API-KEY": DEFAULT_API_KEY}) as a, \
-            app.test_client(headers={"X-API-KEY": "team-b-secret-key"}) as b:
-        yield a, b
-    app.app.extensions["altoviz_mock"].close()
+from mock_server.config import DEFAULT_API_KEY
 
 
 def test_snapshot_restore_round_trip(client):

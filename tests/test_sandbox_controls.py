@@ -6,16 +6,6 @@ from mock_server.app import create_app
 from mock_server.config import DEFAULT_API_KEY, Config
 
 
-@pytest.fixture
-def two_teams(tmp_path):
-    """An app with the default key and a second configured key, each its own tenant."""
-    app = create_app(Config(data_dir=tmp_path, api_keys=("team-b",), validate_responses=True))
-    with app.test_client(headers={"X-API-KEY": DEFAULT_API_KEY}) as a, \
-            app.test_client(headers={"X-API-KEY": "team-b"}) as b:
-        yield a, b
-    app.app.extensions["altoviz_mock"].store.close()
-
-
 def test_health_answers_without_a_key(anonymous):
     response = anonymous.get("/_mock/health")
     assert response.status_code == 200
