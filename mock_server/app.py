@@ -29,9 +29,10 @@ from .contracts import load_contract
 from .domain.collection import utcnow
 from .events import Dispatcher
 from .files import FileStore
-from .sandbox.controls import controls
+from .sandbox.admin import admin_pages, inject_faults, load_admin_contract
+from .sandbox.admin_api import BASE_PATH as ADMIN_BASE_PATH, add_admin_api
 from .sandbox.tenants import Tenants, reference_data
-from .sandbox.webhooks import Inbox, webhook_controls
+from .sandbox.webhooks import Inbox
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -67,8 +68,9 @@ class Services:
 
 def _refuse_unrouted():
     """404 for a request Flask routes but Connexion's router did not (e.g. a newline in a path
-    segment): without an operation context the contract's checks never ran on it."""
-    if flask.request.blueprint not in (controls.name, webhook_controls.name):
+    segment): without an operation context the contract's checks never ran on it. Only the admin
+    API's pages (its contract and Swagger UI, not operations) are plain Flask routes."""
+    if flask.request.blueprint != admin_pages.name:
         try:
             connexion.context.operation.operation_id
         except RuntimeError:
@@ -92,15 +94,16 @@ def create_app(config: Config | None = None) -> connexion.FlaskApp:
                  else Jsonifier(speedups.FastJSON, ensure_ascii=False, separators=(",", ":")))
     app = connexion.FlaskApp(__name__, security_map=security_map(tenants), pythonic_params=True,
                              jsonifier=jsonifier, validator_map=validator_map(cache=not stock))
-    # Connexion resolves $refs in place: give it its own copy.
+    # Connexion resolves $refs in place: give it its own copy. The admin API (/_mock) goes first:
+    # the one at the root would take its paths otherwise (sandbox/admin_api.py).
     with contextlib.nullcontext() if stock else speedups.trusted_contract():
+        add_admin_api(app, validate_responses=config.validate_responses)
         app.add_api(copy.deepcopy(spec), resolver=OperationResolver(),
                     validate_responses=config.validate_responses, strict_validation=False,
                     swagger_ui_options=SWAGGER_UI)
-    ProblemRenderer(spec).install(app)
+    ProblemRenderer(spec, {ADMIN_BASE_PATH: load_admin_contract()}).install(app)
     app.app.extensions[EXTENSION] = services
-    app.app.register_blueprint(controls)
-    app.app.register_blueprint(webhook_controls)
+    app.app.before_request(inject_faults)
     app.app.before_request(_refuse_unrouted)
     app.app.json.sort_keys = False
     app.app.json.ensure_ascii = False

@@ -7,7 +7,7 @@ from connexion.security import ApiKeySecurityHandler
 
 from .sandbox.tenants import Tenants
 
-# The two 401 details, the same on /v1 (Connexion's security handler) and on /_mock controls.
+# The two 401 details of Connexion's security handler, on /v1 and /_mock alike.
 MISSING_KEY = "The X-API-KEY header is missing"
 INVALID_KEY = "The X-API-KEY header does not hold a valid API key"
 

@@ -139,3 +139,58 @@ def test_swagger_ui_of_the_admin_api(anonymous):
     assert {"POST_Mock_AddFault", "GET_Mock_Tenants", "POST_Mock_SaveSnapshot", "GET_Mock_Health"} <= ops
     assert spec["servers"] == [{"url": "/_mock"}]
     assert not any(path.startswith("/v1") for path in spec["paths"])
+
+
+# --- served by Connexion from admin.yaml -------------------------------------------------------------
+
+@pytest.mark.parametrize("method, path, allow", [("patch", "/_mock/faults", "GET, POST, DELETE"),
+                                                 ("put", "/_mock/snapshots/start", "POST, DELETE"),
+                                                 ("delete", "/_mock/health", "GET"),
+                                                 ("get", "/_mock/faults/1", "DELETE"),
+                                                 ("put", "/_mock/inbox/demo", "POST, GET, DELETE")])
+def test_a_method_a_path_does_not_have_is_a_405_with_allow(client, method, path, allow):
+    response = client.request(method.upper(), path)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == allow
+    assert response.json()["status"] == 405 and response.json()["instance"] == path
+
+
+def test_connexion_routes_the_admin_operations(app):
+    seen = []
+
+    @app.app.after_request
+    def operation(response):
+        import connexion
+        seen.append(connexion.context.operation.operation_id)
+        return response
+
+    with app.test_client(headers={"X-API-KEY": DEFAULT_API_KEY}) as c:
+        c.get("/_mock/health")
+        c.post("/_mock/snapshots/start")
+        c.delete("/_mock/faults/7")
+    assert seen == ["GET_Mock_Health", "POST_Mock_SaveSnapshot", "DELETE_Mock_DeleteFault"]
+    # No Flask route of its own for an operation: under /_mock, Connexion's blueprint of admin.yaml and
+    # the pages (contract, Swagger UI) only.
+    blueprints = {rule.endpoint.split(".")[0] for rule in app.app.url_map.iter_rules()
+                  if rule.rule.startswith("/_mock/")}
+    assert blueprints == {"mock_admin", "mock_admin_pages"}
+
+
+def test_every_admin_operation_has_its_handler_and_the_contract_is_valid():
+    from openapi_spec_validator import validate
+
+    from mock_server.sandbox.admin import load_admin_contract
+    from mock_server.sandbox.admin_api import HANDLERS
+
+    spec = load_admin_contract()
+    validate(spec)  # the app trusts it at start-up (speedups.trusted_contract)
+    ids = [op["operationId"] for item in spec["paths"].values() for op in item.values()
+           if isinstance(op, dict) and "operationId" in op]
+    assert len(ids) == 24 and sorted(ids) == sorted(HANDLERS)
+
+
+def test_the_admin_api_checks_keys_as_v1_does(anonymous):
+    for headers in ({}, {"X-API-KEY": "not-a-key"}):
+        admin = anonymous.get("/_mock/faults", headers=headers).json()
+        v1 = anonymous.get("/v1/Customers", headers=headers).json()
+        assert admin["status"] == 401 and admin["detail"] == v1["detail"]

@@ -2,7 +2,8 @@
 
 The vendor documents some errors as `ProblemDetails` (RFC 7807 fields) and others as its own
 `Error` ({message, errors}); the shape is read from the contract per operation and status, so
-that the contract stays the single source of truth.
+that the contract stays the single source of truth. The admin API's contract (admin.yaml, served
+at /_mock) is read the same way: its errors are all ProblemDetails.
 """
 
 from __future__ import annotations
@@ -53,11 +54,12 @@ def error_shapes(spec: dict) -> dict[tuple[str, int], str]:
     return shapes
 
 
-def path_table(spec: dict) -> list[tuple[re.Pattern, int, dict[str, str]]]:
-    """Each contract path as a regex, its number of parameters, and its {METHOD: operationId}."""
+def path_table(spec: dict, base_path: str = "") -> list[tuple[re.Pattern, int, dict[str, str]]]:
+    """Each contract path (under `base_path`) as a regex, its number of parameters, and its
+    {METHOD: operationId}."""
     table = []
     for path, item in spec.get("paths", {}).items():
-        pattern = re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(path)) + "$")
+        pattern = re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(base_path + path)) + "$")
         operations = {m.upper(): op.get("operationId") for m, op in item.items()
                       if m in ("get", "post", "put", "patch", "delete")}
         table.append((pattern, path.count("{"), operations))
@@ -72,9 +74,14 @@ def _clean(detail: str) -> str:
 class ProblemRenderer:
     """Builds error responses and installs the handlers on a Connexion app."""
 
-    def __init__(self, spec: dict):
+    def __init__(self, spec: dict, mounted: dict[str, dict] | None = None):
+        """`spec`: the contract served at the root; `mounted`: {base path: contract} of the other
+        APIs of the app (the admin API at /_mock)."""
         self.shapes = error_shapes(spec)
         self.paths = path_table(spec)
+        for base_path, other in (mounted or {}).items():
+            self.shapes.update(error_shapes(other))
+            self.paths += path_table(other, base_path)
 
     def _operations(self, path: str) -> dict[str, str]:
         """{METHOD: operationId} of the most specific contract templates matching `path`."""

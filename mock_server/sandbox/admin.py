@@ -1,5 +1,10 @@
-"""More sandbox controls under /_mock: reset of every tenant, the tenants known, named snapshots of a
-tenant's data, and fault injection (see faults.py). Snapshots live in memory (lost on restart)."""
+"""More admin API handlers under /_mock: reset of every tenant, the tenants known, named snapshots of
+a tenant's data, and fault injection (see faults.py). Snapshots live in memory (lost on restart).
+
+Also the hook applying fault rules to /v1 and /Hello (`inject_faults`, a Flask `before_request`
+of the app), and the admin API's pages: its contract and Swagger UI (`admin_pages`, plain Flask
+routes, not operations of admin.yaml).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ import flask
 
 from ..api._http import EXTENSION
 from ..contracts import contract_text, load_contract
-from .controls import ControlError, _json, _tenant, _tenants, controls
+from .controls import ControlError, _json, _tenant, _tenants
 from .faults import FaultError, faults
 
 SNAPSHOTS_KEY = "altoviz_mock.snapshots"
@@ -30,7 +35,6 @@ def _known_tenants() -> list[str]:
     return sorted(t for t in found if tenants.authenticate(t))
 
 
-@controls.post("/reset")
 def reset():
     """Put the calling tenant (its X-API-KEY) back to its initial state (clock and outbox included);
     `?all=true`: every tenant known to the sandbox."""
@@ -44,11 +48,9 @@ def reset():
     return {"reset": True, "tenants": len(targets)}
 
 
-@controls.get("/tenants")
 def tenants():
     """The tenants known (configured keys, opened or on disk): a key hint and document counts."""
     answer = []
-    _tenant()
     for tenant in _known_tenants():
         data = _tenants().open(tenant).dump()["data"]
         answer.append({"keyHint": key_hint(tenant),
@@ -96,7 +98,6 @@ def _counts(dump: dict) -> dict[str, int]:
     return {kind: len(docs) for kind, docs in dump["data"].items() if docs}
 
 
-@controls.post("/snapshots/<name>")
 def save_snapshot(name: str):
     """Save the calling tenant's whole data (documents, counters, clock, outbox) under `name`."""
     tenant, name = _tenant(), _snapshot_name(name)
@@ -105,13 +106,11 @@ def save_snapshot(name: str):
     return {"name": name, "documents": _counts(dump)}, 201
 
 
-@controls.get("/snapshots")
 def list_snapshots():
     """The calling tenant's snapshot names."""
     return flask.jsonify(_snapshots().names(_tenant()))
 
 
-@controls.post("/snapshots/<name>/restore")
 def restore_snapshot(name: str):
     """Replace the calling tenant's data with a snapshot (ids handed out since are never reused)."""
     tenant, name = _tenant(), _snapshot_name(name)
@@ -126,7 +125,6 @@ def restore_snapshot(name: str):
     return {"name": name, "restored": True, "documents": _counts(dump)}
 
 
-@controls.delete("/snapshots/<name>")
 def delete_snapshot(name: str):
     tenant, name = _tenant(), _snapshot_name(name)
     if not _snapshots().delete(tenant, name):
@@ -136,7 +134,6 @@ def delete_snapshot(name: str):
 
 # --- fault injection -------------------------------------------------------------------------------
 
-@controls.post("/faults")
 def add_fault():
     """Add a fault rule for the calling tenant's /v1 and /Hello requests (see faults.py)."""
     tenant = _tenant()
@@ -147,27 +144,24 @@ def add_fault():
     return rule, 201
 
 
-@controls.get("/faults")
 def list_faults():
     return flask.jsonify(faults(flask.current_app).list(_tenant()))
 
 
-@controls.delete("/faults/<rule_id>")
-def delete_fault(rule_id: str):
-    tenant = _tenant()
-    if not rule_id.isdigit() or not faults(flask.current_app).delete(tenant, int(rule_id)):
-        raise ControlError(404, "Not Found", f"No fault rule {rule_id}")
+def delete_fault(id_: int):
+    """Remove one rule (`id_`: the path's integer, converted by Connexion)."""
+    if not faults(flask.current_app).delete(_tenant(), id_):
+        raise ControlError(404, "Not Found", f"No fault rule {id_}")
     return {"deleted": 1}
 
 
-@controls.delete("/faults")
 def clear_faults():
     return {"deleted": faults(flask.current_app).clear(_tenant())}
 
 
-@controls.before_app_request
-def _inject_faults():
-    """Apply the calling tenant's fault rules to /v1 and /Hello requests (never to /_mock)."""
+def inject_faults():
+    """Apply the calling tenant's fault rules to /v1 and /Hello requests (never to /_mock): a
+    `before_request` of the Flask app (create_app)."""
     path = flask.request.path
     if not (path.startswith("/v1/") or path == "/v1" or path == "/Hello"):
         return None
@@ -182,6 +176,10 @@ def _inject_faults():
 
 
 # --- the admin API's own contract and API page ---------------------------------------------------
+
+# Not operations of admin.yaml: plain Flask routes (app._refuse_unrouted lets this blueprint through).
+admin_pages = flask.Blueprint("mock_admin_pages", __name__, url_prefix="/_mock")
+
 
 @functools.lru_cache(maxsize=1)
 def load_admin_contract() -> dict:
@@ -200,23 +198,23 @@ tryItOutEnabled: true});</script></body></html>
 """
 
 
-@controls.get("/openapi.json")
+@admin_pages.get("/openapi.json")
 def admin_openapi_json():
     return flask.jsonify(load_admin_contract())
 
 
-@controls.get("/openapi.yaml")
+@admin_pages.get("/openapi.yaml")
 def admin_openapi_yaml():
     return flask.Response(contract_text("admin.yaml"), mimetype="application/yaml")
 
 
-@controls.get("/ui/")
+@admin_pages.get("/ui/")
 def admin_ui():
     """Swagger UI of the admin API (packaged assets only, nothing fetched from the internet)."""
     return flask.Response(UI_PAGE, mimetype="text/html")
 
 
-@controls.get("/ui/<asset>")
+@admin_pages.get("/ui/<asset>")
 def admin_ui_asset(asset: str):
     import swagger_ui_bundle
     if asset not in ("swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png", "favicon-16x16.png"):

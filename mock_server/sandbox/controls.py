@@ -1,19 +1,23 @@
-"""Sandbox-only endpoints under /_mock (never under /v1): health, reset, clock, outbox."""
+"""Handlers of the admin API under /_mock (never under /v1): health, clock, outbox, files; and what
+every admin handler shares (the calling tenant, JSON bodies, `ControlError`).
+
+Connexion serves them from `admin.yaml` (see `admin_api.py`): it routes, checks the X-API-KEY
+(the same security handler as /v1, auth.py) and passes path parameters; the handlers check the
+rest of the request themselves and word each refusal (`ControlError`).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import flask
+from connexion.context import context
 
 from .. import __version__
-from ..auth import INVALID_KEY, MISSING_KEY
 from ..api._http import EXTENSION
 from ..domain.sales import OUTBOX
 from ..files import sniff
 from .clock import TenantClock, parse_instant
-
-controls = flask.Blueprint("mock_controls", __name__, url_prefix="/_mock")
 
 
 class ControlError(Exception):
@@ -24,8 +28,8 @@ class ControlError(Exception):
         self.status, self.title, self.detail = status, title, detail
 
 
-@controls.errorhandler(ControlError)
 def _problem(exc: ControlError):
+    """The Flask error handler of `ControlError` (registered by `admin_api.add_admin_api`)."""
     return flask.jsonify({"type": "about:blank", "title": exc.title, "status": exc.status, "detail": exc.detail}), exc.status
 
 
@@ -34,14 +38,9 @@ def _tenants():
 
 
 def _tenant() -> str:
-    """The tenant of the request's X-API-KEY (the controls act on the caller's own data)."""
-    key = flask.request.headers.get("X-API-KEY")
-    if not key:
-        raise ControlError(401, "Unauthorized", MISSING_KEY)
-    tenant = _tenants().authenticate(key)
-    if tenant is None:
-        raise ControlError(401, "Unauthorized", INVALID_KEY)
-    return tenant
+    """The tenant of the request's X-API-KEY (the controls act on the caller's own data), as
+    Connexion's security handler authenticated it before the handler runs (no key: a 401)."""
+    return context["user"]
 
 
 def _clock() -> TenantClock:
@@ -55,19 +54,16 @@ def _json() -> dict:
     return body
 
 
-@controls.get("/health")
 def health():
     """Liveness without auth: 200 once the app is serving."""
     return {"status": "ok", "version": __version__}
 
 
-@controls.get("/clock")
 def get_clock():
     """The calling tenant's sandbox time."""
     return _clock().state()
 
 
-@controls.put("/clock")
 def set_clock():
     """{"now": "2026-12-31T09:00:00Z", "frozen": true}; {"now": null} returns to real time."""
     body = _json()
@@ -85,7 +81,6 @@ def set_clock():
     return _clock().set(now, frozen=frozen)
 
 
-@controls.post("/clock/advance")
 def advance_clock():
     """{"days": 31} (also "hours", "minutes", "seconds"; negative values go back)."""
     body = _json()
@@ -100,20 +95,14 @@ def advance_clock():
         raise ControlError(400, "Bad Request", "That moves the clock out of range") from None
 
 
-@controls.get("/outbox")
 def outbox():
     """The mails the calling tenant's Send operations recorded, oldest first (nothing is really sent)."""
     return flask.jsonify(_tenants().open(_tenant()).all(OUTBOX))
 
 
-@controls.get("/files/<file_id>")
 def file(file_id: str):
     """An uploaded file (product images), by the id in its URL; no key needed, like a public link."""
     data = flask.current_app.extensions[EXTENSION].files.get(file_id)
     if data is None:
         raise ControlError(404, "Not Found", f"No file {file_id}")
     return flask.Response(data, mimetype=sniff(data) or "application/octet-stream")
-
-
-from . import seeding  # noqa: E402,F401  (registers POST /_mock/seed on this blueprint)
-from . import admin  # noqa: E402,F401  (reset, tenants, snapshots, faults on this blueprint)

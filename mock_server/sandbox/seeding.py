@@ -21,7 +21,7 @@ import flask
 from ..api._http import EXTENSION
 from ..config import DEFAULT_SEED_SIZE, MAX_SEED_SIZE, MAX_SEED_STEP
 from ..domain.collection import Context
-from .controls import ControlError, _json, _tenant, _tenants, controls
+from .controls import ControlError, _json, _tenant, _tenants
 from .tenants import SEED_INSTANT, seed_documents, seeded_state
 
 CACHE_KEY = "altoviz_mock.seeding"
@@ -77,7 +77,6 @@ def _counts(repo) -> dict[str, int]:
     return {kind: len(docs) for kind, docs in repo.dump()["data"].items() if docs}
 
 
-@controls.post("/seed")
 def seed():
     """Reseed the calling tenant: {"seed": 42, "size": 30}, optionally in steps ("start", "count")."""
     body = _json() if flask.request.get_data() else {}

@@ -1,5 +1,6 @@
-"""Sandbox controls of webhooks (never under /v1): the delivery log, redelivery, sample events, and
-a built-in receiver (`/_mock/inbox/<name>`) a webhook can point at to watch what the sandbox sends."""
+"""Admin API handlers of webhooks (never under /v1): the delivery log, redelivery, sample events,
+and a built-in receiver (`/_mock/inbox/<name>`) a webhook can point at to watch what the sandbox
+sends. Connexion serves them from admin.yaml (see admin_api.py)."""
 
 from __future__ import annotations
 
@@ -17,10 +18,7 @@ from ..api._http import EXTENSION, as_returned
 from ..domain.collection import Event
 from ..domain.webhooks import TYPES
 from ..events import DeliveryNotFound, NotRedeliverable, split_type
-from .controls import ControlError, _json, _problem, _tenant, _tenants
-
-webhook_controls = flask.Blueprint("mock_webhooks", __name__, url_prefix="/_mock")
-webhook_controls.register_error_handler(ControlError, _problem)
+from .controls import ControlError, _json, _tenant, _tenants
 
 INBOX_NAME = re.compile(r"^[A-Za-z0-9._~-]{1,100}$")
 
@@ -50,7 +48,6 @@ def _services():
 
 # --- the delivery log ------------------------------------------------------------------------------
 
-@webhook_controls.get("/webhooks/deliveries")
 def deliveries():
     """Every delivery attempt of the calling tenant, oldest first; filters: eventId, webhookId, deliveryId."""
     equals = {}
@@ -61,13 +58,11 @@ def deliveries():
     return flask.jsonify(_services().webhooks.attempts(_tenants().open(_tenant()), **equals))
 
 
-@webhook_controls.get("/webhooks/pending")
 def pending():
     """The calling tenant's deliveries not yet delivered nor given up (queued or waiting to be retried)."""
     return flask.jsonify(_services().webhooks.pending(_tenants().open(_tenant())))
 
 
-@webhook_controls.post("/webhooks/deliveries/<ident>/redeliver")
 def redeliver(ident: str):
     """Send an event (by its id: to each webhook it went to) or one delivery (by its id) again."""
     repo = _tenants().open(_tenant())
@@ -80,7 +75,6 @@ def redeliver(ident: str):
     return {"deliveries": created}, 202
 
 
-@webhook_controls.post("/webhooks/trigger")
 def trigger():
     """{"type": "InvoiceUpdated"}: a sample event of that type to the calling tenant's webhooks.
 
@@ -136,7 +130,6 @@ def _inbox_name(name: str) -> str:
     return name
 
 
-@webhook_controls.post("/inbox/<name>")
 def receive(name: str):
     """Record the request (headers, raw body); no key needed, like a public endpoint.
 
@@ -163,12 +156,10 @@ def receive(name: str):
     return {"received": True, "id": message["id"]}, int(status)
 
 
-@webhook_controls.get("/inbox/<name>")
 def inbox(name: str):
     """What `/_mock/inbox/<name>` received, oldest first."""
     return flask.jsonify(_services().inbox.get(_inbox_name(name)))
 
 
-@webhook_controls.delete("/inbox/<name>")
 def empty_inbox(name: str):
     return {"deleted": _services().inbox.clear(_inbox_name(name))}

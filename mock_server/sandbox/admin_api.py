@@ -1,0 +1,105 @@
+"""The admin API under /_mock as Connexion serves it from `admin.yaml`: the handler of each of its
+operationIds, and `add_admin_api` (called by `create_app`).
+
+Connexion routes each request to its operation (a method a path does not have answers 405 with an
+`Allow` header, as on /v1), checks the X-API-KEY with the same security handler as /v1 (auth.py,
+the app's `security_map`) where admin.yaml asks for it, passes the path parameters, validates the
+answers with `validate_responses`, and renders its own refusals like /v1's (api/problems.py reads
+admin.yaml too).
+
+The handlers check the rest of each request (query parameters, path parameters' patterns, bodies)
+themselves, in the words clients and tests rely on (`"size" must be an integer from 0 to 700` rather
+than jsonschema's `701 is greater than the maximum of 700`), and answer them as `ControlError`
+ProblemDetails: Connexion's request validators are pass-through ones for this API. The Schemathesis
+suite of admin.yaml (contract_tests/test_admin_contract.py) checks that they refuse what it refuses.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from connexion.datastructures import MediaTypeDict
+from connexion.options import SwaggerUIOptions
+from connexion.resolver import Resolver
+
+from . import admin, controls, seeding, webhooks
+from .admin import load_admin_contract
+from .controls import ControlError, _problem
+
+BASE_PATH = "/_mock"
+
+HANDLERS = {
+    "GET_Mock_Health": controls.health,
+    "POST_Mock_Reset": admin.reset,
+    "POST_Mock_Seed": seeding.seed,
+    "GET_Mock_Tenants": admin.tenants,
+    "GET_Mock_Snapshots": admin.list_snapshots,
+    "POST_Mock_SaveSnapshot": admin.save_snapshot,
+    "DELETE_Mock_DeleteSnapshot": admin.delete_snapshot,
+    "POST_Mock_RestoreSnapshot": admin.restore_snapshot,
+    "GET_Mock_Clock": controls.get_clock,
+    "PUT_Mock_Clock": controls.set_clock,
+    "POST_Mock_AdvanceClock": controls.advance_clock,
+    "GET_Mock_Outbox": controls.outbox,
+    "GET_Mock_File": controls.file,
+    "GET_Mock_WebhookDeliveries": webhooks.deliveries,
+    "GET_Mock_WebhookPending": webhooks.pending,
+    "POST_Mock_Redeliver": webhooks.redeliver,
+    "POST_Mock_TriggerWebhook": webhooks.trigger,
+    "POST_Mock_Inbox": webhooks.receive,
+    "GET_Mock_Inbox": webhooks.inbox,
+    "DELETE_Mock_Inbox": webhooks.empty_inbox,
+    "GET_Mock_Faults": admin.list_faults,
+    "POST_Mock_AddFault": admin.add_fault,
+    "DELETE_Mock_ClearFaults": admin.clear_faults,
+    "DELETE_Mock_DeleteFault": admin.delete_fault,
+}
+"""Each operationId of admin.yaml → its handler."""
+
+
+def resolve(operation_id: str):
+    try:
+        return HANDLERS[operation_id]
+    except KeyError:
+        # Connexion's Resolver turns this into a ResolverError: the app does not start.
+        raise ValueError(f"admin.yaml's {operation_id} has no handler in mock_server.sandbox.admin_api") from None
+
+
+class AdminResolver(Resolver):
+    """Connexion resolver of the admin API's operationIds (`HANDLERS`)."""
+
+    def __init__(self):
+        super().__init__(function_resolver=resolve)
+
+
+class Unchecked:
+    """A request validator (parameters or body) that leaves the request to its handler (see above)."""
+
+    def __init__(self, *_args, **_kwargs):
+        pass
+
+    def validate(self, scope) -> None:
+        return None
+
+    async def wrap_receive(self, receive, *, scope):
+        return receive, scope
+
+
+VALIDATOR_MAP = {"parameter": Unchecked, "body": MediaTypeDict({"*/*": Unchecked})}
+
+# The admin API's contract and Swagger UI are `admin.admin_pages` (plain Flask routes), not Connexion's.
+NO_SWAGGER_UI = SwaggerUIOptions(serve_spec=False, swagger_ui=False)
+
+
+def add_admin_api(app, *, validate_responses: bool) -> None:
+    """Serve admin.yaml's operations at /_mock on a Connexion `FlaskApp`, and its pages.
+
+    Added before an API mounted at the root: Connexion's router tries the APIs in order, and the
+    root one would take /_mock paths for its own (unrouted, so a wrong method would not be a 405).
+    """
+    # Connexion resolves $refs in place: give it its own copy.
+    app.add_api(copy.deepcopy(load_admin_contract()), base_path=BASE_PATH, name="mock_admin",
+                resolver=AdminResolver(), validator_map=VALIDATOR_MAP, strict_validation=False,
+                validate_responses=validate_responses, swagger_ui_options=NO_SWAGGER_UI)
+    app.app.register_error_handler(ControlError, _problem)
+    app.app.register_blueprint(admin.admin_pages)
