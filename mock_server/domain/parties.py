@@ -17,6 +17,33 @@ PERSON_FIELDS = ("title", "firstName", "lastName", "email", "phone", "cellPhone"
 CONTACT_SEARCH = ("displayName", "companyName", "email", "phone", "cellPhone", "internalId", "function", "service")
 
 
+def _folded(value) -> str | None:
+    return value.casefold() if isinstance(value, str) and value else None
+
+
+# Keys of the store's indexes (TenantStore.select_by): who is named what, who works for whom.
+def customer_company(doc: dict) -> str | None:
+    return _folded(doc.get("companyName"))
+
+
+def supplier_name(doc: dict) -> str | None:
+    return _folded(doc.get("name"))
+
+
+def contact_company(doc: dict) -> str | None:
+    """The company name of a contact that is not a party's main contact."""
+    return None if doc.get("_isMain") else _folded(doc.get("companyName"))
+
+
+def contact_party(doc: dict) -> tuple[str, int] | None:
+    """(kind, id) of the party a contact belongs to."""
+    kind = doc.get("_thirdKind")
+    return None if kind is None else (kind, doc.get("_thirdId"))
+
+
+EMPLOYERS = (("Customers", customer_company), ("Suppliers", supplier_name))
+
+
 def person_name(doc: dict) -> str | None:
     """"Firstname Lastname", or whichever half exists."""
     return " ".join(p for p in (doc.get("firstName"), doc.get("lastName")) if p) or None
@@ -43,18 +70,18 @@ class Contacts(Collection):
 
     def _employer(self, company_name: str | None) -> tuple[str | None, int | None]:
         """The party whose company name is `company_name`: customers first, then suppliers."""
-        if not company_name:
+        wanted = _folded(company_name)
+        if wanted is None:
             return None, None
-        wanted = company_name.casefold()
-        for kind, field in (("Customers", "companyName"), ("Suppliers", "name")):
-            found = self.repo.select(kind, lambda party: (party.get(field) or "").casefold() == wanted)
+        for kind, key in EMPLOYERS:
+            found = self.repo.select_by(kind, key, (wanted,))
             if found:
                 return kind, found[0]["id"]
         return None, None
 
     def of_party(self, kind: str, party_id: int) -> list[dict]:
         """A party's contacts as `ThirdContact`s, main contact first."""
-        docs = self.repo.select(self.kind, lambda d: d.get("_thirdKind") == kind and d.get("_thirdId") == party_id)
+        docs = self.repo.select_by(self.kind, contact_party, ((kind, party_id),))
         docs.sort(key=lambda d: (not d.get("_isMain"), d["id"]))
         return [{**self.view(d), "isMain": bool(d.get("_isMain"))} for d in docs]
 
@@ -62,7 +89,7 @@ class Contacts(Collection):
         """Create, update or remove the party's main contact from its own person fields.
 
         A `new` party has none yet (ids are never reused): no need to look for it among all contacts."""
-        mains = [] if new else [d for d in self.repo.find(self.kind, _thirdKind=kind, _thirdId=party["id"])
+        mains = [] if new else [d for d in self.repo.select_by(self.kind, contact_party, ((kind, party["id"]),))
                                 if d.get("_isMain")]
         fields = {key: party.get(key) for key in PERSON_FIELDS}
         if not any(fields.values()):
@@ -83,18 +110,17 @@ class Contacts(Collection):
     def relink(self, company_names) -> None:
         """Attach the contacts of these company names to the party bearing the name now (customers
         first), so that who works where does not depend on which was created first."""
-        wanted = {name.casefold() for name in company_names if name}
+        wanted = {_folded(name) for name in company_names} - {None}
         if not wanted:
             return
-        for doc in self.repo.select(self.kind, lambda d: not d.get("_isMain")
-                                    and (d.get("companyName") or "").casefold() in wanted):
+        for doc in self.repo.select_by(self.kind, contact_company, wanted):
             employer = self._employer(doc.get("companyName"))
             if employer != (doc.get("_thirdKind"), doc.get("_thirdId")):
                 self.repo.replace(self.kind, doc["id"], {**doc, "_thirdKind": employer[0], "_thirdId": employer[1]})
 
     def release(self, kind: str, party_id: int) -> None:
         """Forget a deleted party: drop its main contact, unlink the others."""
-        for doc in self.repo.find(self.kind, _thirdKind=kind, _thirdId=party_id):
+        for doc in self.repo.select_by(self.kind, contact_party, ((kind, party_id),)):
             if doc.get("_isMain"):
                 self.repo.delete(self.kind, doc["id"])
                 self.emit("Deleted", doc["id"], self.view(doc))
