@@ -6,37 +6,25 @@ non-nullable one left out; keys the schema does not know (internal `_links`) nev
 
 from __future__ import annotations
 
+from typing import Callable
+
 
 class Presenter:
-    """Walks a value along a schema of the contract's `components.schemas`.
+    """Shapes values along schemas of the contract's `components.schemas`.
 
-    What each schema asks for (resolved `$ref`s, its properties and which are nullable) is worked
-    out once per schema object and kept: shaping a list of documents is the hot path of every
-    list answer (see docs/benchmarks.md).
+    Shaping a list of documents is the hot path of every list answer (see docs/benchmarks.md), so
+    each schema is turned once into a small Python function (`_compile`): the properties written
+    out in order, nothing looked up per value. `shape` is the reference behaviour they implement.
     """
 
     def __init__(self, schemas: dict):
         self.schemas = schemas
-        self._plans: dict[int, tuple] = {}
+        self._shapers: dict[int, tuple[dict, Callable]] = {}
 
     def _resolve(self, schema: dict) -> dict:
         while "$ref" in schema:
             schema = self.schemas[schema["$ref"].rsplit("/", 1)[-1]]
         return schema
-
-    def _plan(self, schema: dict) -> tuple:
-        """(schema, array items or None, [(property, schema, nullable, leaf)] or None), kept per schema
-        object (the plan holds the schema itself, so that its id cannot be reused meanwhile)."""
-        plan = self._plans.get(id(schema))
-        if plan is None:
-            resolved = self._resolve(schema)
-            items = resolved.get("items", {}) if resolved.get("type") == "array" else None
-            properties = resolved.get("properties")
-            fields = None if properties is None else [
-                (name, sub, bool(self._resolve(sub).get("nullable") or sub.get("nullable")), self._leaf(sub))
-                for name, sub in properties.items()]
-            plan = self._plans[id(schema)] = (schema, items, fields)
-        return plan
 
     def _leaf(self, schema: dict) -> bool:
         """True for a schema `shape` returns values of unchanged (neither array nor object)."""
@@ -44,21 +32,53 @@ class Presenter:
         return resolved.get("type") != "array" and resolved.get("properties") is None
 
     def shape(self, schema: dict | str, value):
-        """`value` as `schema` (a schema or a component name) describes it."""
+        """`value` as `schema` (a schema or a component name) describes it.
+
+        Every property of an object schema is returned: a missing nullable one as null, a missing
+        non-nullable one left out; keys the schema does not know never leave the server. Arrays are
+        shaped item by item; anything else is returned as it is.
+        """
         if isinstance(schema, str):
             schema = self.schemas[schema]
-        if value is None:
-            return None
-        _, items, fields = self._plan(schema)
-        if items is not None and isinstance(value, list):
-            return [self.shape(items, v) for v in value]
-        if fields is not None and isinstance(value, dict):
-            out = {}
-            for name, sub, nullable, leaf in fields:
-                item = value.get(name)
-                if item is not None:
-                    out[name] = item if leaf else self.shape(sub, item)
-                elif nullable:
-                    out[name] = None
-            return out
-        return value
+        return self._shaper(schema)(value)
+
+    def _shaper(self, schema: dict) -> Callable:
+        entry = self._shapers.get(id(schema))
+        if entry is None or entry[0] is not schema:
+            # Registered before compiling, so that a recursive schema finds itself.
+            cell: list[Callable] = []
+            self._shapers[id(schema)] = (schema, lambda value: cell[0](value))
+            cell.append(self._compile(schema))
+            self._shapers[id(schema)] = entry = (schema, cell[0])
+        return entry[1]
+
+    def _compile(self, schema: dict) -> Callable:
+        resolved = self._resolve(schema)
+        if resolved.get("type") == "array":
+            items = self._shaper(resolved.get("items", {}))
+            return lambda value: [items(v) for v in value] if isinstance(value, list) else value
+        properties = resolved.get("properties")
+        if properties is None:
+            return lambda value: value
+        # One dict display with every property in schema order (shapers map None to None), then
+        # the non-nullable properties that came out None removed: left out, as the rule says.
+        namespace: dict = {}
+        items, optional = [], []
+        for n, (name, sub) in enumerate(properties.items()):
+            if self._leaf(sub):
+                items.append(f"{name!r}: get({name!r})")
+            else:
+                namespace[f"shape_{n}"] = self._shaper(sub)
+                items.append(f"{name!r}: shape_{n}(get({name!r}))")
+            if not (self._resolve(sub).get("nullable") or sub.get("nullable")):
+                optional.append(name)
+        lines = ["def shape(value):",
+                 "    if value is None or value.__class__ is not dict and not isinstance(value, dict):",
+                 "        return value",
+                 "    get = value.get",
+                 "    out = {" + ", ".join(items) + "}"]
+        for name in optional:
+            lines += [f"    if out[{name!r}] is None:", f"        del out[{name!r}]"]
+        lines.append("    return out")
+        exec(compile("\n".join(lines), f"<shape {resolved.get('title') or id(schema)}>", "exec"), namespace)
+        return namespace["shape"]

@@ -48,10 +48,10 @@ docs/amounts.md explains with worked examples:
 
 from __future__ import annotations
 
-import copy
 import decimal
 from decimal import ROUND_HALF_UP, Decimal
 
+from .copies import deep_copy
 from .errors import InvalidRequest
 
 CENT = Decimal("0.01")
@@ -66,7 +66,7 @@ def compute(document: dict) -> dict:
     with decimal.localcontext() as ctx:
         ctx.prec = 50
         ctx.rounding = ROUND_HALF_UP
-        return _compute(copy.deepcopy(document))
+        return _compute(deep_copy(document))
 
 
 def _compute(doc: dict) -> dict:
@@ -120,7 +120,7 @@ def _compute(doc: dict) -> dict:
             vat_amount = _cents(base * row["rate"] / HUNDRED)
         total_ht += ht
         total_vat += vat_amount
-        summary.append({"vat": copy.deepcopy(row["vat"]), "taxExcludedAmount": _out(ht), "vatAmount": _out(vat_amount)})
+        summary.append({"vat": deep_copy(row["vat"]), "taxExcludedAmount": _out(ht), "vatAmount": _out(vat_amount)})
 
     doc["shippingAmount"] = _out(shipping)
     doc["grossTaxExcludedAmount"] = _out(gross_ht)

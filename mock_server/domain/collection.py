@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 from typing import Callable, ClassVar, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
-import orjson
 
 from . import listing
+from .copies import copy_stored
 from .errors import InvalidRequest, NotFound
 from .reference import ReferenceData
 
@@ -27,14 +26,6 @@ class Repository(Protocol):
     def find(self, kind: str, **equals) -> list[dict]: ...
     def select(self, kind: str, predicate: Callable[[dict], bool]) -> list[dict]: ...
     def next_number(self, sequence: str) -> int: ...
-
-
-def _copied(documents: list[dict]) -> list[dict]:
-    """A deep copy of JSON documents (orjson's round trip: a sixth of `copy.deepcopy`'s time)."""
-    try:
-        return orjson.loads(orjson.dumps(documents))
-    except (TypeError, orjson.JSONEncodeError):
-        return copy.deepcopy(documents)
 
 
 def utcnow() -> dt.datetime:
@@ -122,7 +113,7 @@ class Collection:
         docs = [self.view(d) for d in self.repo.scan(self.kind)]
         if where is not None:
             docs = [d for d in docs if where(d)]
-        return _copied(listing.listing(docs, query=query, fields=self.search_fields, order_by=order_by,
+        return copy_stored(listing.listing(docs, query=query, fields=self.search_fields, order_by=order_by,
                                        page_index=page_index, page_size=page_size))
 
     def load(self, id: int) -> dict:

@@ -78,7 +78,8 @@ def order(items: Iterable[dict], order_by: str | None) -> list[dict]:
     else:
         field = "id"
     ranked = sorted(items, key=lambda item: _sort_key(item.get("id")))
-    ranked.sort(key=lambda item: _sort_key(item.get(field)), reverse=descending)
+    if field != "id" or descending:  # (sorting by id again would change nothing)
+        ranked.sort(key=lambda item: _sort_key(item.get(field)), reverse=descending)
     if descending:
         # Keep nulls last whatever the direction.
         ranked = [i for i in ranked if i.get(field) is not None] + [i for i in ranked if i.get(field) is None]

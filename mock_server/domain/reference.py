@@ -1,10 +1,10 @@
 """Read-only reference data (VAT rates, units, classifications, settings, user) and lookups into it."""
 
-import copy
 import unicodedata
 from dataclasses import dataclass, field
 
 from .addresses import normalize_address
+from .copies import deep_copy
 from .errors import InvalidRequest
 
 DEFAULT_REGION = "FR"
@@ -45,7 +45,7 @@ class ReferenceData:
     def default_vat(self, region: str | None = None) -> dict:
         """The default VAT of a region (FR 20 % unless said otherwise)."""
         region = region or DEFAULT_REGION
-        return copy.deepcopy(next(v for v in self.vats if v["region"] == region and v["default"]))
+        return deep_copy(next(v for v in self.vats if v["region"] == region and v["default"]))
 
     def resolve_vat(self, given: dict | None, region: str | None = None) -> dict:
         """Turn a client's `Vat` ({id} or {rate[, region]}) into the full reference VAT, or refuse it."""
@@ -55,11 +55,11 @@ class ReferenceData:
             vat = self._vat_by_id.get(given["id"])
             if vat is None:
                 raise InvalidRequest(f"VAT id {given['id']} does not exist; see GET /v1/Vats")
-            return copy.deepcopy(vat)
+            return deep_copy(vat)
         wanted_region = given.get("region") or region or DEFAULT_REGION
         for vat in self.vats:
             if vat["region"] == wanted_region and float(vat["rate"]) == float(given["rate"]):
-                return copy.deepcopy(vat)
+                return deep_copy(vat)
         known = ", ".join(f"{v['rate']:g}" for v in self.vats if v["region"] == wanted_region)
         raise InvalidRequest(f"VAT rate {given['rate']:g} does not exist in region {wanted_region} (known rates: {known})")
 
@@ -69,9 +69,9 @@ class ReferenceData:
             return None
         for unit in self.units:
             if given.get("id") is not None and unit["id"] == given["id"]:
-                return copy.deepcopy(unit)
+                return deep_copy(unit)
             if given.get("id") is None and unit["code"].casefold() == str(given["code"]).casefold():
-                return copy.deepcopy(unit)
+                return deep_copy(unit)
         key = f"id {given['id']}" if given.get("id") is not None else f"code {given['code']!r}"
         known = ", ".join(u["code"] for u in self.units)
         raise InvalidRequest(f"Unit with {key} does not exist (known codes: {known})")
@@ -81,8 +81,8 @@ class ReferenceData:
         wanted = _fold(query or "")
         found = [p for p in self.bank_providers
                  if not wanted or any(wanted in _fold(v) for v in (p["name"], p["id"], *p["countryCodes"], *p["markets"]))]
-        return copy.deepcopy(found)
+        return deep_copy(found)
 
     def list_classifications(self, type_: str | None = None) -> list[dict]:
         """Classifications, optionally only those of one `ClassificationType`."""
-        return [copy.deepcopy(c) for c in self.classifications if type_ is None or c["type"] == type_]
+        return [deep_copy(c) for c in self.classifications if type_ is None or c["type"] == type_]
