@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import json
 import logging
 import os
@@ -12,6 +13,7 @@ from typing import Callable
 
 import connexion
 import flask
+from connexion.json_schema import resolve_refs
 from connexion.jsonifier import Jsonifier
 from connexion.options import SwaggerUIOptions
 from connexion.middleware import MiddlewarePosition
@@ -26,11 +28,13 @@ from . import speedups
 from .auth import security_map
 from .config import Config
 from .contracts import load_contract
+from .dispatch import DirectDispatch
 from .domain.collection import utcnow
 from .events import Dispatcher
 from .files import FileStore
 from .sandbox.admin import admin_pages, inject_faults, load_admin_contract
 from .sandbox.admin_api import BASE_PATH as ADMIN_BASE_PATH, add_admin_api
+from .sandbox.faults import faults
 from .sandbox.tenants import Tenants, reference_data
 from .sandbox.webhooks import Inbox
 from .store import Store
@@ -114,6 +118,11 @@ def create_app(config: Config | None = None) -> connexion.FlaskApp:
     if not stock:
         speedups.install()
         app._middleware_app.asgi_app = FlaskBridge(app.app.wsgi_app, offload_writes=config.fsync)
+    if config.direct_dispatch and not stock:
+        app.add_middleware(DirectDispatch, position=MiddlewarePosition.BEFORE_SWAGGER,
+                           spec=resolve_refs(copy.deepcopy(spec)), services=services,
+                           faults=functools.partial(faults, app.app), validate_responses=config.validate_responses,
+                           offload_writes=config.fsync)
     tenants.warm_up()
     # Webhook deliveries left pending by the last run: the configured tenants' now, the others'
     # (open tenants, read from disk) in the background.

@@ -135,7 +135,7 @@ def serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     speedups.tune_gc()
     try:
-        uvicorn.run(app, host=config.host, port=config.port, log_level="warning")
+        uvicorn.run(app, host=config.host, port=config.port, log_level="warning", access_log=False)
     finally:
         app.app.extensions["altoviz_mock"].close()
     return 0

@@ -1,8 +1,6 @@
 """/Hello: lets a client check its API key."""
 
-import flask
-
-from ._http import domain, present, tenant_id
+from ._http import domain, host_url, present, tenant_id
 
 
 def api_key_name(key: str) -> str:
@@ -20,5 +18,5 @@ def get(api_version=None):
         "companyName": company,
         "message": f"Hello {company}! Your API key works (Altoviz sandbox).",
         "serverTimestamp": ctx.now_iso(),
-        "url": flask.request.host_url.rstrip("/"),
+        "url": host_url().rstrip("/"),
     })

@@ -3,7 +3,7 @@
 import flask
 
 from ..domain.catalog import Products
-from ._http import domain, present, services, write
+from ._http import domain, host_url, present, services, write
 from ._uploads import MB, read_upload
 
 IMAGES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/gif": "GIF", "image/webp": "WebP"}
@@ -14,7 +14,7 @@ def post(product_id, file=None):
     products.load(product_id)
     data, media_type, _name = read_upload(file, accepted=IMAGES, max_bytes=5 * MB)
     file_id = services().files.put(data)
-    url = f"{flask.request.host_url}_mock/files/{file_id}"
+    url = f"{host_url()}_mock/files/{file_id}"
     return present("Product", write(lambda ctx: Products(ctx).set_image(product_id, file_id, media_type, url)))
 
 
