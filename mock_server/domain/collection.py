@@ -107,14 +107,21 @@ class Collection:
             self.ctx.emit(f"{self.event_name}{change}", self.kind, id, data)
 
     # --- operations --------------------------------------------------------------------------
-    def list(self, *, query=None, order_by=None, page_index=None, page_size=None, where=None) -> list[dict]:
-        # The stored documents themselves (views, filters and sorting only read them); only the
-        # page is copied: a list costs O(page) copying, not O(documents stored).
+    def list(self, *, query=None, order_by=None, page_index=None, page_size=None, where=None,
+             copy: bool = True) -> list[dict]:
+        """One page of the kind's documents (as `view` makes them), searched and ordered.
+
+        The stored documents themselves are viewed, filtered and sorted (only read); the page is
+        copied, so a list costs O(page) copying, not O(documents stored). `copy=False` returns the
+        page uncopied, for a caller that only reads it to build its answer from (the adapters'
+        `present`, which makes new objects of everything it returns): it must never change it.
+        """
         docs = [self.view(d) for d in self.repo.scan(self.kind)]
         if where is not None:
             docs = [d for d in docs if where(d)]
-        return copy_stored(listing.listing(docs, query=query, fields=self.search_fields, order_by=order_by,
-                                       page_index=page_index, page_size=page_size))
+        found = listing.listing(docs, query=query, fields=self.search_fields, order_by=order_by,
+                                page_index=page_index, page_size=page_size)
+        return copy_stored(found) if copy else found
 
     def load(self, id: int) -> dict:
         """The stored document, or NotFound."""
