@@ -199,6 +199,7 @@ LAYERS = [  # (label, regex on a frame's file) — a sample goes to its innermos
     ("response shaping (presenter)", r"mock_server/api/presenter\.py"),
     ("handlers (mock_server/api)", r"mock_server/api/(?!validation|presenter)"),
     ("request validation (jsonschema, validators)", r"jsonschema|referencing/|mock_server/api/validation\.py|connexion/validators|rpds"),
+    ("direct dispatch (routing, parameters, answers)", r"mock_server/dispatch\.py|orjson"),
     ("Connexion decorators + JSON encoding of answers", r"connexion/(decorators|jsonifier|frameworks|lifecycle|utils|uri_parsing|operations)"),
     ("Flask + Werkzeug", r"flask/|werkzeug/|mock_server/app\.py"),
     ("Connexion/Starlette middleware (routing, security, context)", r"connexion/|starlette/|mock_server/(asgi|auth)\.py|a2wsgi"),

@@ -123,8 +123,11 @@ def test_requests_are_rate_limited():
                                 operations=["GET_Vats_List", "GET_Units_List", "GET_Settings_Get", "GET_Users_GetMe"]))
     times = [t for t, _, _ in api.requests]
     assert len(times) >= 9
-    # At most 4 requests in any second (a little slack for the server-side clock).
-    assert all(later - earlier >= 0.9 for earlier, later in zip(times, times[4:])), times
+    # At most 4 requests in any second. The times are taken where the stand-in receives them, which
+    # may lag the client's sending by a scheduling delay on a busy machine: hence the slack per
+    # window, and the whole run's length, which one late request cannot shorten.
+    assert all(later - earlier >= 0.75 for earlier, later in zip(times, times[4:])), times
+    assert times[-1] - times[0] >= (len(times) - 1) // 4 - 0.25, times
 
 
 def test_contract_command_reports_drift_writes_the_reports_and_honours_a_baseline(tmp_path, capsys):
