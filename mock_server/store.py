@@ -21,7 +21,6 @@ and on close. A directory belongs to one process at a time.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -73,13 +72,28 @@ def _dump_bytes(value: Any) -> bytes:
         return _dumps(value).encode("utf-8")
 
 
+_STRICT = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+
+
 def _copy(value: Any) -> Any:
-    """A deep copy of JSON data that also rejects anything JSON cannot hold (json writes it
-    strictly; orjson reads it back faster, json what orjson refuses, e.g. a lone surrogate)."""
+    """A deep copy of JSON data that also rejects anything JSON cannot hold (ValueError for a NaN or
+    an infinity, TypeError for a non-JSON type), as `json.dumps(allow_nan=False)` decides.
+
+    orjson first (a tenth of json's encoding time for an invoice): it refuses other types itself,
+    and a copy equal to the value proves nothing was changed on the way (orjson writes a NaN or an
+    infinity as null, a tuple or a UUID as something else, which compare unequal). Anything else
+    goes through json, which decides and words the refusal.
+    """
+    try:
+        copied = orjson.loads(orjson.dumps(value, option=_STRICT))
+        if copied == value:
+            return copied
+    except (TypeError, orjson.JSONEncodeError):
+        pass
     text = _dumps(value)
     try:
         return orjson.loads(text)
-    except orjson.JSONDecodeError:
+    except orjson.JSONDecodeError:  # e.g. a lone surrogate, which json writes and orjson refuses
         return json.loads(text)
 
 
@@ -290,6 +304,35 @@ class _Journal:
             self._fd = None
 
 
+class _ChangeSet:
+    """`_TenantStorage.change_set()`: a class rather than a generator-based context manager, as
+    are `_Guard` and `_Transaction` below: every store call enters several (see docs/benchmarks.md)."""
+
+    __slots__ = ("storage", "savepoint")
+
+    def __init__(self, storage: "_TenantStorage"):
+        self.storage = storage
+
+    def __enter__(self) -> None:
+        self.savepoint = len(self.storage._undo)
+        self.storage._depth += 1
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        storage = self.storage
+        try:
+            if exc_type is None:
+                if storage._depth == 1:
+                    storage._commit()
+            else:
+                storage._rollback(self.savepoint)
+        except BaseException:
+            storage._rollback(self.savepoint)
+            raise
+        finally:
+            storage._depth -= 1
+        return False
+
+
 class _TenantStorage(Storage):
     """TinyDB storage of one tenant: the tables in memory, with the undo log of the open change-set."""
 
@@ -308,20 +351,9 @@ class _TenantStorage(Storage):
     def view(self, table: str) -> _DocumentsView:
         return _DocumentsView(table, self.tables.setdefault(table, {}), self._undo)
 
-    @contextlib.contextmanager
-    def change_set(self) -> Iterator[None]:
+    def change_set(self) -> "_ChangeSet":
         """Group the writes inside into one journal line; undo them if the block raises (re-entrant)."""
-        savepoint = len(self._undo)
-        self._depth += 1
-        try:
-            yield
-            if self._depth == 1:
-                self._commit()
-        except BaseException:
-            self._rollback(savepoint)
-            raise
-        finally:
-            self._depth -= 1
+        return _ChangeSet(self)
 
     def replace_all(self, tables: dict[str, dict[str, dict]]) -> None:
         """Make `tables` the whole dataset, persisted as a fresh snapshot."""
@@ -462,6 +494,60 @@ class _JournaledTable(Table):
         self._update_table(updater)
 
 
+class _Guard:
+    """`TenantStore._open()`: holds the store's (re-entrant) lock, refuses a closed store."""
+
+    __slots__ = ("store",)
+
+    def __init__(self, store: "TenantStore"):
+        self.store = store
+
+    def __enter__(self) -> None:
+        store = self.store
+        store._lock.acquire()
+        if store._closed:
+            store._lock.release()
+            raise RuntimeError("the store is closed")
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        self.store._lock.release()
+        return False
+
+
+class _Transaction:
+    """`TenantStore.transaction()`: the lock and a change-set; a rollback drops the indexes (the
+    documents were restored behind their back)."""
+
+    __slots__ = ("store", "change_set")
+
+    def __init__(self, store: "TenantStore"):
+        self.store = store
+
+    def __enter__(self) -> None:
+        store = self.store
+        store._guard.__enter__()
+        try:
+            self.change_set = store._storage.change_set()
+            self.change_set.__enter__()
+        except BaseException:
+            store._guard.__exit__(None, None, None)
+            raise
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        store = self.store
+        try:
+            self.change_set.__exit__(exc_type, exc, tb)
+        except BaseException:
+            store._indexes.clear()
+            raise
+        else:
+            if exc_type is not None:
+                store._indexes.clear()
+        finally:
+            store._guard.__exit__(None, None, None)
+        return False
+
+
 class TenantStore:
     """One tenant's dataset: documents per kind with ids of their own, named counters, transactions."""
 
@@ -470,21 +556,15 @@ class TenantStore:
         self._db.table_class = _JournaledTable
         self._storage: _TenantStorage = self._db.storage
         self._lock = threading.RLock()
+        self._guard = _Guard(self)
         self._closed = False
         # Secondary indexes, {kind: {key function: {key: {ids}}}}: built on first use by select_by,
         # kept up to date by insert/replace/delete, dropped on a rollback or a load (rebuilt then).
         self._indexes: dict[str, dict[Callable, dict[Any, set[int]]]] = {}
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self) -> "_Transaction":
         """All writes inside are committed as one (a single journal line) or, on exception, not at all."""
-        with self._open():
-            try:
-                with self._storage.change_set():
-                    yield
-            except BaseException:
-                self._indexes.clear()  # the rollback restored documents behind the indexes' back
-                raise
+        return _Transaction(self)
 
     def insert(self, kind: str, doc: dict) -> dict:
         """Store a new document under the kind's next id (also set as doc["id"]); return a copy."""
@@ -654,12 +734,9 @@ class TenantStore:
                 self._closed = True
                 self._db.close()
 
-    @contextlib.contextmanager
-    def _open(self) -> Iterator[None]:
-        with self._lock:
-            if self._closed:
-                raise RuntimeError("the store is closed")
-            yield
+    def _open(self) -> "_Guard":
+        """The store's lock, held; RuntimeError if the store is closed."""
+        return self._guard
 
     def _table(self, kind: str) -> _JournaledTable:
         self._check_kind(kind)

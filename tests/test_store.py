@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
 import sys
 import threading
 import time
+import uuid
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -439,3 +442,24 @@ def test_every_tenant_directory_names_its_tenant_from_its_first_open(tmp_path):
     (copy / "snapshot.json").write_bytes((tmp_path / tenant_dirname("team-a") / "snapshot.json").read_bytes())
     assert sorted(Store(tmp_path).persisted_tenants()) == sorted([*names, "team-b"])
     assert Store(None).persisted_tenants() == []
+
+
+@pytest.mark.parametrize("bad, error", [
+    ({"amount": float("nan")}, ValueError), ({"amount": float("inf")}, ValueError),
+    ({"lines": [{"price": float("-inf")}]}, ValueError), ({"date": dt.date(2026, 3, 10)}, TypeError),
+    ({"ref": uuid.uuid4()}, TypeError), ({"tags": {"a", "b"}}, TypeError), ({"price": Decimal("1.5")}, TypeError),
+])
+def test_what_json_cannot_hold_is_refused_and_nothing_is_stored(tenant, bad, error):
+    with pytest.raises(error):
+        tenant.insert("Customers", {"name": "Atelier", **bad})
+    with pytest.raises(error):
+        tenant.replace("Customers", tenant.insert("Customers", {"name": "Kept"})["id"], {"name": "X", **bad})
+    assert [c["name"] for c in tenant.all("Customers")] == ["Kept"]
+
+
+def test_stored_documents_are_plain_json(tenant):
+    stored = tenant.insert("Customers", {"name": "Atelier", "tags": ("a", "b"), 3: "int key", "big": 2**70,
+                                         "lone": "\ud800", "price": 0.1})
+    assert stored["tags"] == ["a", "b"] and stored["3"] == "int key" and stored["big"] == 2**70
+    assert stored["lone"] == "\ud800" and stored["price"] == 0.1
+    assert tenant.get("Customers", stored["id"]) == stored
