@@ -170,4 +170,6 @@ class Faults:
 
 
 def faults(app) -> Faults:
-    return app.extensions.setdefault(FAULTS_KEY, Faults())
+    """The app's fault rules (created on first use; asked on every /v1 request)."""
+    rules = app.extensions.get(FAULTS_KEY)
+    return rules if rules is not None else app.extensions.setdefault(FAULTS_KEY, Faults())
