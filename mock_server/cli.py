@@ -16,18 +16,23 @@ from . import __version__
 from .config import CONFIG_FILE, DEFAULT_API_KEY, DEFAULT_DATA_DIR, DEFAULT_SEED, Config, environment
 
 
-def _bind_problem(host: str, port: int) -> str | None:
-    """Why the sandbox could not listen on host:port (one line for the user), or None if it can."""
+def _listen(host: str, port: int) -> tuple[socket.socket | None, str | None]:
+    """A socket listening on host:port (port 0: a free one, chosen by the system) for uvicorn to
+    serve on, or why there cannot be one (one line for the user)."""
+    sock = None
     try:
-        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((host, port))
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)  # connections queue from now on: the banner's URL answers once uvicorn runs
     except OSError as exc:  # socket.gaierror (unknown host) included
+        if sock is not None:
+            sock.close()
         if exc.errno == errno.EADDRINUSE:
-            return (f"port {port} on {host} is already in use "
-                    f"(another sandbox running? pick one with --port)")
-        return f"cannot listen on {host} port {port}: {exc.strerror or exc}"
-    return None
+            return None, (f"port {port} on {host} is already in use "
+                          f"(another sandbox running? pick one with --port)")
+        return None, f"cannot listen on {host} port {port}: {exc.strerror or exc}"
+    return sock, None
 
 
 def _stop_like_ctrl_c(signum, frame) -> None:
@@ -116,11 +121,16 @@ def serve(args: argparse.Namespace) -> int:
         return console.fail(str(exc), 2, command="serve")
     if args.in_memory or (env or {}).get("ALTOVIZ_MOCK_IN_MEMORY", "").lower() in ("1", "true", "yes", "on"):
         config = Config(**{**config.__dict__, "data_dir": None})
-    problem = _bind_problem(config.host, config.port) if config.port else None
+    sock, problem = _listen(config.host, config.port)
     if problem:
         return console.fail(problem, 1, command="serve")
-    app = create_app(config)
-    url = f"http://{config.host}:{config.port}"
+    try:
+        app = create_app(config)
+    except BaseException:
+        sock.close()
+        raise
+    port = sock.getsockname()[1]  # the one the system chose for --port 0
+    url = f"http://{config.host}:{port}"
     state = "empty" if config.empty else f"seeded with fixture set {config.seed}"
     where = config.data_dir.resolve() if config.data_dir else "memory only"
     console.say(f"[bold]Altoviz sandbox {__version__}[/] listening on [bold cyan]{url}[/] "
@@ -134,11 +144,15 @@ def serve(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     speedups.tune_gc()
+    server = uvicorn.Server(uvicorn.Config(app, host=config.host, port=port, log_level="warning", access_log=False))
     try:
-        uvicorn.run(app, host=config.host, port=config.port, log_level="warning", access_log=False)
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
     finally:
+        sock.close()
         app.app.extensions["altoviz_mock"].close()
-    return 0
+    return 0 if server.started else 1
 
 
 def trigger(args: argparse.Namespace) -> int:
@@ -185,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Run the sandbox. Every flag has an ALTOVIZ_MOCK_* environment equivalent "
                                         f"and a setting in {CONFIG_FILE} (flags win, then the environment).")
     p.add_argument("--host", help="interface to listen on (default 127.0.0.1; env ALTOVIZ_MOCK_HOST)")
-    p.add_argument("--port", type=int, help="port (default 8080; env ALTOVIZ_MOCK_PORT)")
+    p.add_argument("--port", type=int, help="port (default 8080; 0: any free one, printed; env ALTOVIZ_MOCK_PORT)")
     p.add_argument("--data", metavar="DIR",
                    help=f"where tenants' data is kept (default ./{DEFAULT_DATA_DIR}; env ALTOVIZ_MOCK_DATA)")
     p.add_argument("--in-memory", action="store_true", help="keep nothing on disk")

@@ -158,6 +158,15 @@ def test_the_config_file_is_a_layer_under_environment_and_flags(tmp_path, serve_
     assert f"listening on http://127.0.0.1:{flag_port}" in banner
 
 
+@pytest.mark.slow
+def test_port_0_listens_on_a_free_port_and_says_which(serve_in):
+    banner = serve_in("--port", "0", "--in-memory").banner()
+    match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", banner)
+    assert match and int(match.group(1)) > 0, banner
+    answer = httpx.get(f"http://127.0.0.1:{match.group(1)}/v1/Customers/1", headers={"X-API-KEY": KEY}, timeout=5)
+    assert answer.status_code == 200 and answer.json()["id"] == 1
+
+
 def test_a_bad_config_file_is_one_clear_line(tmp_path):
     (tmp_path / "altoviz-mock.toml").write_text("prot = 9000\n", encoding="utf-8")
     result = run("serve", cwd=tmp_path)
