@@ -159,13 +159,17 @@ def trigger(args: argparse.Namespace) -> int:
     """Ask a running sandbox to send a sample event of a type to the key's webhooks."""
     import httpx
 
-    endpoint = f"{args.url.rstrip('/')}/_mock/webhooks/trigger"
+    from .cli_sandbox import sandbox_api_key, sandbox_url
+
+    # As seed and reset: flags, then env variables and the config file, then the defaults.
+    url, api_key = sandbox_url(args), sandbox_api_key(args)
+    endpoint = f"{url}/_mock/webhooks/trigger"
     try:
         # trust_env=False: straight to the sandbox, never through an HTTP(S)_PROXY of the environment.
-        response = httpx.post(endpoint, json={"type": args.type}, headers={"X-API-KEY": args.api_key},
+        response = httpx.post(endpoint, json={"type": args.type}, headers={"X-API-KEY": api_key},
                               timeout=10, trust_env=False)
     except httpx.HTTPError as exc:
-        print(f"altoviz-mock: no sandbox answering at {args.url} ({exc or type(exc).__name__})", file=sys.stderr)
+        print(f"altoviz-mock: no sandbox answering at {url} ({exc or type(exc).__name__})", file=sys.stderr)
         return 1
     try:
         body = response.json()
@@ -182,7 +186,7 @@ def trigger(args: argparse.Namespace) -> int:
     print(f"{args.type} event {body.get('eventId')} queued for {len(deliveries)} webhook(s):")
     for delivery in deliveries:
         print(f"  delivery {delivery['id']} to {delivery['url']} (webhook {delivery['webhookId']})")
-    print(f"Attempts: curl -H 'X-API-KEY: {args.api_key}' {args.url.rstrip('/')}/_mock/webhooks/deliveries")
+    print(f"Attempts: curl -H 'X-API-KEY: {api_key}' {url}/_mock/webhooks/deliveries")
     return 0
 
 
@@ -224,8 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Make a running sandbox send a sample event of TYPE to the webhooks the API key "
                                         "registered: its latest resource of that kind (nothing is changed).")
     t.add_argument("type", metavar="TYPE", choices=TYPES, help=f"a WebhookType: {', '.join(TYPES)}")
-    t.add_argument("--url", default="http://127.0.0.1:8080", help="the sandbox (default http://127.0.0.1:8080)")
-    t.add_argument("--api-key", default=DEFAULT_API_KEY, metavar="KEY", help=f"the tenant (default {DEFAULT_API_KEY})")
+    cli_sandbox.client_flags(t)
     t.set_defaults(func=trigger)
 
     from .cli_contract import add_commands  # `contract` and `drift`

@@ -30,7 +30,7 @@ def add_commands(commands, formatter_class) -> None:
                    help=f"customers in the set, 0 to {MAX_SEED_SIZE} (default {DEFAULT_SEED_SIZE}, the standard set)")
     s.add_argument("--seed", type=int, default=None, metavar="S",
                    help=f"which data set (default {DEFAULT_SEED}, or ALTOVIZ_MOCK_SEED / the config file's seed)")
-    _client_flags(s)
+    client_flags(s)
     s.set_defaults(func=seed)
 
     r = commands.add_parser(
@@ -40,7 +40,7 @@ def add_commands(commands, formatter_class) -> None:
         epilog="""examples:
   altoviz-mock reset
   altoviz-mock reset --api-key team-b --url http://127.0.0.1:9000""")
-    _client_flags(r)
+    client_flags(r)
     r.set_defaults(func=reset)
 
 
@@ -54,7 +54,7 @@ def _size(text: str) -> int:
     return value
 
 
-def _client_flags(parser: argparse.ArgumentParser) -> None:
+def client_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--url", metavar="URL", default=None,
                         help="the sandbox (default http://127.0.0.1:8080, or the configured host and port; "
                              "env ALTOVIZ_MOCK_URL)")
@@ -71,6 +71,11 @@ def sandbox_url(args: argparse.Namespace) -> str:
     if host in ("0.0.0.0", "::", ""):
         host = "127.0.0.1"
     return f"http://{'[' + host + ']' if ':' in host else host}:{env.get('ALTOVIZ_MOCK_PORT') or 8080}"
+
+
+def sandbox_api_key(args: argparse.Namespace) -> str:
+    """--api-key, else ALTOVIZ_MOCK_API_KEY (env or config file), else the default key."""
+    return args.api_key or getattr(args, "env", {}).get("ALTOVIZ_MOCK_API_KEY") or DEFAULT_API_KEY
 
 
 class SandboxError(Exception):
@@ -115,8 +120,7 @@ class Sandbox:
 
 
 def _connect(args: argparse.Namespace) -> Sandbox:
-    env = getattr(args, "env", {})
-    return Sandbox(sandbox_url(args), args.api_key or env.get("ALTOVIZ_MOCK_API_KEY") or DEFAULT_API_KEY)
+    return Sandbox(sandbox_url(args), sandbox_api_key(args))
 
 
 def reset(args: argparse.Namespace) -> int:

@@ -217,12 +217,16 @@ def test_seed_and_reset_take_url_and_key_from_environment_and_config_file(server
     result = run("reset", cwd=tmp_path, ALTOVIZ_MOCK_API_KEY=KEY)
     assert result.returncode == 0 and KEY in result.stdout
     assert count(server.url, "team-c") == 12
+    # trigger too: the configured sandbox and key (team-c has no webhook: nothing to send).
+    result = run("trigger", "CustomerCreated", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "no webhook of this API key subscribes" in result.stdout
 
 
 def test_client_commands_fail_in_one_line():
     dead = f"http://127.0.0.1:{free_port()}"
-    for command in ("seed", "reset"):
-        result = run(command, "--url", dead)
+    for command in (("seed",), ("reset",), ("trigger", "InvoiceCreated")):
+        result = run(*command, "--url", dead)
         assert result.returncode == 1
         assert result.stderr.count("\n") == 1 and f"no sandbox answering at {dead}" in result.stderr
 
