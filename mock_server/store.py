@@ -115,7 +115,7 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _replace_file(path: Path, data: bytes) -> None:
+def replace_file(path: Path, data: bytes) -> None:
     """Replace `path` so that a crash leaves the old or the new content, never a mix.
 
     The rename is durable only once the directory is synced (`_fsync_dir`).
@@ -174,7 +174,7 @@ class _Journal:
             _fsync_dir(self.directory.parent)
         if self.tenant is not None and not self.snapshot_path.exists():
             # The empty epoch-0 dataset a snapshot-less directory stands for, now naming its tenant.
-            _replace_file(self.snapshot_path, self._snapshot_bytes(0, {}))
+            replace_file(self.snapshot_path, self._snapshot_bytes(0, {}))
             _fsync_dir(self.directory)
         tables, self.epoch = self._read_snapshot()
         journal_epoch, records, valid_size, size = self._read_journal()
@@ -272,7 +272,7 @@ class _Journal:
     def write_snapshot(self, tables: dict) -> None:
         """Make `tables` the new snapshot and start an empty journal after it."""
         epoch = self.epoch + 1
-        _replace_file(self.snapshot_path, self._snapshot_bytes(epoch, tables))
+        replace_file(self.snapshot_path, self._snapshot_bytes(epoch, tables))
         # The old journal no longer applies: stop appending to it until the new one is in place.
         self.close()
         self.epoch = epoch

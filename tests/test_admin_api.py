@@ -4,7 +4,8 @@ import time
 
 import pytest
 
-from mock_server.config import DEFAULT_API_KEY
+from mock_server.app import create_app
+from mock_server.config import DEFAULT_API_KEY, Config
 
 
 def test_snapshot_restore_round_trip(client):
@@ -30,6 +31,31 @@ def test_snapshots_are_per_tenant(two_teams):
     a.post("/_mock/snapshots/mine")
     assert b.get("/_mock/snapshots").json() == []
     assert b.post("/_mock/snapshots/mine/restore").status_code == 404
+
+
+@pytest.mark.parametrize("on_disk", [True, False])
+def test_snapshots_live_as_long_as_the_data(tmp_path, on_disk):
+    """On disk they outlive a restart, as the data does; an in-memory sandbox keeps them in memory."""
+    config = Config(data_dir=tmp_path / "data" if on_disk else None, validate_responses=True)
+    first = create_app(config)
+    with first.test_client(headers={"X-API-KEY": DEFAULT_API_KEY}) as client:
+        assert client.post("/_mock/snapshots/before.demo").status_code == 201
+        client.delete("/v1/Customers/1")
+    first.app.extensions["altoviz_mock"].close()
+    second = create_app(config)
+    try:
+        with second.test_client(headers={"X-API-KEY": DEFAULT_API_KEY}) as client:
+            if not on_disk:
+                assert client.get("/_mock/snapshots").json() == []
+                return
+            assert client.get("/_mock/snapshots").json() == ["before.demo"]
+            assert client.get("/v1/Customers/1").status_code == 404
+            assert client.post("/_mock/snapshots/before.demo/restore").status_code == 200
+            assert client.get("/v1/Customers/1").json()["id"] == 1
+            assert client.delete("/_mock/snapshots/before.demo").status_code == 200
+            assert client.get("/_mock/snapshots").json() == []
+    finally:
+        second.app.extensions["altoviz_mock"].close()
 
 
 def test_reset_all_resets_every_tenant(two_teams):

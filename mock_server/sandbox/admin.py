@@ -12,11 +12,13 @@ import functools
 import json
 import re
 import threading
+from pathlib import Path
 
 import flask
 
 from ..api._http import EXTENSION
 from ..contracts import contract_text, load_contract
+from ..store import replace_file, tenant_dirname
 from .controls import ControlError, _json, _tenant, _tenants
 from .faults import FaultError, faults
 
@@ -60,32 +62,63 @@ def tenants():
 
 
 class Snapshots:
-    """Named dumps per tenant, as JSON (decoding gives fresh documents at each restore)."""
+    """Named dumps per tenant, as JSON (decoding gives fresh documents at each restore).
 
-    def __init__(self):
+    With a data directory they are files beside the tenant's data (`snapshots/<name>.json` in its
+    directory, written atomically), so they outlive a restart as the data does; in memory otherwise.
+    """
+
+    def __init__(self, data_dir: Path | None = None):
+        self.data_dir = Path(data_dir) if data_dir is not None else None
         self._lock = threading.Lock()
         self._saved: dict[str, dict[str, str]] = {}
 
+    def _directory(self, tenant: str) -> Path:
+        return self.data_dir / tenant_dirname(tenant) / "snapshots"
+
     def save(self, tenant: str, name: str, dump: dict) -> None:
+        text = json.dumps(dump, ensure_ascii=False)
         with self._lock:
-            self._saved.setdefault(tenant, {})[name] = json.dumps(dump)
+            if self.data_dir is None:
+                self._saved.setdefault(tenant, {})[name] = text
+                return
+            directory = self._directory(tenant)
+            directory.mkdir(parents=True, exist_ok=True)
+            replace_file(directory / f"{name}.json", text.encode("utf-8"))
 
     def get(self, tenant: str, name: str) -> dict | None:
         with self._lock:
-            text = self._saved.get(tenant, {}).get(name)
+            if self.data_dir is None:
+                text = self._saved.get(tenant, {}).get(name)
+            else:
+                try:
+                    text = (self._directory(tenant) / f"{name}.json").read_text(encoding="utf-8")
+                except FileNotFoundError:
+                    text = None
         return json.loads(text) if text is not None else None
 
     def names(self, tenant: str) -> list[str]:
         with self._lock:
-            return sorted(self._saved.get(tenant, {}))
+            if self.data_dir is None:
+                return sorted(self._saved.get(tenant, {}))
+            return sorted(path.name[:-len(".json")] for path in self._directory(tenant).glob("*.json"))
 
     def delete(self, tenant: str, name: str) -> bool:
         with self._lock:
-            return self._saved.get(tenant, {}).pop(name, None) is not None
+            if self.data_dir is None:
+                return self._saved.get(tenant, {}).pop(name, None) is not None
+            try:
+                (self._directory(tenant) / f"{name}.json").unlink()
+            except FileNotFoundError:
+                return False
+            return True
 
 
 def _snapshots() -> Snapshots:
-    return flask.current_app.extensions.setdefault(SNAPSHOTS_KEY, Snapshots())
+    snapshots = flask.current_app.extensions.get(SNAPSHOTS_KEY)
+    if snapshots is None:
+        snapshots = flask.current_app.extensions.setdefault(SNAPSHOTS_KEY, Snapshots(_tenants().config.data_dir))
+    return snapshots
 
 
 def _snapshot_name(name: str) -> str:
