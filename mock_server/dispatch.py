@@ -46,7 +46,7 @@ from jsonschema import Draft4Validator
 
 from .api import _http
 from .api.resolver import resolve
-from .api.validation import FORMATS, MAX_DEPTH, _finite_float, _not_json, _too_deep, compiled_check
+from .api.validation import FORMATS, INT_RANGES, _finite_float, _not_json, _too_deep, compiled_check
 from .speedups import FastJSON, cached_inspect_function_arguments
 
 log = logging.getLogger(__name__)
@@ -69,8 +69,10 @@ def _checker(schema: dict) -> Callable[[object], bool]:
     kind, fmt = schema.get("type"), schema.get("format")
     rest = set(schema) - {"type", "format", "description", "example"}
     if kind == "integer" and not rest and fmt in (None, "int32", "int64"):
-        low, high = {"int32": (-2**31, 2**31 - 1), "int64": (-2**63, 2**63 - 1)}.get(fmt, (None, None))
-        return (lambda v: True) if low is None else (lambda v: low <= v <= high)
+        if fmt is None:
+            return lambda v: True
+        low, high = INT_RANGES[fmt]
+        return lambda v: low <= v <= high
     if kind in ("string", "boolean") and not rest and fmt is None:
         return lambda v: True
     validator = Draft4Validator(schema, format_checker=FORMATS)
@@ -115,7 +117,6 @@ class Operation:
     query: dict[str, Parameter]
     body: Callable | None = None  # the request-body check, if the operation takes a body
     body_argument: str | None = None
-    body_required: bool = False
     body_nullable: bool = False
     responses: dict[str, object] = field(default_factory=dict)  # status → response validator (or None)
     arguments: frozenset = frozenset()
@@ -133,7 +134,7 @@ def _json_only(operation: dict) -> bool:
 
 def compile_operations(spec: dict) -> tuple[dict, dict]:
     """From a contract whose `$ref`s are resolved: ({(METHOD, path): Operation} for static paths,
-    {METHOD: [(regex, [names], Operation)]} for templated ones)."""
+    {METHOD: [(regex, [names], Operation, [regexes of rival templates])]} for templated ones)."""
     static, templated = {}, {}
     for path, item in spec["paths"].items():
         for method in METHODS:
@@ -146,8 +147,19 @@ def compile_operations(spec: dict) -> tuple[dict, dict]:
             else:
                 names = re.findall(r"{([^}]+)}", path)
                 pattern = re.compile("^" + re.sub(r"\\{[^}]+\\}", "([^/]+)", re.escape(path)) + r"\Z")
-                templated.setdefault(method.upper(), []).append((pattern, names, operation))
-    return static, templated
+                templated.setdefault(method.upper(), []).append((path, pattern, names, operation))
+    # A path two templates match (`/v1/Customers/GetByInternalId/contacts` is also
+    # `/v1/Customers/{id}/contacts`) is the chain's to route: each template keeps its rivals.
+    return static, {method: [(pattern, names, operation, [p for other, p, _, _ in routes
+                                                           if other != path and _may_overlap(path, other)])
+                             for path, pattern, names, operation in routes]
+                    for method, routes in templated.items()}
+
+
+def _may_overlap(a: str, b: str) -> bool:
+    """True if one request path could match both path templates."""
+    left, right = a.split("/"), b.split("/")
+    return len(left) == len(right) and all(x == y or "{" in x or "{" in y for x, y in zip(left, right))
 
 
 def _compile(spec: dict, path: str, item: dict, raw: dict) -> Operation:
@@ -170,7 +182,6 @@ def _compile(spec: dict, path: str, item: dict, raw: dict) -> Operation:
         validator = Draft4RequestValidator(schema, format_checker=FORMATS)
         operation.body = compiled_check(schema) or validator.is_valid
         operation.body_argument = pythonic(raw.get("x-body-name", "body"))
-        operation.body_required = bool(body.get("required"))
         operation.body_nullable = bool(schema.get("nullable") or schema.get("x-nullable"))
     for status, response in raw.get("responses", {}).items():
         schema = response.get("content", {}).get(JSON, {}).get("schema")
@@ -196,9 +207,11 @@ class DirectDispatch:
         operation = self.static.get((method, path))
         if operation is not None:
             return operation, {}
-        for pattern, names, operation in self.templated.get(method, ()):
+        for pattern, names, operation, rivals in self.templated.get(method, ()):
             match = pattern.match(path)
             if match:
+                if any(rival.match(path) for rival in rivals):
+                    return None
                 return operation, dict(zip(names, match.groups()))
         return None
 
@@ -356,4 +369,4 @@ def _replay(body: bytes, ended: dict | None, receive):
     return replay
 
 
-__all__ = ["DirectDispatch", "compile_operations", "MAX_DEPTH"]
+__all__ = ["DirectDispatch", "compile_operations"]
