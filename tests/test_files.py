@@ -1,5 +1,6 @@
 """Uploaded files: product images and purchase-invoice PDFs, checked by content, served back byte for byte."""
 
+import hashlib
 import io
 import struct
 import zlib
@@ -73,6 +74,64 @@ def test_png_image_is_stored_and_served_without_a_key(client, anonymous):
     again = client.get(f"/v1/ProductImages/{PRODUCT}")
     assert again.status_code == 200 and again.json()["imageUrl"] == product["imageUrl"]
     assert client.get(f"/v1/Products/{PRODUCT}").json()["imageUrl"] == product["imageUrl"]
+
+
+def test_the_image_url_follows_the_host_the_request_came_in_on(app, client, anonymous):
+    """`imageUrl` is made per request, as `pdfUrl` is: the same image answers under any host name or
+    port the sandbox is reached at (localhost vs 127.0.0.1, a Docker service name, another port)."""
+    png = png_bytes((7, 8, 9))
+    uploaded = upload(client, f"/v1/ProductImages/{PRODUCT}", png, "photo.png", "image/png").json()
+    path = f"/_mock/files/{hashlib.sha256(png).hexdigest()}"
+    assert uploaded["imageUrl"] == f"http://testserver{path}"
+
+    for host in ("altoviz-mock:8000", "127.0.0.1:9123", "localhost"):
+        expected, headers = f"http://{host}{path}", {"Host": host}
+        product = client.get(f"/v1/Products/{PRODUCT}", headers=headers).json()
+        assert product["imageUrl"] == expected
+        assert client.get(f"/v1/ProductImages/{PRODUCT}", headers=headers).json()["imageUrl"] == expected
+        listed = client.get("/v1/Products", headers=headers, params={"pageSize": 1000}).json()
+        assert next(p for p in listed if p["id"] == PRODUCT)["imageUrl"] == expected
+        assert all(p["imageUrl"] is None for p in listed if p["id"] != PRODUCT)
+        if product.get("number"):
+            found = client.get("/v1/Products/Find", headers=headers, params={"number": product["number"]}).json()
+            assert [p["imageUrl"] for p in found] == [expected]
+        updated = client.put(f"/v1/Products/{PRODUCT}", headers=headers, json={"description": f"via {host}"})
+        assert updated.status_code == 200 and updated.json()["imageUrl"] == expected
+        served = anonymous.get(path_of(expected), headers=headers)
+        assert served.status_code == 200 and served.content == png
+
+    # A sale document line embeds its product: with the image URL of the request's host too.
+    customer = client.get("/v1/Customers").json()[0]
+    invoice = client.post("/v1/SaleInvoices", json={"customerId": customer["id"],
+                                                    "lines": [{"productId": PRODUCT, "quantity": 1}]})
+    assert invoice.status_code == 200, invoice.text
+    assert invoice.json()["lines"][0]["product"]["imageUrl"] == f"http://testserver{path}"
+    line = client.get(f"/v1/SaleInvoices/{invoice.json()['id']}", headers={"Host": "docker-host:8080"}).json()["lines"][0]
+    assert line["product"]["imageUrl"] == f"http://docker-host:8080{path}"
+
+    # Nothing host-bound is stored: only the file the image is.
+    services = app.app.extensions["altoviz_mock"]
+    stored = services.tenants.open(services.tenants.authenticate(KEY)).get("Products", PRODUCT)
+    assert "imageUrl" not in stored and stored["_image"]["fileId"] in path
+
+
+def test_an_image_url_stored_by_an_older_version_is_never_answered(app, client):
+    png = png_bytes((4, 5, 6))
+    upload(client, f"/v1/ProductImages/{PRODUCT}", png, "photo.png", "image/png")
+    services = app.app.extensions["altoviz_mock"]
+    repo = services.tenants.open(services.tenants.authenticate(KEY))
+    with repo.transaction():  # what versions that stored the URL at upload time left behind
+        repo.replace("Products", PRODUCT, {**repo.get("Products", PRODUCT), "imageUrl": "http://127.0.0.1:1/_mock/files/old"})
+    expected = f"http://testserver/_mock/files/{hashlib.sha256(png).hexdigest()}"
+    assert client.get(f"/v1/Products/{PRODUCT}").json()["imageUrl"] == expected
+    assert client.put(f"/v1/Products/{PRODUCT}", json={"name": "Renommé"}).json()["imageUrl"] == expected
+    assert "imageUrl" not in repo.get("Products", PRODUCT)  # dropped by the next write
+
+    with repo.transaction():
+        repo.replace("Products", PRODUCT, {**repo.get("Products", PRODUCT), "imageUrl": "http://127.0.0.1:1/x"})
+    assert client.delete(f"/v1/ProductImages/{PRODUCT}").status_code == 200
+    assert client.get(f"/v1/Products/{PRODUCT}").json()["imageUrl"] is None
+    assert "imageUrl" not in repo.get("Products", PRODUCT)
 
 
 def test_a_jpeg_replaces_the_image_then_delete_removes_it(client, anonymous):
@@ -179,7 +238,8 @@ def test_uploaded_files_survive_a_restart(server_factory):
         image = http.get(image_path)  # no key: a public link
         assert image.status_code == 200 and image.content == png
         assert image.headers["content-type"] == "image/png"
-        assert http.get(f"/v1/ProductImages/{PRODUCT}", headers=headers).json()["imageUrl"].endswith(image_path)
+        # Another port after the restart: the URL names the one the sandbox answers on now.
+        assert http.get(f"/v1/ProductImages/{PRODUCT}", headers=headers).json()["imageUrl"] == f"{restarted.url}{image_path}"
         download = http.get(f"/v1/PurchaseInvoices/Download/{invoice_id}", headers=headers)
         assert download.status_code == 200 and download.content == pdf
         assert download.headers["content-type"] == "application/pdf"

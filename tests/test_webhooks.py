@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import io
 import json
 import socket
 import statistics
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image
 
 from mock_server.app import create_app, load_contract
 from mock_server.config import DEFAULT_API_KEY, Config
@@ -295,6 +297,25 @@ def test_every_webhook_type_is_emitted_by_the_operation_that_causes_it(app, clie
     assert story[0]["data"]["pdfUrl"].endswith(f"/v1/SaleInvoices/Download/{invoice['id']}")
     deleted = next(e for e in events if e["type"] == "CustomerDeleted")
     assert deleted["data"] == before
+
+
+def test_product_events_carry_the_image_url_of_the_host_the_request_came_in_on(app, client, receiver):
+    register(client, f"{receiver.url}/products", ["ProductUpdated"])
+    buffer = io.BytesIO()
+    Image.new("RGB", (1, 1), (1, 2, 3)).save(buffer, format="PNG")
+    png = buffer.getvalue()
+    path = f"/_mock/files/{hashlib.sha256(png).hexdigest()}"
+    uploaded = client.post("/v1/ProductImages/1", files={"file": ("p.png", png, "image/png")},
+                           headers={"Host": "altoviz-mock:8000"})
+    assert uploaded.status_code == 200, uploaded.text
+    assert client.put("/v1/Products/1", json={"name": "Renommé"}, headers={"Host": "localhost:9000"}).status_code == 200
+    assert client.delete("/v1/ProductImages/1").status_code == 200
+
+    events = wait_until(lambda: len(receiver.events("/products")) >= 3 and receiver.events("/products"),
+                        what="three ProductUpdated events")
+    assert [e["data"]["imageUrl"] for e in events] == [f"http://altoviz-mock:8000{path}",
+                                                       f"http://localhost:9000{path}", None]
+    assert events[0]["data"] == uploaded.json()
 
 
 def test_a_failing_receiver_is_retried_with_backoff_until_it_answers(app, client, receiver):

@@ -81,11 +81,40 @@ def pdf_url(kind: str, id: int) -> str:
     return f"{host_url()}v1/{kind}/Download/{id}"
 
 
-def as_returned(kind: str, doc: dict) -> dict:
-    """A document view of an event kind, as `GET /v1/<kind>/{id}` answers it (webhook payloads)."""
+def image_url(product: dict) -> str | None:
+    """Where a product's image is served (its `imageUrl`), from the file the domain keeps under
+    `_image`; None when the product has no image."""
+    image = product.get("_image")
+    return f"{host_url()}_mock/files/{image['fileId']}" if image else None
+
+
+def with_image_url(product: dict) -> dict:
+    # Always set: a stored `imageUrl` (data written by older versions) names the host of its upload.
+    return {**product, "imageUrl": image_url(product)}
+
+
+# The kinds whose answers carry URLs, made per request from the host the request reached (never
+# stored: the sandbox may be reached under another host name or port than when a document was written).
+LINKED_KINDS = ("Products", *SALE_KINDS)
+
+
+def with_urls(kind: str, doc: dict) -> dict:
+    """A document view of `kind` with the URLs the API adds to it: a product's `imageUrl`; a sale
+    document's `pdfUrl`, and the `imageUrl` of the products its lines embed."""
+    if kind == "Products":
+        return with_image_url(doc)
     if kind in SALE_KINDS:
         doc = {**doc, "pdfUrl": pdf_url(kind, doc["id"])}
-    return present(EVENT_SCHEMAS[kind], doc)
+        lines = doc.get("lines")
+        if lines and any(isinstance(line, dict) and line.get("product") for line in lines):
+            doc["lines"] = [{**line, "product": with_image_url(line["product"])}
+                            if isinstance(line, dict) and line.get("product") else line for line in lines]
+    return doc
+
+
+def as_returned(kind: str, doc: dict) -> dict:
+    """A document view of an event kind, as `GET /v1/<kind>/{id}` answers it (webhook payloads)."""
+    return present(EVENT_SCHEMAS[kind], with_urls(kind, doc))
 
 
 @dataclass(frozen=True)
@@ -98,18 +127,25 @@ class Resource:
     def of_tenant(self) -> Collection:
         return self.collection(domain())
 
+    def present(self, value):
+        """Shape one document view or a list of them, with the URLs the kind's answers carry."""
+        kind = self.collection.kind
+        if kind in LINKED_KINDS:
+            value = [with_urls(kind, v) for v in value] if isinstance(value, list) else with_urls(kind, value)
+        return present(self.schema, value)
+
     def list(self, **criteria):
         # Shaping builds the answer's objects anew: the page need not be copied first.
-        return present(self.schema, self.of_tenant().list(copy=False, **criteria))
+        return self.present(self.of_tenant().list(copy=False, **criteria))
 
     def get(self, id: int):
-        return present(self.schema, self.of_tenant().get(id))
+        return self.present(self.of_tenant().get(id))
 
     def create(self, body: dict):
-        return present(self.schema, write(lambda ctx: self.collection(ctx).create(body)))
+        return self.present(write(lambda ctx: self.collection(ctx).create(body)))
 
     def update(self, id: int, body: dict):
-        return present(self.schema, write(lambda ctx: self.collection(ctx).update(id, body)))
+        return self.present(write(lambda ctx: self.collection(ctx).update(id, body)))
 
     def delete(self, id: int):
         write(lambda ctx: self.collection(ctx).delete(id))
@@ -117,7 +153,7 @@ class Resource:
         return flask.Response(status=200, mimetype="application/json")
 
     def find(self, **criteria):
-        return present(self.schema, self.of_tenant().find(**criteria))
+        return self.present(self.of_tenant().find(**criteria))
 
     def get_by(self, field: str, value: str):
-        return present(self.schema, self.of_tenant().get_by(field, value))
+        return self.present(self.of_tenant().get_by(field, value))

@@ -1,4 +1,5 @@
-"""What the three sale-document adapters share: shaping with `pdfUrl`, and the PDF answer."""
+"""What the three sale-document adapters share: shaping with `pdfUrl` (and the `imageUrl` of the
+products the lines embed), and the PDF answer."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import flask
 from .. import pdfs
 from ..domain.parties import Customers
 from ..domain.sales import SaleDocuments
-from ._http import domain, pdf_url, present, write
+from ._http import domain, pdf_url, present, with_urls, write
 
 
 class SaleResource:
@@ -24,10 +25,10 @@ class SaleResource:
         return pdf_url(self.collection.kind, id)
 
     def present(self, value):
-        """Shape one document or a list, each with the URL of its PDF."""
+        """Shape one document or a list, each with the URL of its PDF (and its products' images)."""
         if isinstance(value, list):
             return [self.present(v) for v in value]
-        return present(self.schema, {**value, "pdfUrl": self.pdf_url(value["id"])})
+        return present(self.schema, with_urls(self.collection.kind, value))
 
     def list(self, **criteria):
         # Shaping builds the answer's objects anew: the page need not be copied first.

@@ -53,7 +53,9 @@ class Products(Collection):
             low = -LIMIT if key == "defaultQuantity" else 0
             if not low <= Decimal(str(doc[key])) < LIMIT:
                 raise InvalidRequest(f"{key} must be from {low:,.0f} to below {LIMIT:,.0f}, got {doc[key]!r}")
-        doc.setdefault("imageUrl", (current or {}).get("imageUrl"))
+        # The image is kept as its file (`_image`); its URL is made per request by the HTTP adapters.
+        # Documents written by older versions stored an `imageUrl` (with the host of the upload): dropped.
+        doc.pop("imageUrl", None)
         return doc
 
     def view(self, doc: dict) -> dict:
@@ -61,12 +63,13 @@ class Products(Collection):
         family = self.repo.get(ProductFamilies.kind, family_id) if family_id is not None else None
         return {**doc, "family": family} if family else doc
 
-    def set_image(self, id: int, file_id: str, media_type: str, url: str) -> dict:
-        """Attach (or replace) the product's image; `url` is where the sandbox serves it."""
+    def set_image(self, id: int, file_id: str, media_type: str) -> dict:
+        """Attach (or replace) the product's image: the stored file `file_id`. Where it is served
+        (`imageUrl`) depends on the host a request reaches the sandbox at: the adapters add it."""
         with self.repo.transaction():
             product = self.load(id)
-            product = self.repo.replace(self.kind, id, {**product, "imageUrl": url,
-                                                        "_image": {"fileId": file_id, "mediaType": media_type}})
+            product = {k: v for k, v in product.items() if k != "imageUrl"}
+            product = self.repo.replace(self.kind, id, {**product, "_image": {"fileId": file_id, "mediaType": media_type}})
             self.emit("Updated", id)
         return self.view(product)
 
@@ -76,7 +79,8 @@ class Products(Collection):
             product = self.load(id)
             if not product.get("_image"):
                 raise NotFound("Product image", id, "productId")
-            self.repo.replace(self.kind, id, {**product, "imageUrl": None, "_image": None})
+            product = {k: v for k, v in product.items() if k != "imageUrl"}
+            self.repo.replace(self.kind, id, {**product, "_image": None})
             self.emit("Updated", id)
 
     def list(self, *, family_id: str | None = None, **kwargs) -> list[dict]:
