@@ -5,11 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from .amounts import LIMIT
-from .collection import Collection
+from .collection import Collection, Family
 from .errors import InvalidRequest, NotFound
 
 
-class ProductFamilies(Collection):
+class ProductFamilies(Family):
     """Families grouping products (`Product.family`)."""
 
     kind = "ProductFamilies"
@@ -17,12 +17,8 @@ class ProductFamilies(Collection):
     search_fields = ("label", "number")
     find_fields = ("number",)
 
-    def before_delete(self, doc: dict) -> None:
-        # Products keep existing; they simply lose their family, as in the Altoviz UI.
-        products = Products(self.ctx)
-        for product in self.repo.find(Products.kind, _familyId=doc["id"]):
-            self.repo.replace(Products.kind, product["id"], {**product, "_familyId": None})
-            products.emit("Updated", product["id"])
+    def members(self) -> Collection:
+        return Products(self.ctx)
 
 
 class Products(Collection):

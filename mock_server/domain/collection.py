@@ -196,3 +196,19 @@ class Collection:
     def next_number(self, prefix: str) -> str:
         """The next number of this kind's gapless per-tenant sequence, e.g. C00042."""
         return f"{prefix}{self.repo.next_number(self.kind):05d}"
+
+
+class Family(Collection):
+    """A kind grouping documents of another kind, which refer to one by `_familyId`
+    (`Product.family`, `Customer.family`): deleting a family leaves its members without one."""
+
+    def members(self) -> Collection:
+        """The collection of the grouped kind, on this context."""
+        raise NotImplementedError
+
+    def before_delete(self, doc: dict) -> None:
+        # The members keep existing; they simply lose their family, as in the Altoviz UI.
+        members = self.members()
+        for member in self.repo.find(members.kind, _familyId=doc["id"]):
+            self.repo.replace(members.kind, member["id"], {**member, "_familyId": None})
+            members.emit("Updated", member["id"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from .addresses import normalize_address
-from .collection import Collection
+from .collection import Collection, Family
 from .errors import WrongState
 
 PERSON_FIELDS = ("title", "firstName", "lastName", "email", "phone", "cellPhone")
@@ -158,7 +158,7 @@ class Party(Collection):
         return Contacts(self.ctx).of_party(self.kind, id)
 
 
-class CustomerFamilies(Collection):
+class CustomerFamilies(Family):
     """Families grouping customers (`Customer.family`)."""
 
     kind = "CustomerFamilies"
@@ -166,12 +166,8 @@ class CustomerFamilies(Collection):
     search_fields = ("label", "number", "internalId")
     find_fields = ("number", "internalId")
 
-    def before_delete(self, doc: dict) -> None:
-        # Customers keep existing; they simply lose their family (as products do theirs).
-        customers = Customers(self.ctx)
-        for customer in self.repo.find(Customers.kind, _familyId=doc["id"]):
-            self.repo.replace(Customers.kind, customer["id"], {**customer, "_familyId": None})
-            customers.emit("Updated", customer["id"])
+    def members(self) -> Collection:
+        return Customers(self.ctx)
 
 
 class Customers(Party):
