@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from connexion.exceptions import OAuthProblem
-from connexion.security import ApiKeySecurityHandler
+from connexion.security import NO_VALUE, ApiKeySecurityHandler
 
 from .sandbox.tenants import Tenants
 
@@ -19,12 +19,21 @@ def security_map(tenants: Tenants) -> dict:
         tenant = tenants.authenticate(api_key)
         if tenant is None:
             raise OAuthProblem(detail=INVALID_KEY)
+        # Connexion puts `sub` in the request context as `user` (the tenant of api/_http.py).
         return {"sub": tenant}
 
     class TenantApiKeyHandler(ApiKeySecurityHandler):
-        """Resolves keys through `tenants` rather than a function named in the contract."""
+        """Checks keys with `verify` (bound to this app's tenants) rather than a function named by
+        the contract's `x-apikeyInfoFunc`: `get_fn` is the handler's public factory of checks."""
 
-        def _resolve_func(self, security_scheme):
-            return verify
+        def get_fn(self, security_scheme, required_scopes):
+            check = self.check_api_key(verify)
+            name = security_scheme["name"]
+
+            def check_request(request):
+                api_key = request.headers.get(name)
+                return NO_VALUE if api_key is None else check(request, api_key, required_scopes=required_scopes)
+
+            return check_request
 
     return {"apiKey": TenantApiKeyHandler}

@@ -51,9 +51,6 @@ class Config:
     empty: bool = False
     fsync: bool = False
     validate_responses: bool = False
-    # Ordinary JSON requests answered by mock_server/dispatch.py ahead of Connexion's per-request
-    # layers (same contract, same validators, same handlers); False sends everything down the chain.
-    direct_dispatch: bool = True
     # Webhook deliveries: attempts per delivery (the first included); the delay before the first
     # retry, multiplied by the factor before each next one, capped; the connect/read timeout of an
     # attempt; the delivering threads (0: deliveries are recorded as pending, never sent).

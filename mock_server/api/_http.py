@@ -3,9 +3,8 @@ webhook events, and response shaping."""
 
 from __future__ import annotations
 
-from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Callable, TypeVar
 
 import flask
 from connexion.context import context
@@ -21,35 +20,19 @@ EVENT_SCHEMAS = {"Customers": "Customer", "Contacts": "Contact", "Products": "Pr
 SALE_KINDS = ("SaleInvoices", "SaleCredits", "SaleQuotes")
 
 
-@dataclass(frozen=True)
-class Call:
-    """What a handler called by `mock_server.dispatch` (outside Flask) reaches instead of Flask's and
-    Connexion's request contexts."""
-
-    services: Any
-    tenant: str | None
-    host_url: str
-
-
-CALL: ContextVar[Call | None] = ContextVar("altoviz_mock_call", default=None)
-
-
 def services():
     """The app's `Services` (set by `create_app`)."""
-    call = CALL.get()
-    return call.services if call is not None else flask.current_app.extensions[EXTENSION]
+    return flask.current_app.extensions[EXTENSION]
 
 
 def tenant_id() -> str:
     """The tenant the request's X-API-KEY authenticated (set by the security handler)."""
-    call = CALL.get()
-    return call.tenant if call is not None else context["user"]
+    return context["user"]
 
 
 def host_url() -> str:
     """The URL the request reached the sandbox at, e.g. `http://127.0.0.1:8000/`."""
-    call = CALL.get()
-    return call.host_url if call is not None else flask.request.host_url
+    return flask.request.host_url
 
 
 def domain() -> Context:

@@ -192,22 +192,6 @@ def clear_faults():
     return {"deleted": faults(flask.current_app).clear(_tenant())}
 
 
-def inject_faults():
-    """Apply the calling tenant's fault rules to /v1 and /Hello requests (never to /_mock): a
-    `before_request` of the Flask app (create_app)."""
-    path = flask.request.path
-    if not (path.startswith("/v1/") or path == "/v1" or path == "/Hello"):
-        return None
-    key = flask.request.headers.get("X-API-KEY")
-    rules = faults(flask.current_app)
-    if not key or not rules.any():
-        return None
-    tenant = _tenants().authenticate(key)
-    if tenant is None:
-        return None
-    return rules.apply(tenant, flask.request.method, path)
-
-
 # --- the admin API's own contract and API page ---------------------------------------------------
 
 # Not operations of admin.yaml: plain Flask routes (app._refuse_unrouted lets this blueprint through).

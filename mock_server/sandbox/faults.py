@@ -6,18 +6,23 @@ with `body` (a ProblemDetails by default), `retryAfter` seconds with 429 (Retry-
 `probability` (0-1, drawn from a per-rule random.Random seeded with `seed`) and `count` (fires that
 many times, then expires) bound when it fires. The first matching rule that fires with a status
 answers; latencies of every firing rule add up.
+
+`FaultInjection` applies them: an ASGI middleware of Connexion's chain placed after routing,
+security and validation, so the operationId and the authenticated tenant are in the ASGI scope. It
+awaits the latency on the event loop (other requests, other tenants, go on meanwhile) and costs a
+tenant without rules one dict lookup.
 """
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 import itertools
 import json
 import random
 import threading
-import time
 
-import flask
+from connexion.middleware.abstract import ROUTING_CONTEXT
 
 FAULTS_KEY = "altoviz_mock.faults"
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
@@ -40,14 +45,6 @@ def _int(body: dict, name: str, low: int, high: int | None = None) -> int | None
     return value
 
 
-def _operation_id() -> str | None:
-    import connexion
-    try:
-        return connexion.context.operation.operation_id
-    except (RuntimeError, AttributeError, LookupError):
-        return None
-
-
 class Faults:
     def __init__(self):
         self._lock = threading.Lock()
@@ -55,8 +52,10 @@ class Faults:
         self._rules: dict[str, list[dict]] = {}
         self._random: dict[int, random.Random] = {}
 
-    def any(self) -> bool:
-        return bool(self._rules)
+    def of(self, tenant: str) -> bool:
+        """True if `tenant` has rules (one dict lookup, no lock: a stale answer only delays a new
+        rule by one request)."""
+        return tenant in self._rules
 
     def add(self, tenant: str, body: dict) -> dict:
         unknown = set(body) - FIELDS
@@ -119,8 +118,7 @@ class Faults:
         else:
             self._rules.pop(tenant, None)
 
-    def _firing(self, tenant: str, method: str, path: str) -> list[dict]:
-        op = None
+    def _firing(self, tenant: str, method: str, path: str, op: str | None) -> list[dict]:
         fired = []
         with self._lock:
             rules = self._rules.get(tenant, [])
@@ -130,10 +128,8 @@ class Faults:
                 if rule["pathPattern"] is not None:
                     if not fnmatch.fnmatchcase(path, rule["pathPattern"]):
                         continue
-                else:
-                    op = op or _operation_id()
-                    if rule["operationId"] != op:
-                        continue
+                elif rule["operationId"] != op:
+                    continue
                 if rule["probability"] < 1 and not self._random[rule["id"]].random() < rule["probability"]:
                     continue
                 rule["fired"] += 1
@@ -143,30 +139,63 @@ class Faults:
             self._store(tenant, [r for r in rules if r["remaining"] is None or r["remaining"] > 0])
         return fired
 
-    def apply(self, tenant: str, method: str, path: str):
-        """None to go on, or the injected answer (after any injected latency)."""
-        fired = self._firing(tenant, method, path)
-        if not fired:
-            return None
-        latency = min(sum(r["latencyMs"] or 0 for r in fired), MAX_LATENCY_MS)
+    def fired(self, tenant: str, method: str, path: str, operation_id: str | None) -> tuple[float, dict | None]:
+        """The rules of `tenant` that fire for this request, counted as fired: the seconds to wait
+        (all their latencies) and the rule answering in place of the handler, if one has a status."""
+        fired = self._firing(tenant, method, path, operation_id)
+        latency = min(sum(r["latencyMs"] or 0 for r in fired), MAX_LATENCY_MS) / 1000
+        return latency, next((r for r in fired if r["status"] is not None), None)
+
+
+def _answer(rule: dict) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """The status, headers and body the fault `rule` answers with."""
+    status, body = rule["status"], rule["body"]
+    if body is None:
+        body = {"type": "about:blank", "title": "Injected fault", "status": status,
+                "detail": f"Answered by sandbox fault rule {rule['id']}"}
+    if isinstance(body, str):
+        content_type, payload = b"text/plain; charset=utf-8", body.encode("utf-8")
+    else:
+        content_type, payload = b"application/json", json.dumps(body, ensure_ascii=False).encode("utf-8")
+    headers = [(b"content-type", content_type), (b"content-length", str(len(payload)).encode()),
+               (b"x-mock-fault", str(rule["id"]).encode())]
+    if status == 429:
+        retry_after = rule["retryAfter"] if rule["retryAfter"] is not None else 1
+        headers.append((b"retry-after", str(retry_after).encode()))
+    return status, headers, payload
+
+
+def _faulted_path(path: str) -> bool:
+    # The API's requests only: the sandbox's own controls (/_mock) must work whatever the rules.
+    return path.startswith("/v1/") or path == "/v1" or path == "/Hello"
+
+
+class FaultInjection:
+    """ASGI middleware (Connexion's `add_middleware`, at `MiddlewarePosition.BEFORE_CONTEXT`)
+    applying the calling tenant's fault rules to /v1 and /Hello."""
+
+    def __init__(self, app, *, rules: Faults, tenants):
+        self.app = app
+        self.rules = rules
+        self.tenants = tenants
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        extensions = scope.get("extensions", {})
+        # Set by Connexion's security middleware from what auth.py's check returned.
+        tenant = extensions.get("connexion_context", {}).get("user")
+        if tenant is None or not self.rules.of(tenant) or not _faulted_path(scope["path"]):
+            return await self.app(scope, receive, send)
+        operation_id = extensions.get(ROUTING_CONTEXT, {}).get("operation_id")
+        latency, failing = self.rules.fired(tenant, scope["method"], scope["path"], operation_id)
         if latency:
-            time.sleep(latency / 1000)
-        failing = next((r for r in fired if r["status"] is not None), None)
+            await asyncio.sleep(latency)
         if failing is None:
-            return None
-        status = failing["status"]
-        body = failing["body"]
-        if body is None:
-            body = {"type": "about:blank", "title": "Injected fault", "status": status,
-                    "detail": f"Answered by sandbox fault rule {failing['id']}"}
-        if isinstance(body, str):
-            response = flask.Response(body, status=status, mimetype="text/plain")
-        else:
-            response = flask.Response(json.dumps(body), status=status, mimetype="application/json")
-        if status == 429:
-            response.headers["Retry-After"] = str(failing["retryAfter"] if failing["retryAfter"] is not None else 1)
-        response.headers["X-Mock-Fault"] = str(failing["id"])
-        return response
+            return await self.app(scope, receive, send)
+        status, headers, payload = _answer(failing)
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
 
 
 def faults(app) -> Faults:
