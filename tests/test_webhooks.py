@@ -299,6 +299,28 @@ def test_every_webhook_type_is_emitted_by_the_operation_that_causes_it(app, clie
     assert deleted["data"] == before
 
 
+def test_refunding_a_cancelling_credit_with_finalize_cancels_its_invoice(app, client, receiver):
+    # MarkAsRefunded's finalizeCredit finalizes the credit the way Finalize does: the invoice it
+    # cancels is marked, points at it, and an InvoiceUpdated event says so.
+    lines = [{"type": "Service", "description": "Audit", "quantity": 1, "taxExcludedPrice": 500, "vat": {"rate": 20}}]
+    invoice = client.post("/v1/SaleInvoices", json={"customerId": 2, "lines": lines}).json()
+    invoice = client.post(f"/v1/SaleInvoices/Finalize/{invoice['id']}").json()
+    register(client, f"{receiver.url}/invoices", ["InvoiceUpdated"])
+    credit = client.post("/v1/SaleCredits", json={"cancelledInvoicetId": invoice["id"]}).json()
+    refunded = client.post("/v1/SaleCredits/MarkAsRefunded", json={"creditId": credit["id"], "finalizeCredit": True})
+    assert refunded.status_code == 200, refunded.text
+    credit = refunded.json()
+    assert credit["number"] and not credit["isDraft"] and credit["isPaid"]
+
+    cancelled = client.get(f"/v1/SaleInvoices/{invoice['id']}").json()
+    assert cancelled["isCancelled"] is True
+    assert (cancelled["cancellationCreditId"], cancelled["cancellationCreditNumber"]) == (credit["id"], credit["number"])
+    event = wait_until(lambda: receiver.events("/invoices"), what="the InvoiceUpdated delivery")[0]
+    assert event["type"] == "InvoiceUpdated" and event["data"]["id"] == invoice["id"]
+    assert event["data"]["isCancelled"] is True and event["data"]["cancellationCreditId"] == credit["id"]
+    settle(app)
+
+
 def test_product_events_carry_the_image_url_of_the_host_the_request_came_in_on(app, client, receiver):
     register(client, f"{receiver.url}/products", ["ProductUpdated"])
     buffer = io.BytesIO()

@@ -260,6 +260,9 @@ class SaleDocuments(Collection):
         return f"{self.number_prefix}{year}-{self.repo.next_number(f'{self.kind}:{year}'):05d}"
 
     def _finalize(self, doc: dict) -> dict:
+        """The one finalize rule, whoever asks (Finalize, MarkAsPaid/MarkAsRefunded with their finalize
+        flag): check the draft, number and date it, fix its settlement term, store it, record the
+        event and apply what finalizing changes elsewhere (`after_finalize`). Call it in a transaction."""
         if not doc.get("isDraft"):
             raise WrongState(f"{self.label} {doc.get('number')} is already finalized")
         if doc.get("customerId") is None and not doc.get("customerName"):
@@ -272,7 +275,10 @@ class SaleDocuments(Collection):
         doc["isDraft"] = False
         customer = self.repo.get(Customers.kind, doc["customerId"]) if doc.get("customerId") is not None else None
         doc["_settlementTerm"] = self._settlement_term(customer)
-        return self.repo.replace(self.kind, doc["id"], doc)
+        doc = self.repo.replace(self.kind, doc["id"], doc)
+        self.emit("Updated", doc["id"])
+        self.after_finalize(doc)
+        return doc
 
     def _settlement_term(self, customer: dict | None) -> dict | None:
         """The customer's term (billingOptions.settlementTermId), else the B2B or B2C default."""
@@ -288,8 +294,6 @@ class SaleDocuments(Collection):
     def finalize(self, id: int) -> dict:
         with self.repo.transaction():
             doc = self._finalize(self.load(id))
-            self.emit("Updated", id)
-            self.after_finalize(doc)
         return self.view(doc)
 
     def after_finalize(self, doc: dict) -> None:
