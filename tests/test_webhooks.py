@@ -29,6 +29,7 @@ from PIL import Image
 from mock_server.app import create_app, load_contract
 from mock_server.config import DEFAULT_API_KEY, Config
 from mock_server.domain.collection import Context
+from mock_server.domain.kinds import EVENT_KINDS, KINDS
 from mock_server.domain.parties import Customers
 from mock_server.domain.webhooks import TYPES
 from mock_server.sandbox.tenants import reference_data
@@ -131,8 +132,19 @@ def signature(secret: str, body: bytes) -> str:
 
 # --- registrations ----------------------------------------------------------------------------------
 
-def test_the_domain_knows_the_contract_webhook_types():
-    assert list(TYPES) == load_contract()["components"]["schemas"]["WebhookType"]["enum"]
+def test_the_kinds_registry_makes_the_contract_webhook_types():
+    enum = load_contract()["components"]["schemas"]["WebhookType"]["enum"]
+    assert sorted(TYPES) == sorted(enum) and len(TYPES) == len(set(TYPES))
+
+
+def test_every_kind_names_a_contract_schema_and_every_event_kind_has_a_sample():
+    schemas = load_contract()["components"]["schemas"]
+    for kind in KINDS.values():
+        assert kind.schema in schemas, kind.name
+        assert all(url in schemas[kind.schema]["properties"] for url in kind.urls), kind.name
+    assert {k.name for k in KINDS.values() if k.sample} == set(EVENT_KINDS)
+    for kind in EVENT_KINDS.values():
+        assert kind.sample["id"] == 0 and set(kind.sample) <= set(schemas[kind.schema]["properties"]), kind.name
 
 
 def test_register_list_and_unregister_by_id_or_url(client):
