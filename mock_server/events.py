@@ -37,11 +37,9 @@ import httpx
 
 from . import __version__
 from .config import Config
-from .domain.catalog import Products
-from .domain.collection import Collection, Context, Event
+from .domain.collection import Context, Event
 from .domain.errors import NotFound
-from .domain.parties import Contacts, Customers
-from .domain.sales import SaleInvoices, SaleQuotes
+from .domain.kinds import KINDS
 from .domain.webhooks import Webhooks
 
 log = logging.getLogger(__name__)
@@ -50,26 +48,12 @@ EVENTS = "WebhookEvents"  # {eventId, type, kind, resourceId, body, createdAt}
 DELIVERIES = "WebhookDeliveries"  # {uid, eventId, event, webhookId, url, type, resource, state, attempts, ...}
 ATTEMPTS = "WebhookAttempts"  # one per HTTP attempt: the delivery log
 
-# The kinds whose changes are webhook events, by kind and by event subject ("Invoice").
-COLLECTIONS: dict[str, type[Collection]] = {c.kind: c for c in (Customers, Contacts, Products, SaleInvoices, SaleQuotes)}
-SUBJECTS: dict[str, type[Collection]] = {c.event_name: c for c in COLLECTIONS.values()}
-CHANGES = ("Created", "Updated", "Deleted")
-
 Present = Callable[[str, dict], dict]  # (kind, document view) → the resource as GET returns it
 
 
 def sign(secret: str, body: bytes) -> str:
     """The `X-Signature` of a delivery: hex HMAC-SHA256 of the raw body under the webhook's secret."""
     return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-
-
-def split_type(event_type: str) -> tuple[type[Collection], str]:
-    """"InvoiceUpdated" → (SaleInvoices, "Updated")."""
-    for change in CHANGES:
-        subject = event_type[:-len(change)]
-        if event_type.endswith(change) and subject in SUBJECTS:
-            return SUBJECTS[subject], change
-    raise ValueError(f"not a webhook type: {event_type!r}")
 
 
 def _now() -> dt.datetime:
@@ -156,7 +140,7 @@ class Dispatcher:
                 data = gone.get(key)
                 if data is None:
                     try:
-                        data = COLLECTIONS[kind](ctx).get(doc_id)
+                        data = KINDS[kind].collection(ctx).get(doc_id)
                     except NotFound:  # created and deleted by the same write
                         continue
                 found.append((Event(event_type, kind, doc_id), present(kind, data), targets))

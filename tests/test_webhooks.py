@@ -29,6 +29,7 @@ from PIL import Image
 from mock_server.app import create_app, load_contract
 from mock_server.config import DEFAULT_API_KEY, Config
 from mock_server.domain.collection import Context
+from mock_server.domain.kinds import EVENT_KINDS, KINDS
 from mock_server.domain.parties import Customers
 from mock_server.domain.webhooks import TYPES
 from mock_server.sandbox.tenants import reference_data
@@ -131,8 +132,19 @@ def signature(secret: str, body: bytes) -> str:
 
 # --- registrations ----------------------------------------------------------------------------------
 
-def test_the_domain_knows_the_contract_webhook_types():
-    assert list(TYPES) == load_contract()["components"]["schemas"]["WebhookType"]["enum"]
+def test_the_kinds_registry_makes_the_contract_webhook_types():
+    enum = load_contract()["components"]["schemas"]["WebhookType"]["enum"]
+    assert sorted(TYPES) == sorted(enum) and len(TYPES) == len(set(TYPES))
+
+
+def test_every_kind_names_a_contract_schema_and_every_event_kind_has_a_sample():
+    schemas = load_contract()["components"]["schemas"]
+    for kind in KINDS.values():
+        assert kind.schema in schemas, kind.name
+        assert all(url in schemas[kind.schema]["properties"] for url in kind.urls), kind.name
+    assert {k.name for k in KINDS.values() if k.sample} == set(EVENT_KINDS)
+    for kind in EVENT_KINDS.values():
+        assert kind.sample["id"] == 0 and set(kind.sample) <= set(schemas[kind.schema]["properties"]), kind.name
 
 
 def test_register_list_and_unregister_by_id_or_url(client):
@@ -297,6 +309,28 @@ def test_every_webhook_type_is_emitted_by_the_operation_that_causes_it(app, clie
     assert story[0]["data"]["pdfUrl"].endswith(f"/v1/SaleInvoices/Download/{invoice['id']}")
     deleted = next(e for e in events if e["type"] == "CustomerDeleted")
     assert deleted["data"] == before
+
+
+def test_refunding_a_cancelling_credit_with_finalize_cancels_its_invoice(app, client, receiver):
+    # MarkAsRefunded's finalizeCredit finalizes the credit the way Finalize does: the invoice it
+    # cancels is marked, points at it, and an InvoiceUpdated event says so.
+    lines = [{"type": "Service", "description": "Audit", "quantity": 1, "taxExcludedPrice": 500, "vat": {"rate": 20}}]
+    invoice = client.post("/v1/SaleInvoices", json={"customerId": 2, "lines": lines}).json()
+    invoice = client.post(f"/v1/SaleInvoices/Finalize/{invoice['id']}").json()
+    register(client, f"{receiver.url}/invoices", ["InvoiceUpdated"])
+    credit = client.post("/v1/SaleCredits", json={"cancelledInvoicetId": invoice["id"]}).json()
+    refunded = client.post("/v1/SaleCredits/MarkAsRefunded", json={"creditId": credit["id"], "finalizeCredit": True})
+    assert refunded.status_code == 200, refunded.text
+    credit = refunded.json()
+    assert credit["number"] and not credit["isDraft"] and credit["isPaid"]
+
+    cancelled = client.get(f"/v1/SaleInvoices/{invoice['id']}").json()
+    assert cancelled["isCancelled"] is True
+    assert (cancelled["cancellationCreditId"], cancelled["cancellationCreditNumber"]) == (credit["id"], credit["number"])
+    event = wait_until(lambda: receiver.events("/invoices"), what="the InvoiceUpdated delivery")[0]
+    assert event["type"] == "InvoiceUpdated" and event["data"]["id"] == invoice["id"]
+    assert event["data"]["isCancelled"] is True and event["data"]["cancellationCreditId"] == credit["id"]
+    settle(app)
 
 
 def test_product_events_carry_the_image_url_of_the_host_the_request_came_in_on(app, client, receiver):

@@ -10,14 +10,11 @@ import flask
 from connexion.context import context
 
 from ..domain.collection import Collection, Context
+from ..domain.kinds import IMAGE_URL, KINDS, PDF_URL
 from .presenter import Presenter
 
 EXTENSION = "altoviz_mock"
 T = TypeVar("T")
-# How GET answers each kind whose changes are webhook events: its schema (sale documents link their PDF).
-EVENT_SCHEMAS = {"Customers": "Customer", "Contacts": "Contact", "Products": "Product",
-                 "SaleInvoices": "Invoice", "SaleQuotes": "Quote"}
-SALE_KINDS = ("SaleInvoices", "SaleCredits", "SaleQuotes")
 
 
 def services():
@@ -60,7 +57,7 @@ def present(schema: str, value):
 
 
 def pdf_url(kind: str, id: int) -> str:
-    """Where a sale document's PDF is served (its `pdfUrl`)."""
+    """Where a document's PDF is served (its `pdfUrl`)."""
     return f"{host_url()}v1/{kind}/Download/{id}"
 
 
@@ -76,17 +73,15 @@ def with_image_url(product: dict) -> dict:
     return {**product, "imageUrl": image_url(product)}
 
 
-# The kinds whose answers carry URLs, made per request from the host the request reached (never
-# stored: the sandbox may be reached under another host name or port than when a document was written).
-LINKED_KINDS = ("Products", *SALE_KINDS)
-
-
 def with_urls(kind: str, doc: dict) -> dict:
-    """A document view of `kind` with the URLs the API adds to it: a product's `imageUrl`; a sale
-    document's `pdfUrl`, and the `imageUrl` of the products its lines embed."""
-    if kind == "Products":
-        return with_image_url(doc)
-    if kind in SALE_KINDS:
+    """A document view of `kind` with the URLs its kind's answers carry (`Kind.urls`), made per
+    request from the host the request reached (never stored: the sandbox may be reached under another
+    host name or port than when a document was written): a product's `imageUrl`; a document's
+    `pdfUrl`, and the `imageUrl` of the products its lines embed."""
+    urls = KINDS[kind].urls
+    if IMAGE_URL in urls:
+        doc = with_image_url(doc)
+    if PDF_URL in urls:
         doc = {**doc, "pdfUrl": pdf_url(kind, doc["id"])}
         lines = doc.get("lines")
         if lines and any(isinstance(line, dict) and line.get("product") for line in lines):
@@ -97,15 +92,18 @@ def with_urls(kind: str, doc: dict) -> dict:
 
 def as_returned(kind: str, doc: dict) -> dict:
     """A document view of an event kind, as `GET /v1/<kind>/{id}` answers it (webhook payloads)."""
-    return present(EVENT_SCHEMAS[kind], with_urls(kind, doc))
+    return present(KINDS[kind].schema, with_urls(kind, doc))
 
 
 @dataclass(frozen=True)
 class Resource:
-    """The CRUD answers of one resource kind, shaped as the contract's `schema`."""
+    """The CRUD answers of one resource kind, shaped as its contract schema (`Kind.schema`)."""
 
-    collection: Callable[[Context], Collection]
-    schema: str
+    collection: type[Collection]
+
+    @property
+    def schema(self) -> str:
+        return KINDS[self.collection.kind].schema
 
     def of_tenant(self) -> Collection:
         return self.collection(domain())
@@ -113,8 +111,7 @@ class Resource:
     def present(self, value):
         """Shape one document view or a list of them, with the URLs the kind's answers carry."""
         kind = self.collection.kind
-        if kind in LINKED_KINDS:
-            value = [with_urls(kind, v) for v in value] if isinstance(value, list) else with_urls(kind, value)
+        value = [with_urls(kind, v) for v in value] if isinstance(value, list) else with_urls(kind, value)
         return present(self.schema, value)
 
     def list(self, **criteria):

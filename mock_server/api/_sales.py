@@ -8,15 +8,16 @@ import flask
 from .. import pdfs
 from ..domain.parties import Customers
 from ..domain.sales import SaleDocuments
+from ..domain.kinds import KINDS
 from ._http import domain, pdf_url, present, with_urls, write
 
 
 class SaleResource:
-    """One sale-document kind (`collection`) answered as the contract's `schema`."""
+    """One sale-document kind (`collection`) answered as its contract schema (`Kind.schema`)."""
 
-    def __init__(self, collection: type[SaleDocuments], schema: str):
+    def __init__(self, collection: type[SaleDocuments]):
         self.collection = collection
-        self.schema = schema
+        self.schema = KINDS[collection.kind].schema
 
     def of_tenant(self) -> SaleDocuments:
         return self.collection(domain())

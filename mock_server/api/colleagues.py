@@ -3,7 +3,7 @@
 from ..domain.parties import Colleagues
 from ._http import Resource
 
-colleagues = Resource(Colleagues, "Colleague")
+colleagues = Resource(Colleagues)
 
 
 def list_(page_index=None, page_size=None, order_by=None, query=None):

@@ -3,7 +3,7 @@
 from ..domain.parties import Contacts
 from ._http import Resource
 
-contacts = Resource(Contacts, "Contact")
+contacts = Resource(Contacts)
 
 
 def list_(page_index=None, page_size=None, order_by=None, query=None):

@@ -3,7 +3,7 @@
 from ..domain.parties import CustomerFamilies
 from ._http import Resource
 
-families = Resource(CustomerFamilies, "CustomerFamily")
+families = Resource(CustomerFamilies)
 
 
 def list_(page_index=None, page_size=None, order_by=None, query=None):

@@ -3,7 +3,7 @@
 from ..domain.parties import Customers
 from ._http import Resource, present
 
-customers = Resource(Customers, "Customer")
+customers = Resource(Customers)
 
 
 def list_(page_index=None, page_size=None, order_by=None, query=None):

@@ -3,7 +3,7 @@
 from ..domain.catalog import ProductFamilies
 from ._http import Resource
 
-families = Resource(ProductFamilies, "ProductFamily")
+families = Resource(ProductFamilies)
 
 
 def list_(page_index=None, page_size=None, order_by=None, query=None):

@@ -3,7 +3,7 @@
 from ..domain.catalog import Products
 from ._http import Resource
 
-products = Resource(Products, "Product")
+products = Resource(Products)
 
 
 def list_(page_index=None, page_size=None, order_by=None, query=None, family_id=None):

@@ -3,7 +3,7 @@
 import flask
 
 from ..domain.purchases import PurchaseInvoices
-from ._http import domain, host_url, present, services
+from ._http import domain, present, services, with_urls
 from ._uploads import MB, read_upload
 
 
@@ -11,7 +11,7 @@ def create_from_file(file=None):
     data, _media_type, name = read_upload(file, accepted={"application/pdf": "PDF"}, max_bytes=10 * MB)
     invoices = PurchaseInvoices(domain())
     created = invoices.create_from_file(services().files.put(data), name)
-    return present("PurchaseInvoice", {**created, "pdfUrl": f"{host_url()}v1/PurchaseInvoices/Download/{created['id']}"})
+    return present("PurchaseInvoice", with_urls(PurchaseInvoices.kind, created))
 
 
 def download(id_):

@@ -3,7 +3,7 @@
 from ..domain.receipts import Receipts
 from ._http import Resource
 
-receipts = Resource(Receipts, "Receipt")
+receipts = Resource(Receipts)
 
 
 def list_(page_index=None, page_size=None, order_by=None, query=None):

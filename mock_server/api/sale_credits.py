@@ -3,7 +3,7 @@
 from ..domain.sales import SaleCredits
 from ._sales import SaleResource
 
-credits = SaleResource(SaleCredits, "Credit")
+credits = SaleResource(SaleCredits)
 
 
 def list_(page_index=None, page_size=None, order_by=None, from_=None, to=None, customer_id=None):

@@ -3,7 +3,7 @@
 from ..domain.sales import SaleInvoices
 from ._sales import SaleResource
 
-invoices = SaleResource(SaleInvoices, "Invoice")
+invoices = SaleResource(SaleInvoices)
 
 
 def list_(page_index=None, page_size=None, order_by=None, from_=None, to=None, customer_id=None, status=None,

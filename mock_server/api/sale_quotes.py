@@ -3,7 +3,7 @@
 from ..domain.sales import SaleQuotes
 from ._sales import SaleResource
 
-quotes = SaleResource(SaleQuotes, "Quote")
+quotes = SaleResource(SaleQuotes)
 
 
 def list_(page_index=None, page_size=None, order_by=None, from_=None, to=None, customer_id=None, **nested):

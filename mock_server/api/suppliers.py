@@ -3,7 +3,7 @@
 from ..domain.parties import Suppliers
 from ._http import Resource, present
 
-suppliers = Resource(Suppliers, "Supplier")
+suppliers = Resource(Suppliers)
 
 
 def list_(page_index=None, page_size=None, order_by=None, query=None):

@@ -77,6 +77,8 @@ class Collection:
     label: ClassVar[str]
     search_fields: ClassVar[tuple[str, ...]] = ()
     read_only: ClassVar[tuple[str, ...]] = ("id",)
+    # Fields a client sets only when creating a resource: an update keeps the stored value.
+    create_only: ClassVar[tuple[str, ...]] = ()
     # Fields the client may look a resource up by with `Find` (exact, case-insensitive match).
     find_fields: ClassVar[tuple[str, ...]] = ("internalId",)
     # The subject of the kind's `WebhookType`s ("Customer" → CustomerCreated...); None: no events.
@@ -133,8 +135,10 @@ class Collection:
     def get(self, id: int) -> dict:
         return self.view(self.load(id))
 
-    def _writable(self, data: dict) -> dict:
-        return {k: v for k, v in (data or {}).items() if k not in self.read_only}
+    def _writable(self, data: dict, current: dict | None = None) -> dict:
+        """The fields of client input a create (`current` None) or an update of `current` may set."""
+        fixed = self.read_only if current is None else (*self.read_only, *self.create_only)
+        return {k: v for k, v in (data or {}).items() if k not in fixed}
 
     def create(self, data: dict) -> dict:
         with self.repo.transaction():
@@ -148,7 +152,7 @@ class Collection:
         """Fields present in `data` replace the stored ones (null included); absent fields are kept."""
         with self.repo.transaction():
             current = self.load(id)
-            merged = {**current, **self._writable(data)}
+            merged = {**current, **self._writable(data, current)}
             doc = self.prepare(merged, current)
             doc = self.repo.replace(self.kind, id, doc)
             self.emit("Updated", id)

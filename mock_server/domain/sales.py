@@ -69,8 +69,7 @@ class SaleDocuments(Collection):
         doc["lines"] = [self._line(line, i, doc["region"]) for i, line in enumerate(doc.get("lines") or [])]
         self._defaults(doc)
         doc = amounts.compute(doc)
-        paid = sum((_money(p["amount"]) for p in self._settled(doc)), Decimal(0))
-        doc["balance"] = float(_money(doc["taxIncludedAmount"]) - paid)
+        doc["balance"] = float(self._balance(doc))
         return doc
 
     def _customer(self, customer_id: int | None) -> dict | None:
@@ -167,6 +166,15 @@ class SaleDocuments(Collection):
     def _settled(doc: dict) -> list[dict]:
         return [p for p in doc.get("_payments") or [] if p.get("status", "Success") == "Success"]
 
+    def _paid(self, doc: dict, receipt_id: int | None = None) -> Decimal:
+        """What the document's successful payments add up to (only receipt `receipt_id`'s when given)."""
+        return sum((_money(p["amount"]) for p in self._settled(doc)
+                    if receipt_id is None or p.get("receiptId") == receipt_id), Decimal(0))
+
+    def _balance(self, doc: dict) -> Decimal:
+        """The one balance rule: the tax-included total less what the successful payments paid."""
+        return _money(doc.get("taxIncludedAmount")) - self._paid(doc)
+
     # What paying means for the kind: "paid" (invoices), "refunded" (credits); the flag asking
     # MarkAsPaid / MarkAsRefunded to finalize a draft first.
     settled_word: ClassVar[str] = "paid"
@@ -198,7 +206,7 @@ class SaleDocuments(Collection):
             last = payments[-1]
             last.update({k: v for k, v in record.items() if k in ("metadata", "status", "paymentReference") and v is not None})
         else:
-            balance = _money(doc["balance"])
+            balance = self._balance(doc)
             amount = _money(payment["amount"]) if payment.get("amount") is not None else balance
             if amount <= 0:
                 raise InvalidRequest(f"The amount {self.settled_word} must be positive, got {amount}")
@@ -211,8 +219,7 @@ class SaleDocuments(Collection):
 
     def _store_payments(self, doc: dict) -> dict:
         """Store `doc` with its balance and isPaid recomputed from its (successful) payments."""
-        paid = sum((_money(p["amount"]) for p in self._settled(doc)), Decimal(0))
-        balance = _money(doc["taxIncludedAmount"]) - paid
+        balance = self._balance(doc)
         doc["balance"], doc["isPaid"] = float(balance), balance == 0
         doc = self.repo.replace(self.kind, doc["id"], doc)
         self.emit("Updated", doc["id"])
@@ -221,9 +228,7 @@ class SaleDocuments(Collection):
     def payable(self, id: int, receipt_id: int | None = None) -> Decimal:
         """What is left to pay on document `id`, not counting what receipt `receipt_id` pays of it."""
         doc = self.load(id)
-        again = sum((_money(p["amount"]) for p in self._settled(doc) if receipt_id is not None
-                     and p.get("receiptId") == receipt_id), Decimal(0))
-        return _money(doc.get("balance")) + again
+        return self._balance(doc) + (self._paid(doc, receipt_id) if receipt_id is not None else 0)
 
     def remove_receipt(self, id: int, receipt_id: int) -> None:
         """Forget the payments receipt `receipt_id` made on document `id` (its balance comes back)."""
@@ -240,8 +245,7 @@ class SaleDocuments(Collection):
             return {**doc, "commitments": [], "overdue": 0}
         issued = dt.date.fromisoformat(doc["date"])
         parts = settlement.schedule(issued, _money(doc.get("taxIncludedAmount")), doc.get("_settlementTerm"))
-        paid = sum((_money(p["amount"]) for p in self._settled(doc)), Decimal(0))
-        remaining = settlement.allocate(parts, paid)
+        remaining = settlement.allocate(parts, self._paid(doc))
         today = self.ctx.today()
         commitments = [{"id": i + 1, "date": due.isoformat(), "amount": float(amount), "dueAmount": float(left),
                         "thirdId": doc.get("customerId")} for i, ((due, amount), left) in enumerate(zip(parts, remaining))]
@@ -260,6 +264,9 @@ class SaleDocuments(Collection):
         return f"{self.number_prefix}{year}-{self.repo.next_number(f'{self.kind}:{year}'):05d}"
 
     def _finalize(self, doc: dict) -> dict:
+        """The one finalize rule, whoever asks (Finalize, MarkAsPaid/MarkAsRefunded with their finalize
+        flag): check the draft, number and date it, fix its settlement term, store it, record the
+        event and apply what finalizing changes elsewhere (`after_finalize`). Call it in a transaction."""
         if not doc.get("isDraft"):
             raise WrongState(f"{self.label} {doc.get('number')} is already finalized")
         if doc.get("customerId") is None and not doc.get("customerName"):
@@ -272,7 +279,10 @@ class SaleDocuments(Collection):
         doc["isDraft"] = False
         customer = self.repo.get(Customers.kind, doc["customerId"]) if doc.get("customerId") is not None else None
         doc["_settlementTerm"] = self._settlement_term(customer)
-        return self.repo.replace(self.kind, doc["id"], doc)
+        doc = self.repo.replace(self.kind, doc["id"], doc)
+        self.emit("Updated", doc["id"])
+        self.after_finalize(doc)
+        return doc
 
     def _settlement_term(self, customer: dict | None) -> dict | None:
         """The customer's term (billingOptions.settlementTermId), else the B2B or B2C default."""
@@ -288,8 +298,6 @@ class SaleDocuments(Collection):
     def finalize(self, id: int) -> dict:
         with self.repo.transaction():
             doc = self._finalize(self.load(id))
-            self.emit("Updated", id)
-            self.after_finalize(doc)
         return self.view(doc)
 
     def after_finalize(self, doc: dict) -> None:
@@ -388,14 +396,14 @@ class SaleCredits(SaleDocuments):
     kind = "SaleCredits"
     label = "Credit"
     number_prefix = "AV"
-    read_only = ("id", "number", "isDraft", "isPaid", "cancelledInvoicetId", "cancelledInvoicetNumber") + COMPUTED
+    read_only = ("id", "number", "isDraft", "isPaid", "cancelledInvoicetNumber") + COMPUTED
+    create_only = ("cancelledInvoicetId",)
 
-    def create(self, data: dict) -> dict:
-        """A credit; with `cancelledInvoicetId` it cancels that finalized invoice (copying its lines)."""
-        data = dict(data or {})
-        invoice_id = data.get("cancelledInvoicetId")
-        if invoice_id is None:
-            return super().create(data)
+    def _cancelling(self, data: dict) -> dict:
+        """A new credit's input with `cancelledInvoicetId`: checked, completed from that finalized
+        invoice (its customer, lines and totals, where the credit does not give its own)."""
+        data = dict(data)
+        invoice_id = data["cancelledInvoicetId"]
         invoice = self.repo.get(SaleInvoices.kind, invoice_id)
         if invoice is None:
             raise InvalidRequest(f"Invoice {invoice_id} does not exist")
@@ -408,17 +416,16 @@ class SaleCredits(SaleDocuments):
             if data.get(field) is None and invoice.get(field) is not None:
                 data[field] = invoice[field]
         data["lines"] = [{k: v for k, v in line.items() if k not in ("id", "product")} for line in data.get("lines") or []]
-        with self.repo.transaction():
-            doc = self.prepare(self._writable(data), None)
-            doc.update(cancelledInvoicetId=invoice["id"], cancelledInvoicetNumber=invoice.get("number"))
-            doc = self.repo.insert(self.kind, doc)
-            self.emit("Created", doc["id"])
-        return self.view(doc)
+        data["cancelledInvoicetNumber"] = invoice.get("number")
+        return data
 
     settled_word = "refunded"
     finalize_flag = "finalizeCredit"
 
     def prepare(self, data: dict, current: dict | None) -> dict:
+        """A credit; created with `cancelledInvoicetId`, it cancels that invoice once finalized."""
+        if current is None and data.get("cancelledInvoicetId") is not None:
+            data = self._cancelling(data)
         doc = super().prepare(data, current)
         if current is None:
             doc.update(isDraft=True, isPaid=False, number=None)

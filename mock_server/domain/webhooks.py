@@ -13,13 +13,7 @@ from urllib.parse import urlsplit
 
 from .collection import Collection
 from .errors import InvalidRequest, NotFound
-
-# The contract's `WebhookType` enum, in the vendor's order: "<Subject><Change>".
-TYPES = (
-    "CustomerCreated", "InvoiceCreated", "CustomerDeleted", "CustomerUpdated", "ProductCreated", "ProductUpdated",
-    "ProductDeleted", "InvoiceUpdated", "ContactUpdated", "ContactCreated", "QuoteUpdated", "QuoteCreated",
-    "ContactDeleted", "QuoteDeleted", "InvoiceDeleted",
-)
+from .kinds import TYPES
 
 
 def check_url(url) -> str:

@@ -16,30 +16,11 @@ import flask
 
 from ..api._http import EXTENSION, as_returned
 from ..domain.collection import Event
-from ..domain.webhooks import TYPES
-from ..events import DeliveryNotFound, NotRedeliverable, split_type
+from ..domain.kinds import TYPES, split_type
+from ..events import DeliveryNotFound, NotRedeliverable
 from .controls import ControlError, _json, _tenant, _tenants
 
 INBOX_NAME = re.compile(r"^[A-Za-z0-9._~-]{1,100}$")
-
-# What a sample event carries when the tenant has no resource of the kind (id 0: made up).
-SAMPLES = {
-    "Customers": {"id": 0, "number": "C00000", "type": "Business", "name": "Exemple SARL", "companyName": "Exemple SARL",
-                  "firstName": "Claire", "lastName": "Martin", "email": "claire.martin@exemple.fr", "active": True,
-                  "billingAddress": {"street": "1 rue de l'Exemple", "zipcode": "75001", "city": "Paris",
-                                     "countryIso": "FR"}},
-    "Contacts": {"id": 0, "firstName": "Claire", "lastName": "Martin", "displayName": "Claire Martin",
-                 "invertedDisplayName": "Martin Claire", "companyName": "Exemple SARL",
-                 "email": "claire.martin@exemple.fr"},
-    "Products": {"id": 0, "number": "EXEMPLE-1", "name": "Prestation d'exemple", "type": "Service", "unitPrice": 100,
-                 "purchasePrice": 0, "defaultQuantity": 1, "isUnitPriceTaxIncluded": False, "active": True},
-    "SaleInvoices": {"id": 0, "number": None, "isDraft": True, "isPaid": False, "isCancelled": False,
-                     "customerName": "Exemple SARL", "subject": "Facture d'exemple", "lines": [],
-                     "taxExcludedAmount": 0, "taxAmount": 0, "taxIncludedAmount": 0, "balance": 0},
-    "SaleQuotes": {"id": 0, "number": "DE0000-00000", "status": "Pending", "customerName": "Exemple SARL",
-                   "subject": "Devis d'exemple", "lines": [], "taxExcludedAmount": 0, "taxAmount": 0,
-                   "taxIncludedAmount": 0},
-}
 
 
 def _services():
@@ -86,10 +67,10 @@ def trigger():
         raise ControlError(400, "Bad Request", f"type must be one of the WebhookTypes: {', '.join(TYPES)}")
     tenant, services = _tenant(), _services()
     ctx = _tenants().context(tenant, real_clock=services.clock)
-    collection, _change = split_type(event_type)
-    docs = ctx.repo.all(collection.kind)
-    data = collection(ctx).view(docs[-1]) if docs else dict(SAMPLES[collection.kind])
-    created = services.webhooks.emit(tenant, ctx, Event(event_type, collection.kind, data["id"], data), as_returned)
+    kind, _change = split_type(event_type)
+    docs = ctx.repo.all(kind.name)
+    data = kind.collection(ctx).view(docs[-1]) if docs else dict(kind.sample)
+    created = services.webhooks.emit(tenant, ctx, Event(event_type, kind.name, data["id"], data), as_returned)
     return {"type": event_type, "eventId": created[0]["eventId"] if created else None, "deliveries": created}, 202
 
 
