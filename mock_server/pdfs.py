@@ -5,6 +5,16 @@ seller (`Settings.company`) and, when known, the customer; `render_sale_document
 A4 French document (title and number or BROUILLON, dates, seller and customer blocks, lines,
 VAT summary, totals, legal mentions, "Page n/N" footer) with fpdf2.
 
+Mentions follow the customer: the late-payment penalty and the 40 € recovery indemnity only for
+professional customers (Business, Government), with their SIREN; a reverse-charged document shows
+"Autoliquidation" as the rate and says the customer owes the VAT (CGI 283-2, or the EU directive
+for a customer in another member state); invoices and credits state the category of the operation
+(goods, services, mixed) and, for services, the option for VAT on debits when the settings say so.
+
+Layout is linear in the input: words are measured from per-character widths and long words cut
+between characters in one pass, text is drawn with `FPDF.text` rather than `cell`, and the lines
+table paginates itself. A document beyond `MAX_LINES` / `MAX_CHARACTERS` raises `DocumentTooLarge`.
+
 Fonts and encoding: the PDF uses fpdf2's built-in Helvetica with `core_fonts_encoding` set to
 windows-1252, which fpdf2 writes as /WinAnsiEncoding. That covers French (accents, œ, «»,
 °) and the "€", "’", "–" and no-break space characters, needs no font file (nothing in the
@@ -30,11 +40,29 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from fpdf import FPDF
 
-__all__ = ["render_sale_document", "format_amount", "format_date", "format_rate", "REVERSE_CHARGE_MENTION"]
+__all__ = ["render_sale_document", "format_amount", "format_date", "format_rate", "DocumentTooLarge",
+           "MAX_LINES", "MAX_CHARACTERS", "REVERSE_CHARGE_MENTION", "EU_REVERSE_CHARGE_MENTION",
+           "DEBIT_OPTION_MENTION"]
 
 NBSP = "\u00a0"
-REVERSE_CHARGE_MENTION = "Autoliquidation – article 283-2 du CGI"
+REVERSE_CHARGE = "Autoliquidation"
+REVERSE_CHARGE_MENTION = "Autoliquidation – TVA due par le preneur, art. 283-2 du CGI"
+EU_REVERSE_CHARGE_MENTION = "Autoliquidation – TVA due par le preneur, art. 196 de la directive 2006/112/CE"
 DEFAULT_NON_LIABLE_MENTION = "TVA non applicable, art. 293 B du CGI"
+DEBIT_OPTION_MENTION = "Option pour le paiement de la TVA d'après les débits"
+# Category of the operation (mandatory on invoices from the 2026 e-invoicing reform), by the
+# types of the lines: goods, services, or both.
+_CATEGORIES = {frozenset({"Product"}): "Livraison de biens", frozenset({"Service"}): "Prestation de services",
+               frozenset({"Product", "Service"}): "Mixte (livraison de biens et prestation de services)"}
+# Customers that are professionals: the late-payment penalty and the 40 € recovery indemnity
+# (Code de commerce L441-10, D441-5) are B2B mentions, not printed for consumers.
+_PROFESSIONAL_TYPES = ("Business", "Government")
+_EU_COUNTRIES = frozenset("AT BE BG CY CZ DE DK EE ES FI GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split())
+
+# Beyond these a document is refused rather than printed (layout is linear, about 0.5 ms a line):
+# far above any real invoice, they bound the time one download can take.
+MAX_LINES = 20_000
+MAX_CHARACTERS = 1_000_000  # of line descriptions and notes
 
 # Title printed on the document, and the word used in running titles and metadata.
 _KINDS = {"Invoice": ("FACTURE", "Facture"), "Credit": ("AVOIR", "Avoir"), "Quote": ("DEVIS", "Devis")}
@@ -55,6 +83,7 @@ _TABLE_PAD = 1.3
 _FOOTER_FONT = 7.0
 _FOOTER_LINE = 3.0
 _FOOTER_MAX_LINES = 8
+_BLOCK_MAX_LINES = 4
 _GREY_TEXT = (90, 90, 90)
 _RULE = (200, 200, 200)
 _HEADER_FILL = (232, 236, 241)
@@ -67,6 +96,7 @@ _CHAR_MAP = {
     # Letters without a Unicode decomposition to their base letter.
     "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ħ": "H", "ħ": "h", "ı": "i",
 }
+_MAPPED = frozenset(_CHAR_MAP)
 
 
 # ---------------------------------------------------------------- public formatting helpers
@@ -122,8 +152,25 @@ def render_sale_document(
     """
     if kind not in _KINDS:
         raise ValueError(f"kind must be one of {sorted(_KINDS)}, not {kind!r}")
+    _check_size(document or {})
     return _Renderer(kind, document or {}, company or {}, customer or {}, vat_settings or {},
                      invoice_settings or {}).render()
+
+
+class DocumentTooLarge(ValueError):
+    """A document over `MAX_LINES` lines or `MAX_CHARACTERS` characters of text: not printed."""
+
+
+def _check_size(document: dict) -> None:
+    lines = document.get("lines") or []
+    if len(lines) > MAX_LINES:
+        raise DocumentTooLarge(f"Document trop volumineux pour être imprimé en PDF : {len(lines)} lignes "
+                               f"({MAX_LINES} au plus)")
+    characters = sum(len(str(line.get("description") or "")) for line in lines if isinstance(line, dict))
+    characters += sum(len(str(document.get(field) or "")) for field in ("headerNotes", "footerNotes", "vatNote"))
+    if characters > MAX_CHARACTERS:
+        raise DocumentTooLarge(f"Document trop volumineux pour être imprimé en PDF : {characters} caractères "
+                               f"dans ses lignes et ses notes ({MAX_CHARACTERS} au plus)")
 
 
 # ---------------------------------------------------------------- text and number helpers
@@ -158,6 +205,12 @@ def _pdf_text(value) -> str:
     if value is None:
         return ""
     text = unicodedata.normalize("NFC", str(value).replace("\r\n", "\n"))
+    try:
+        text.encode(_ENCODING)
+        if _MAPPED.isdisjoint(text):
+            return text  # the common case, without a look at each character
+    except UnicodeEncodeError:
+        pass
     out = []
     for char in text:
         char = _CHAR_MAP.get(char, char)
@@ -241,6 +294,77 @@ class _SaleDocumentPdf(FPDF):
         self.watermark = watermark
         self.footer_lines: list[str] = []
         self.set_margins(_MARGIN, _MARGIN, _MARGIN)
+        # Per font, the width of each character at a size of 1: the core fonts have no kerning, so
+        # a text's width is the sum of its characters' (fpdf2's get_string_width measures the whole
+        # string at each call, which made wrapping a long word quadratic).
+        self._unit_widths: dict[str, dict[str, float]] = {}
+
+    def _widths(self) -> dict[str, float]:
+        return self._unit_widths.setdefault(self.current_font.fontkey, {})
+
+    def _unit_width(self, widths: dict[str, float], char: str) -> float:
+        width = widths.get(char)
+        if width is None:
+            width = widths[char] = self.get_string_width(char) / self.font_size
+        return width
+
+    def text_width(self, text: str) -> float:
+        """The width of text (already drawable, see `_pdf_text`) in the current font."""
+        widths = self._widths()
+        return sum(widths[c] if c in widths else self._unit_width(widths, c) for c in text) * self.font_size
+
+    def wrap(self, text: str, width: float) -> list[str]:
+        """Break text into lines no wider than width at regular spaces (never at no-break spaces),
+        and a word wider than the column (a URL, a reference) between characters; linear in the text."""
+        widths, size = self._widths(), self.font_size
+        limit = width / size
+
+        def measure(chars: str) -> float:
+            return sum(widths[c] if c in widths else self._unit_width(widths, c) for c in chars)
+
+        space = measure(" ")
+        lines = []
+        for paragraph in text.split("\n"):
+            words: list[str] = []  # the line being filled
+            filled = 0.0
+            for word in paragraph.split(" "):
+                if not words and not word:
+                    continue  # spaces that would start a line
+                word_width = measure(word)
+                gap = space if words else 0.0
+                if filled + gap + word_width <= limit:
+                    words.append(word)
+                    filled += gap + word_width
+                    continue
+                if words:
+                    lines.append(" ".join(words))
+                if word_width > limit:
+                    start, run = 0, 0.0
+                    for index, char in enumerate(word):
+                        char_width = widths[char] if char in widths else self._unit_width(widths, char)
+                        if run + char_width > limit and index > start:
+                            lines.append(word[start:index])
+                            start, run = index, 0.0
+                        run += char_width
+                    word, word_width = word[start:], run
+                words, filled = [word], word_width
+            lines.append(" ".join(words))
+        return lines
+
+    def draw(self, x: float, y: float, w: float, h: float, text: str, align: str = "L", fill: bool = False):
+        """Draw what `cell(w, h, text, align=align, fill=fill)` would at (x, y), without moving the
+        cursor or breaking the page: cell's layout machinery costs ten times as much, and a
+        10,000-line invoice draws 70,000 of them."""
+        if fill:
+            self.rect(x, y, w, h, style="F")
+        if not text:
+            return
+        if align == "L":
+            left = x + self.c_margin
+        else:
+            text_width = self.text_width(text)
+            left = x + w - self.c_margin - text_width if align == "R" else x + (w - text_width) / 2
+        self.text(left, y + 0.5 * h + 0.3 * self.font_size, text)
 
     def set_footer_lines(self, lines: list[str]):
         """The legal mentions printed at the bottom of every page; the page body ends above them."""
@@ -282,36 +406,6 @@ class _SaleDocumentPdf(FPDF):
         self.set_text_color(0, 0, 0)
 
 
-def _wrap(pdf: FPDF, text: str, width: float) -> list[str]:
-    """Break text into lines no wider than width at regular spaces (never at no-break spaces)."""
-    lines = []
-    for paragraph in text.split("\n"):
-        current = ""
-        for word in paragraph.split(" "):
-            candidate = f"{current} {word}" if current else word
-            if pdf.get_string_width(candidate) <= width:
-                current = candidate
-                continue
-            if current:
-                lines.append(current)
-            current = ""
-            while pdf.get_string_width(word) > width and len(word) > 1:
-                # A word wider than the column (a URL, a reference): cut it at the widest prefix that fits.
-                low, high = 1, len(word) - 1
-                while low < high:
-                    middle = (low + high + 1) // 2
-                    if pdf.get_string_width(word[:middle]) <= width:
-                        low = middle
-                    else:
-                        high = middle - 1
-                cut = low
-                lines.append(word[:cut])
-                word = word[cut:]
-            current = word
-        lines.append(current)
-    return lines
-
-
 # ---------------------------------------------------------------- layout
 
 class _Renderer:
@@ -325,6 +419,10 @@ class _Renderer:
         self.vat_settings = vat_settings
         self.invoice_settings = invoice_settings
         self.tax_included = bool(document.get("useTaxIncludedPrices"))
+        self.reverse_charge = bool(document.get("vatReverseCharge"))
+        # A document of an unknown customer keeps the professional mentions.
+        customer_type = _first(document.get("customerType"), customer.get("type"))
+        self.professional = customer_type is None or customer_type in _PROFESSIONAL_TYPES
         self.number = _first(document.get("number"))
         self.is_draft = bool(document.get("isDraft")) or self.number is None
         title, word = _KINDS[kind]
@@ -341,8 +439,7 @@ class _Renderer:
         self.pdf.set_font("Helvetica", style, size)
 
     def _cell(self, x, y, w, h, text, align="L", fill=False):
-        self.pdf.set_xy(x, y)
-        self.pdf.cell(w, h, _pdf_text(text), align=align, fill=fill)
+        self.pdf.draw(x, y, w, h, _pdf_text(text), align=align, fill=fill)
 
     def _block(self, x, y, w, rows, line_height=4.2) -> float:
         """Draw (text, size, style) rows wrapped to width w from (x, y); return the y below them."""
@@ -351,7 +448,10 @@ class _Renderer:
                 continue
             self._font(size, style)
             height = max(line_height, size * 0.42)
-            for line in _wrap(self.pdf, _pdf_text(text), w):
+            lines = self.pdf.wrap(_pdf_text(text), w)
+            if len(lines) > _BLOCK_MAX_LINES:  # the heading never breaks the page: a name is not a notes field
+                lines = lines[:_BLOCK_MAX_LINES - 1] + [lines[_BLOCK_MAX_LINES - 1].rstrip() + " …"]
+            for line in lines:
                 self._cell(x, y, w, height, line)
                 y += height
         return y
@@ -363,7 +463,7 @@ class _Renderer:
             return
         self._font(size, style)
         self.pdf.set_y(self.pdf.get_y() + gap)
-        for line in _wrap(self.pdf, text, _CONTENT_WIDTH):
+        for line in self.pdf.wrap(text, _CONTENT_WIDTH):
             if self.pdf.will_page_break(line_height):
                 self.pdf.add_page()
                 self._font(size, style)
@@ -406,7 +506,7 @@ class _Renderer:
             ]
             text = " – ".join(p for p in parts if _first(p))
         self._font(_FOOTER_FONT)
-        lines = [line for line in _wrap(self.pdf, _plain(text), _CONTENT_WIDTH) if line] if text else []
+        lines = [line for line in self.pdf.wrap(_plain(text), _CONTENT_WIDTH) if line] if text else []
         if len(lines) > _FOOTER_MAX_LINES:
             lines = lines[:_FOOTER_MAX_LINES - 1] + [lines[_FOOTER_MAX_LINES - 1].rstrip() + " …"]
         return lines
@@ -478,7 +578,9 @@ class _Renderer:
         if attention and attention != customer_name:
             rows.append((f"À l'attention de {attention}", 8.5, ""))
         rows += [(line, 9, "") for line in _address_lines(billing)]
+        siren = "".join(str(siret or "").split())[:9] if self.professional else ""
         rows += [
+            (f"SIREN : {siren}" if len(siren) == 9 and siren.isdigit() else None, 8.5, ""),
             (f"SIRET : {siret}" if siret else None, 8.5, ""),
             (f"N° TVA : {vat_number}" if vat_number else None, 8.5, ""),
         ]
@@ -502,6 +604,13 @@ class _Renderer:
         self._paragraph(_plain(d.get("headerNotes")), size=9)
         self.pdf.set_y(self.pdf.get_y() + 4)
 
+    def _intra_eu(self) -> bool:
+        """Whether the customer is in another EU country (the directive's wording, not the CGI's)."""
+        if self.doc.get("region") == "EU":
+            return True
+        billing = self.doc.get("billingAddress") or self.customer.get("billingAddress") or {}
+        return str(billing.get("countryIso") or "FR").upper() in _EU_COUNTRIES
+
     def _due_date(self):
         """`dueDate` when the caller sets it, else the last payment commitment's date."""
         if _first(self.doc.get("dueDate")):
@@ -513,10 +622,18 @@ class _Renderer:
 
     def _columns(self):
         mode = "TTC" if self.tax_included else "HT"
+        # "Autoliquidation" in the VAT column needs a wider one.
+        description, vat = (63.0, 22.0) if self.reverse_charge else (71.0, 14.0)
         return [
-            ("Désignation", 71.0, "L"), ("Qté", 14.0, "R"), ("Unité", 14.0, "C"), (f"PU {mode}", 23.0, "R"),
-            ("Remise", 15.0, "R"), ("TVA", 14.0, "R"), (f"Total {mode}", 29.0, "R"),
+            ("Désignation", description, "L"), ("Qté", 14.0, "R"), ("Unité", 14.0, "C"), (f"PU {mode}", 23.0, "R"),
+            ("Remise", 15.0, "R"), ("TVA", vat, "R"), (f"Total {mode}", 29.0, "R"),
         ]
+
+    def _vat_label(self, vat: dict) -> str:
+        """A VAT rate as printed: "20 %", or "Autoliquidation" when the customer owes the VAT."""
+        if self.reverse_charge:
+            return REVERSE_CHARGE
+        return format_rate(vat["rate"]) if vat.get("rate") is not None else (vat.get("label") or "")
 
     def _table_header(self):
         self._font(_TABLE_FONT, "B")
@@ -540,8 +657,7 @@ class _Renderer:
                 discount_text = format_amount(discount["value"], currency=None)
             else:
                 discount_text = format_rate(discount["value"])
-        vat = line.get("vat") or {}
-        vat_text = format_rate(vat["rate"]) if vat.get("rate") is not None else (vat.get("label") or "")
+        vat_text = self._vat_label(line.get("vat") or {})
         quantity = line.get("quantity")
         return [
             "" if quantity is None else _format_number(quantity),
@@ -586,7 +702,7 @@ class _Renderer:
                 width = desc_width
                 cells = dict(enumerate(self._row_cells(line), start=1))
             self._font(_TABLE_FONT, style)
-            wrapped = _wrap(pdf, description, width - 2 * pad_x) or [""]
+            wrapped = pdf.wrap(description, width - 2 * pad_x) or [""]
 
             first_chunk = True
             while wrapped:
@@ -681,8 +797,7 @@ class _Renderer:
             self._font(8.5)
             y = top + row
             for summary in vats:
-                vat = summary.get("vat") or {}
-                rate = format_rate(vat["rate"]) if vat.get("rate") is not None else (vat.get("label") or "")
+                rate = self._vat_label(summary.get("vat") or {})
                 x = _MARGIN
                 for text, width, align in zip(
                     (rate, format_amount(summary.get("taxExcludedAmount")), format_amount(summary.get("vatAmount"))),
@@ -709,11 +824,21 @@ class _Renderer:
 
     def _mentions(self):
         d = self.doc
-        if d.get("vatReverseCharge"):
-            self._paragraph(REVERSE_CHARGE_MENTION, size=9, style="B")
+        if self.reverse_charge:
+            self._paragraph(EU_REVERSE_CHARGE_MENTION if self._intra_eu() else REVERSE_CHARGE_MENTION,
+                            size=9, style="B")
         liable = d.get("liableToVat")
         if liable is None:
             liable = self.vat_settings.get("liableToVat")
+        if self.kind in ("Invoice", "Credit"):
+            types = {line.get("type") or "Product" for line in d.get("lines") or []}
+            category = _CATEGORIES.get(frozenset(types & {"Product", "Service"}))
+            if category:
+                self._paragraph(f"Catégorie de l'opération : {category}", size=8.5)
+            mode = d.get("vatMode") if d.get("vatMode") in ("Debit", "Collection") else self.vat_settings.get("vatMode")
+            # The option only concerns services: VAT on goods is always due on delivery.
+            if mode == "Debit" and "Service" in types and liable is not False and not self.reverse_charge:
+                self._paragraph(DEBIT_OPTION_MENTION, size=8.5, gap=0.5)
         if liable is False:
             self._paragraph(_pdf_text(_first(self.vat_settings.get("nonLiableTextToPrint")) or DEFAULT_NON_LIABLE_MENTION),
                             size=9, style="B")
@@ -721,11 +846,9 @@ class _Renderer:
         self._paragraph(_plain(d.get("footerNotes")), size=9, gap=3)
         if self.kind == "Invoice":
             due = format_date(self._due_date())
-            terms = [
-                f"Date d'échéance : {due}." if due else None,
-                self.invoice_settings.get("latePaymentPenalty"),
-                self.invoice_settings.get("collectionCosts"),
-            ]
+            terms = [f"Date d'échéance : {due}." if due else None]
+            if self.professional:
+                terms += [self.invoice_settings.get("latePaymentPenalty"), self.invoice_settings.get("collectionCosts")]
             terms = [_plain(t) for t in terms if _first(t)]
             if terms:
                 self._paragraph("Conditions de paiement", size=8.5, style="B", gap=4)

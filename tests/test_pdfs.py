@@ -9,7 +9,9 @@ from decimal import Decimal
 import pytest
 from pypdf import PdfReader
 
-from mock_server.pdfs import format_amount, format_date, format_rate, render_sale_document
+from mock_server.pdfs import (
+    MAX_CHARACTERS, MAX_LINES, DocumentTooLarge, format_amount, format_date, format_rate, render_sale_document,
+)
 
 NBSP = "\u00a0"
 
@@ -171,21 +173,97 @@ def test_draft_invoice_says_brouillon_instead_of_a_number():
     assert f"Total TTC 1{NBSP}234,56{NBSP}€" in text
 
 
-def test_reverse_charged_invoice_prints_the_cgi_mention():
-    lines = [line("Direction artistique", 3, "j", 500.0, 0.0, 1500.0)]
-    document = invoice(
-        customerName="Bäckerei Müller GmbH", customerVatNumber="DE123456789", vatReverseCharge=True,
-        lines=lines, vats=[{"vat": vat(0.0), "taxExcludedAmount": 1500.0, "vatAmount": 0.0}],
+def reverse_charged(**changes) -> dict:
+    """A 1 500 € invoice whose customer owes the VAT: its line keeps its 20 % rate, counted as 0."""
+    lines = [line("Direction artistique", 3, "j", 500.0, 20.0, 1500.0)]
+    return invoice(
+        vatReverseCharge=True, lines=lines, vats=[{"vat": vat(20.0), "taxExcludedAmount": 1500.0, "vatAmount": 0.0}],
         grossTaxExcludedAmount=1500.0, taxExcludedAmount=1500.0, taxAmount=0.0, taxIncludedAmount=1500.0,
-        balance=1500.0,
-    )
+        balance=1500.0, **changes)
+
+
+def test_reverse_charged_invoice_shows_autoliquidation_and_the_cgi_mention():
+    text = text_of(render(document=reverse_charged()))
+
+    assert "Autoliquidation – TVA due par le preneur, art. 283-2 du CGI" in text
+    assert f"Autoliquidation 1{NBSP}500,00{NBSP}€ 0,00{NBSP}€" in text  # the VAT summary row
+    assert f"20{NBSP}%" not in text
+    assert "Direction artistique 3 j 500,00 Autoliquidation 1" in text.replace(NBSP, " ")
+
+
+def test_reverse_charge_to_another_eu_country_cites_the_directive():
+    document = reverse_charged(
+        customerName="Bäckerei Müller GmbH", customerVatNumber="DE123456789",
+        billingAddress={"street": "Hauptstraße 5", "zipcode": "10115", "city": "Berlin", "countryIso": "DE",
+                        "countryName": "Allemagne"})
 
     text = text_of(render(document=document, customer=None))
 
-    assert "Autoliquidation – article 283-2 du CGI" in text
+    assert "Autoliquidation – TVA due par le preneur, art. 196 de la directive 2006/112/CE" in text
+    assert "283-2" not in text
     assert "Bäckerei Müller GmbH" in text
     assert "N° TVA : DE123456789" in text
-    assert f"0{NBSP}% 1{NBSP}500,00{NBSP}€ 0,00{NBSP}€" in text
+
+
+def test_consumer_invoice_has_no_b2b_payment_mentions():
+    consumer = {**CUSTOMER, "type": "Consumer", "name": "Camille Durand", "companyInformations": None}
+
+    text = text_of(render(document=invoice(customerType="Consumer", customerName="Camille Durand"),
+                          customer=consumer))
+
+    assert "Camille Durand" in text
+    assert "Date d'échéance : 24/12/2026." in text
+    assert "pénalités" not in text
+    assert "40 €" not in text and "recouvrement" not in text
+    assert "SIREN" not in text
+
+
+@pytest.mark.parametrize("customer_type", ["Business", "Government"])
+def test_professional_customers_get_the_penalty_rate_the_recovery_indemnity_and_their_siren(customer_type):
+    text = text_of(render(document=invoice(customerType=customer_type),
+                          customer={**CUSTOMER, "type": customer_type}))
+
+    assert "pénalités sont exigibles au taux directeur de la BCE" in text
+    assert "Indemnité forfaitaire pour frais de recouvrement : 40 €" in text
+    assert "SIREN : 443061841" in text
+
+
+@pytest.mark.parametrize(
+    ("types", "category"),
+    [(["Product"], "Livraison de biens"), (["Service"], "Prestation de services"),
+     (["Product", "Service"], "Mixte (livraison de biens et prestation de services)")],
+)
+def test_invoice_states_the_category_of_the_operation(types, category):
+    lines = [line(f"Ligne {t}", 1, "u", 100.0, 20.0, 100.0, line_type=t) for t in types]
+    lines.append({"type": "Text", "description": "Merci de votre confiance."})
+
+    text = text_of(render(document=invoice(lines=lines)))
+
+    assert f"Catégorie de l'opération : {category}" in text
+
+
+def test_vat_on_debits_option_is_printed_when_the_settings_say_so():
+    debit = text_of(render(vat_settings={"liableToVat": True, "vatMode": "Debit"}))
+    collection = text_of(render(vat_settings={"liableToVat": True, "vatMode": "Collection"}))
+    document_says_collection = text_of(render(document=invoice(vatMode="Collection"),
+                                              vat_settings={"liableToVat": True, "vatMode": "Debit"}))
+    goods_only = text_of(render(document=invoice(lines=[line("Livre", 1, "ex.", 100.0, 5.5, 100.0, line_type="Product")]),
+                                vat_settings={"liableToVat": True, "vatMode": "Debit"}))
+
+    assert "Option pour le paiement de la TVA d'après les débits" in debit
+    assert "débits" not in collection
+    assert "débits" not in document_says_collection
+    assert "débits" not in goods_only  # VAT on goods is due on delivery: no option to state
+
+
+def test_quote_has_no_invoice_mentions():
+    document = invoice(number="D-2026-0017", validityDate="2026-12-24", status="Pending")
+
+    text = text_of(render("Quote", document, vat_settings={"liableToVat": True, "vatMode": "Debit"}))
+
+    assert "Catégorie de l'opération" not in text
+    assert "débits" not in text
+    assert "pénalités" not in text
 
 
 def test_credit_pdf_refers_to_the_cancelled_invoice():
@@ -312,6 +390,47 @@ def test_explicit_new_page_line_starts_a_new_page():
     assert len(pages) == 2
     assert "Atelier de conception du logo" in pages[0]
     assert "Impression de 500 cartes de visite" in pages[1]
+
+
+def test_a_300000_character_word_is_broken_across_lines_and_pages():
+    word = "".join(chr(ord("a") + index % 26) for index in range(300_000))
+    document = invoice(lines=[line(word, 1, "forfait", 1000.0, 20.0, 1000.0)])
+
+    pages = pages_text(render(document=document))
+
+    # Every character is printed, in order, once the line breaks are taken out.
+    printed = "".join(
+        row for page in pages for row in page.split("\n") if row and set(row) <= set("abcdefghijklmnopqrstuvwxyz"))
+    assert printed == word
+    assert f"Total TTC 1{NBSP}234,56{NBSP}€" in pages[-1]
+
+
+def test_a_10000_line_invoice_is_paginated():
+    lines = [line(f"Article {index}", 1, "u", 1.0, 20.0, 1.0, line_type="Product") for index in range(1, 10_001)]
+    document = invoice(lines=lines, vats=[{"vat": vat(20.0), "taxExcludedAmount": 10000.0, "vatAmount": 2000.0}],
+                       grossTaxExcludedAmount=10000.0, taxExcludedAmount=10000.0, taxAmount=2000.0,
+                       taxIncludedAmount=12000.0, balance=12000.0)
+
+    reader = PdfReader(io.BytesIO(render(document=document)))
+
+    # Reading 10,000 lines back takes longer than printing them: the first page and the last ones.
+    count = len(reader.pages)
+    first, *last = (reader.pages[index].extract_text() for index in (0, count - 3, count - 2, count - 1))
+    assert count > 10_000 // 60  # no page holds more than 60 rows
+    assert "Article 1 " in first and "Article 2 " in first
+    assert "Article 10000 " in "\n".join(last)
+    assert f"Page {count}/{count}" in last[-1]
+    assert f"Total TTC 12{NBSP}000,00{NBSP}€" in "\n".join(last)
+
+
+def test_a_document_beyond_the_print_limits_is_refused_with_the_reason():
+    too_many_lines = invoice(lines=[{"type": "Empty"}] * (MAX_LINES + 1))
+    too_much_text = invoice(footerNotes="x" * (MAX_CHARACTERS + 1))
+
+    with pytest.raises(DocumentTooLarge, match=f"{MAX_LINES + 1} lignes \\({MAX_LINES} au plus\\)"):
+        render(document=too_many_lines)
+    with pytest.raises(DocumentTooLarge, match=f"caractères dans ses lignes et ses notes \\({MAX_CHARACTERS} au plus\\)"):
+        render(document=too_much_text)
 
 
 def test_rendering_is_deterministic():

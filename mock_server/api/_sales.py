@@ -6,6 +6,7 @@ from __future__ import annotations
 import flask
 
 from .. import pdfs
+from ..domain.errors import InvalidRequest
 from ..domain.parties import Customers
 from ..domain.sales import SaleDocuments
 from ..domain.kinds import KINDS
@@ -64,10 +65,14 @@ class SaleResource:
         customer = None
         if document.get("customerId") is not None:
             customer = ctx.repo.get(Customers.kind, document["customerId"])
-        body = pdfs.render_sale_document(
-            self.schema, present(self.schema, document), company=ctx.reference.settings.get("company") or {},
-            customer=present("Customer", customer) if customer else None, vat_settings=ctx.reference.settings.get("vat"),
-            invoice_settings=(ctx.reference.settings.get("sales") or {}).get("invoices"))
+        try:
+            body = pdfs.render_sale_document(
+                self.schema, present(self.schema, document), company=ctx.reference.settings.get("company") or {},
+                customer=present("Customer", customer) if customer else None,
+                vat_settings=ctx.reference.settings.get("vat"),
+                invoice_settings=(ctx.reference.settings.get("sales") or {}).get("invoices"))
+        except pdfs.DocumentTooLarge as exc:
+            raise InvalidRequest(str(exc)) from None
         name = document.get("number") or f"{self.schema}-{id}-brouillon"
         return flask.Response(body, status=200, mimetype="application/pdf",
                               headers={"Content-Disposition": f'inline; filename="{name}.pdf"'})
