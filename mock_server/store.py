@@ -1,13 +1,18 @@
-"""The tenants' documents: TinyDB in memory, persisted as a snapshot plus an append-only journal.
+"""The tenants' documents: in memory, persisted as a snapshot plus an append-only journal.
 
-The only module that knows TinyDB. Everything else talks to `Store` and `TenantStore`.
+The only module that knows TinyDB, used through its public extension point only: `_TenantStorage`
+is a `tinydb.storages.Storage` holding the tenant's tables, which `TenantStore` reads and changes
+itself (TinyDB's Table layer rebuilds a whole table per write). Everything else talks to `Store`
+and `TenantStore`.
 
-Each tenant (one API key) has its own directory `<data_dir>/<tenant_dirname(id)>/` holding
+Each tenant (one API key) has its own directory `<data_dir>/<tenant_dirname(key)>/`, created by
+its first write (a key that only reads leaves nothing on disk), holding
 
-- `snapshot.json`: the whole dataset at some point, `{"tenant": id, "epoch": n, "tables": {kind:
-  {id: doc}}}`, only ever replaced atomically (temp file, fsync, rename, fsync of the directory);
-  a new tenant starts with an empty one, so that the directory always says whose it is
-  (`Store.persisted_tenants`);
+- `snapshot.json`: the whole dataset at some point, `{"tenant": dirname, "epoch": n, "tables":
+  {kind: {id: doc}}}`, only ever replaced atomically (temp file, fsync, rename, fsync of the
+  directory); it names its tenant by the directory's hash, never by the key itself
+  (`Store.persisted_tenants`). A snapshot written by a background compaction also says how much
+  of the previous journal it already holds: `"folded": [epoch, records]`;
 - `journal.jsonl`: a header line `{"epoch": n}` naming the snapshot it continues, then one line
   per committed change-set, `{kind: {id: doc or null}}`, each written by a single `write(2)`
   on an `O_APPEND` descriptor before the write call returns.
@@ -15,27 +20,33 @@ Each tenant (one API key) has its own directory `<data_dir>/<tenant_dirname(id)>
 A returned write is in the kernel, so it survives `kill -9` of the server; `fsync=True` also
 makes it survive power loss, at the price of a disk flush per write. A journal line cut short
 by a crash was never acknowledged and is dropped on open. The journal is folded into a new
-snapshot once it holds more records than `max(1000, documents)` (O(1) amortised per write)
-and on close. A directory belongs to one process at a time.
+snapshot once it holds more records than `max(1000, documents)` (O(1) amortised per write), by
+a background thread (never on the request that crosses the threshold), and on close. At most
+`max_open` tenants are held open (tables in memory, journal descriptor): the least recently
+used idle one is folded and closed, and opened again on its next use. A directory belongs to
+one process at a time.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
 import os
 import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import orjson
 from tinydb import TinyDB
 from tinydb.storages import Storage
-from tinydb.table import Document, Table
 
-__all__ = ["CorruptStoreError", "Store", "TenantStore", "tenant_dirname"]
+__all__ = ["CorruptStoreError", "Store", "TenantDir", "TenantStore", "tenant_dirname"]
 
 log = logging.getLogger(__name__)
 
@@ -115,17 +126,20 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def replace_file(path: Path, data: bytes) -> None:
-    """Replace `path` so that a crash leaves the old or the new content, never a mix.
+def replace_file(path: Path, data: bytes, *, rename: bool = True, sync: bool = True) -> None:
+    """Replace `path` so that a crash leaves the old or the new content, never a mix (through a
+    temp file beside it; `rename=False` writes `path` itself, a temp file the caller renames).
 
     The rename is durable only once the directory is synced (`_fsync_dir`).
     """
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
+    target = path.with_name(path.name + ".tmp") if rename else path
+    with open(target, "wb") as f:
         f.write(data)
         f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+        if sync:
+            os.fsync(f.fileno())
+    if rename:
+        os.replace(target, path)
 
 
 def _check_record(record: Any) -> None:
@@ -153,38 +167,79 @@ def _apply(tables: dict, record: dict) -> None:
                 current[key] = doc
 
 
-class _Journal:
-    """A tenant directory on disk: the snapshot and the journal of change-sets made since."""
+class TenantDir(str):
+    """A tenant named by its directory (`tenant_dirname` of its key), as read back from disk, where
+    the key itself is never written: `Store.tenant` opens it as it opens the key's tenant."""
 
-    def __init__(self, directory: Path, *, fsync: bool, tenant: str | None = None):
+    __slots__ = ()
+
+
+RECOVER_HINT = "start with `altoviz-mock serve --recover` to keep what is readable"
+
+
+class _Journal:
+    """A tenant directory on disk: the snapshot and the journal of change-sets made since.
+
+    Nothing is created before the first write (`append`, `write_snapshot`)."""
+
+    def __init__(self, directory: Path, *, fsync: bool, recover: bool = False):
         self.directory = directory
-        self.tenant = tenant
         self.snapshot_path = directory / "snapshot.json"
         self.path = directory / "journal.jsonl"
         self.fsync = fsync
+        self.recover = recover
         self.epoch = 0
         self.records = 0
         self._fd: int | None = None
         self._size = 0
+        # The lines appended since a background compaction took its copy of the tables: they go on
+        # into the journal that continues its snapshot.
+        self._tail: list[bytes] | None = None
+
+    @property
+    def tenant(self) -> str:
+        """What the snapshot names its tenant by: the directory's name, a hash of the key."""
+        return self.directory.name
 
     def open(self) -> dict[str, dict[str, dict]]:
-        """Load the snapshot, replay the journal onto it and get ready to append."""
+        """Load the snapshot, replay the journal onto it and get ready to append.
+
+        CorruptStoreError, naming the file and `--recover`, for anything that would lose an
+        acknowledged write; with `recover` what is readable is kept and what is dropped logged.
+        """
+        self.epoch, self.records, self._tail = 0, 0, None
         if not self.directory.exists():
-            self.directory.mkdir(parents=True)
-            _fsync_dir(self.directory.parent)
-        if self.tenant is not None and not self.snapshot_path.exists():
-            # The empty epoch-0 dataset a snapshot-less directory stands for, now naming its tenant.
+            return {}  # a tenant that never wrote
+        for leftover in (self.snapshot_path.with_name("snapshot.json.tmp"), self._compacting_path,
+                         self.path.with_name("journal.jsonl.tmp")):
+            leftover.unlink(missing_ok=True)  # a write a crash or a full disk cut short
+        tables, self.epoch, folded = self._read_snapshot()
+        if not self.snapshot_path.exists():
+            # A directory of an older release: the empty epoch-0 dataset it stands for, named.
             replace_file(self.snapshot_path, self._snapshot_bytes(0, {}))
             _fsync_dir(self.directory)
-        tables, self.epoch = self._read_snapshot()
         journal_epoch, records, valid_size, size = self._read_journal()
+        if journal_epoch is None and self.epoch > 0:
+            # Only a snapshot written after the journal existed has an epoch above 0, and the
+            # journal is only ever replaced by a rename: its writes are gone.
+            self._damaged(f"{self.path}: missing or empty, but {self.snapshot_path} is snapshot {self.epoch}"
+                          " (the writes since are lost)")
         if journal_epoch is not None and journal_epoch > self.epoch:
-            raise CorruptStoreError(f"{self.path}: continues snapshot {journal_epoch} "
-                                    f"but {self.snapshot_path} is snapshot {self.epoch}")
+            self._damaged(f"{self.path}: continues snapshot {journal_epoch} but {self.snapshot_path} "
+                          f"is snapshot {self.epoch}")
+            journal_epoch = None
+        if folded is not None and journal_epoch == folded[0] and len(records) >= folded[1]:
+            # A background compaction's snapshot, then a crash before its journal was in place:
+            # replay what the snapshot does not hold, and fold it all into a snapshot of its own.
+            for record in records[folded[1]:]:
+                _apply(tables, record)
+            self.write_snapshot(tables)
+            return tables
         if journal_epoch != self.epoch:
-            # No header (new tenant, or only a torn one), or the journal of an older snapshot:
-            # a crash hit between writing a snapshot and resetting the journal.
-            self._reset()
+            # No journal, or the journal of an older snapshot (a crash hit between writing a
+            # snapshot and starting its journal): the snapshot holds everything.
+            if self.directory.exists() and (self.snapshot_path.exists() or journal_epoch is not None):
+                self._write_journal(())
             return tables
         for record in records:
             _apply(tables, record)
@@ -194,25 +249,41 @@ class _Journal:
         self._size, self.records = valid_size, len(records)
         return tables
 
-    def _read_snapshot(self) -> tuple[dict, int]:
+    def _damaged(self, message: str) -> None:
+        if not self.recover:
+            raise CorruptStoreError(f"{message}; {RECOVER_HINT}")
+        log.warning("--recover: %s; kept what is readable", message)
+
+    @property
+    def _compacting_path(self) -> Path:
+        return self.snapshot_path.with_name("snapshot.json.compacting")
+
+    def _read_snapshot(self) -> tuple[dict, int, list | None]:
         try:
             snapshot = json.loads(self.snapshot_path.read_bytes())
-            tables, epoch = snapshot["tables"], snapshot["epoch"]
+            tables, epoch, folded = snapshot["tables"], snapshot["epoch"], snapshot.get("folded")
             if not isinstance(tables, dict) or not isinstance(epoch, int):
                 raise ValueError("missing tables or epoch")
+            if folded is not None and not (isinstance(folded, list) and len(folded) == 2
+                                           and all(type(n) is int for n in folded)):
+                raise ValueError("malformed folded")
         except FileNotFoundError:
-            return {}, 0
-        except (ValueError, KeyError, TypeError) as exc:
-            raise CorruptStoreError(f"{self.snapshot_path}: unreadable snapshot ({exc})") from None
-        return tables, epoch
+            return {}, 0, None
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            # A snapshot is only ever replaced by a rename: there is nothing to recover it from.
+            raise CorruptStoreError(f"{self.snapshot_path}: unreadable snapshot ({exc}); restore it "
+                                    "from a backup or remove its directory") from None
+        return tables, epoch, folded
 
-    def _snapshot_bytes(self, epoch: int, tables: dict) -> bytes:
-        head = {"tenant": self.tenant} if self.tenant is not None else {}
-        return _dump_bytes({**head, "epoch": epoch, "tables": tables})
+    def _snapshot_bytes(self, epoch: int, tables: dict, folded: list | None = None) -> bytes:
+        head = {"tenant": self.tenant, "epoch": epoch}
+        if folded is not None:
+            head["folded"] = folded
+        return _dump_bytes({**head, "tables": tables})
 
     @staticmethod
     def read_tenant(directory: Path) -> str | None:
-        """The tenant id a directory's snapshot names (read from its first bytes), or None."""
+        """What a directory's snapshot names its tenant by (read from its first bytes), or None."""
         prefix = b'{"tenant":'
         try:
             with open(directory / "snapshot.json", "rb") as f:
@@ -221,14 +292,18 @@ class _Journal:
                     return None
                 try:
                     tenant, _end = json.JSONDecoder().raw_decode(head[len(prefix):].decode("utf-8", "replace"))
-                except ValueError:  # an id longer than the head: read it all
+                except ValueError:  # a key (older releases wrote it) longer than the head: read it all
                     tenant = json.loads(head + f.read()).get("tenant")
         except (OSError, ValueError, AttributeError):
             return None
         return tenant if isinstance(tenant, str) else None
 
     def _read_journal(self) -> tuple[int | None, list[dict], int, int]:
-        """(header epoch, change-sets, bytes worth keeping, file size); a bad last line is a torn write."""
+        """(header epoch, change-sets, bytes worth keeping, file size).
+
+        A last line without its newline is a write a crash cut short (never acknowledged): it is
+        dropped and said so. A line that is complete but unreadable was acknowledged: an error.
+        """
         try:
             data = self.path.read_bytes()
         except FileNotFoundError:
@@ -246,20 +321,26 @@ class _Journal:
                     _check_record(value)
                     records.append(value)
             except ValueError as exc:
-                if number == len(lines) and not tail:
-                    break
-                raise CorruptStoreError(f"{self.path}:{number}: invalid journal line ({exc})") from None
+                if not self.recover:
+                    raise CorruptStoreError(f"{self.path}:{number}: invalid journal line ({exc}); "
+                                            f"{RECOVER_HINT}") from None
+                log.warning("--recover: %s:%d: invalid journal line (%s): dropped it and the %d after it",
+                            self.path, number, exc, len(lines) - number)
+                return epoch, records, valid_size, len(data)
             valid_size += len(line) + 1
+        if tail:
+            log.warning("%s: dropped a last line cut short by a crash (%d bytes, never acknowledged)",
+                        self.path, len(tail))
         return epoch, records, valid_size, len(data)
 
     def append(self, record: dict) -> None:
         """Add one change-set; once this returns, the change survives a crash of the process."""
-        if self._fd is None:  # a failed compaction left no journal after the current snapshot
-            self._reset()
+        if self._fd is None:
+            self._write_journal(())  # the tenant's first write, or a failed compaction left none
         line = _dump_bytes(record) + b"\n"  # the documents in it are JSON-clean already (see `_copy`)
         try:
             if os.write(self._fd, line) != len(line):
-                raise OSError(f"short write to {self.path}")
+                raise OSError(errno.ENOSPC, f"short write to {self.path}")
             if self.fsync:
                 os.fsync(self._fd)
         except OSError:
@@ -268,35 +349,80 @@ class _Journal:
             raise
         self._size += len(line)
         self.records += 1
+        if self._tail is not None:
+            self._tail.append(line)
 
     def write_snapshot(self, tables: dict) -> None:
-        """Make `tables` the new snapshot and start an empty journal after it."""
+        """Make `tables` the new snapshot and start an empty journal after it (here and now)."""
+        self._create()
         epoch = self.epoch + 1
         replace_file(self.snapshot_path, self._snapshot_bytes(epoch, tables))
         # The old journal no longer applies: stop appending to it until the new one is in place.
         self.close()
-        self.epoch = epoch
-        # The rename must be durable before the journal is emptied, or a power cut could lose both.
+        self.epoch, self._tail = epoch, None
+        # The rename must be durable before the journal is replaced, or a power cut could lose both.
         _fsync_dir(self.directory)
-        self._reset()
+        self._write_journal(())
 
-    def _reset(self) -> None:
-        """Start the journal (no descriptor open) over with just a header naming the current snapshot."""
-        created = not self.path.exists()
+    # --- compaction in the background: capture (locked), write (unlocked), install (locked) ---------
+    def capture(self) -> tuple[int, int]:
+        """Start collecting the lines appended from now on; (epoch, records) the copy holds."""
+        self._tail = []
+        return self.epoch, self.records
+
+    def write_compacted(self, epoch: int, records: int, tables: dict) -> Path:
+        """Write the snapshot that folds the first `records` of journal `epoch`, beside the live one."""
+        replace_file(self._compacting_path, self._snapshot_bytes(epoch + 1, tables, [epoch, records]),
+                     rename=False)
+        return self._compacting_path
+
+    def install(self, compacted: Path) -> None:
+        """Make a `write_compacted` snapshot the current one, continued by the lines appended since."""
+        tail, self._tail = self._tail or [], None
+        header = _dumps({"epoch": self.epoch + 1}).encode("utf-8") + b"\n"
+        replace_file(self.path.with_name("journal.jsonl.tmp"), header + b"".join(tail), rename=False)
+        # A crash between the two renames leaves the new snapshot and the old journal, whose lines
+        # past `folded` are replayed on open.
+        os.replace(compacted, self.snapshot_path)
+        _fsync_dir(self.directory)
+        self.close()
+        os.replace(self.path.with_name("journal.jsonl.tmp"), self.path)
+        _fsync_dir(self.directory)
+        self.epoch += 1
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+        self._size, self.records = len(header) + sum(map(len, tail)), len(tail)
+
+    def abandon(self, compacted: Path | None) -> None:
+        """Forget a compaction that will not be installed (`compacted`: what it wrote, if anything)."""
+        self._tail = None
+        if compacted is not None:
+            compacted.unlink(missing_ok=True)
+
+    def _create(self) -> None:
+        """The tenant's directory, at its first write: a journal first, so that a snapshot never
+        goes without one (`open` tells a lost journal that way), then the epoch-0 snapshot."""
+        if self.directory.exists():
+            return
+        self.directory.mkdir(parents=True)
+        _fsync_dir(self.directory.parent)
+        self._write_journal(())
+        replace_file(self.snapshot_path, self._snapshot_bytes(0, {}))
+        _fsync_dir(self.directory)
+
+    def _write_journal(self, lines) -> None:
+        """Start the journal over with a header naming the current snapshot (and `lines`)."""
+        self._create()
         header = (_dumps({"epoch": self.epoch}) + "\n").encode("utf-8")
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        try:
-            # In place rather than renamed (no fsync needed): whatever a crash leaves behind, the
-            # old lines, nothing or a torn header, does not continue this snapshot and is dropped.
-            os.ftruncate(fd, 0)
-            if os.write(fd, header) != len(header):
-                raise OSError(f"short write to {self.path}")
-            if created:
-                _fsync_dir(self.directory)
-        except OSError:
-            os.close(fd)
-            raise
-        self._fd, self._size, self.records = fd, len(header), 0
+        data = header + b"".join(lines)
+        # Renamed into place, never truncated: a crash leaves the old journal or the new one.
+        tmp = self.path.with_name("journal.jsonl.tmp")
+        replace_file(tmp, data, rename=False, sync=self.fsync)
+        os.replace(tmp, self.path)
+        if self.fsync:
+            _fsync_dir(self.directory)
+        self.close()
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+        self._size, self.records = len(data), len(lines)
 
     def close(self) -> None:
         if self._fd is not None:
@@ -334,19 +460,25 @@ class _ChangeSet:
 
 
 class _TenantStorage(Storage):
-    """TinyDB storage of one tenant: the tables in memory, with the undo log of the open change-set."""
+    """TinyDB storage of one tenant: the tables in memory, with the undo log of the open change-set.
+
+    The tables are written through `view()` and `replace_all()`, never by TinyDB's Table layer
+    (`write` refuses): a change costs O(changed documents) and goes through the journal. A
+    document is never changed in place once stored (`_DocumentsView` stores copies), so a shallow
+    copy of the tables is a consistent picture of them (what a background compaction writes).
+    """
 
     def __init__(self, journal: _Journal | None):
         self.journal = journal
         self.tables: dict[str, dict[str, dict]] = journal.open() if journal else {}
-        self._undo: list[tuple[str, str, Any]] = []  # (table, id, previous document / its JSON / _ABSENT)
+        self._undo: list[tuple[str, str, Any]] = []  # (table, id, previous document or _ABSENT)
         self._depth = 0
 
     def read(self) -> dict[str, dict[str, dict]]:
         return self.tables
 
     def write(self, data: dict) -> None:
-        raise NotImplementedError("whole-database writes bypass the journal: use table operations")
+        raise NotImplementedError("whole-database writes bypass the journal: use TenantStore")
 
     def view(self, table: str) -> _DocumentsView:
         return _DocumentsView(table, self.tables.setdefault(table, {}), self._undo)
@@ -361,12 +493,13 @@ class _TenantStorage(Storage):
             raise RuntimeError("a dataset cannot be loaded inside a transaction")
         epoch = self.journal.epoch if self.journal else None
         try:
-            if self.journal:
+            # A tenant that never wrote and stays empty keeps having no directory.
+            if self.journal and (self.journal.directory.exists() or any(tables.values())):
                 self.journal.write_snapshot(tables)
         finally:
             # Memory follows the disk: once the new snapshot is in place it is the dataset,
             # even if starting its journal failed.
-            if not self.journal or self.journal.epoch != epoch:
+            if not self.journal or self.journal.epoch != epoch or not self.journal.directory.exists():
                 self.tables.clear()
                 self.tables.update(tables)
 
@@ -378,12 +511,17 @@ class _TenantStorage(Storage):
             finally:
                 self.journal.close()
 
+    def compaction_due(self) -> bool:
+        """True once the journal holds more records than max(1000, documents)."""
+        if self.journal is None or self.journal.records <= _MIN_JOURNAL_RECORDS:
+            return False
+        return self.journal.records > sum(len(docs) for docs in self.tables.values())
+
     def _commit(self) -> None:
         if self._undo and self.journal:
             record = self._net_changes()
             if record:
                 self.journal.append(record)
-                self._compact_if_due()
         self._undo.clear()
 
     def _net_changes(self) -> dict[str, dict[str, dict | None]]:
@@ -396,9 +534,6 @@ class _TenantStorage(Storage):
             current = self.tables[table].get(key)
             if previous is _ABSENT and current is None:
                 continue
-            # A document only read for an update counts as changed if its JSON changed.
-            if isinstance(previous, str) and current is not None and _dumps(current) == previous:
-                continue
             record.setdefault(table, {})[key] = current
         return record
 
@@ -408,24 +543,14 @@ class _TenantStorage(Storage):
             docs = self.tables[table]
             if previous is _ABSENT:
                 docs.pop(key, None)
-            elif isinstance(previous, str):
-                docs[key] = json.loads(previous)
             else:
                 docs[key] = previous
 
-    def _compact_if_due(self) -> None:
-        documents = sum(len(docs) for docs in self.tables.values())
-        if self.journal.records <= max(_MIN_JOURNAL_RECORDS, documents):
-            return
-        try:
-            self.journal.write_snapshot(self.tables)
-        except OSError:
-            # The write itself is journaled and acknowledged; compaction is retried next write.
-            log.exception("compacting %s failed", self.journal.directory)
-
 
 class _DocumentsView(MutableMapping):
-    """A table's documents by int id, over the storage's str-keyed dict, logging every change for undo."""
+    """A table's documents by int id, over the storage's str-keyed dict, logging every change for undo.
+
+    Reading gives the stored document itself: callers must not change it (they replace it)."""
 
     def __init__(self, table: str, docs: dict[str, dict], undo: list):
         self._table = table
@@ -433,11 +558,7 @@ class _DocumentsView(MutableMapping):
         self._undo = undo
 
     def __getitem__(self, doc_id: int) -> dict:
-        key = str(doc_id)
-        doc = self._docs[key]
-        # The caller may mutate it in place (Table.update): keep its JSON to undo and to diff.
-        self._undo.append((self._table, key, _dumps(doc)))
-        return doc
+        return self._docs[str(doc_id)]
 
     def __setitem__(self, doc_id: int, doc: Mapping) -> None:
         key = str(doc_id)
@@ -449,20 +570,6 @@ class _DocumentsView(MutableMapping):
         key = str(doc_id)
         self._undo.append((self._table, key, self._docs.pop(key)))
 
-    def pop(self, doc_id: int, *default: Any) -> Any:
-        key = str(doc_id)
-        if key not in self._docs:
-            if default:
-                return default[0]
-            raise KeyError(doc_id)
-        doc = self._docs.pop(key)
-        self._undo.append((self._table, key, doc))
-        return doc
-
-    def clear(self) -> None:
-        self._undo.extend((self._table, key, doc) for key, doc in self._docs.items())
-        self._docs.clear()
-
     def __contains__(self, doc_id: object) -> bool:
         return str(doc_id) in self._docs
 
@@ -473,29 +580,9 @@ class _DocumentsView(MutableMapping):
         return len(self._docs)
 
 
-class _JournaledTable(Table):
-    """A TinyDB table whose writes cost O(changed documents) and go through the tenant's journal."""
-
-    def _update_table(self, updater: Callable[[dict[int, Mapping]], None]) -> None:
-        # TinyDB's own version rebuilds the whole table dict twice per write; update in place instead.
-        try:
-            with self.storage.change_set():
-                updater(self.storage.view(self.name))
-        finally:
-            self.clear_cache()
-
-    def replace(self, doc_id: int, document: Mapping) -> None:
-        """Replace a whole document (TinyDB's update() only merges fields)."""
-        def updater(table: dict[int, Mapping]) -> None:
-            if doc_id not in table:
-                raise KeyError(f"{self.name} {doc_id}")
-            table[doc_id] = document
-
-        self._update_table(updater)
-
-
 class _Guard:
-    """`TenantStore._open()`: holds the store's (re-entrant) lock, refuses a closed store."""
+    """`TenantStore._open()`: holds the store's (re-entrant) lock, refuses a closed store, opens
+    (loads from disk) a tenant not open yet or closed for being idle."""
 
     __slots__ = ("store",)
 
@@ -505,12 +592,22 @@ class _Guard:
     def __enter__(self) -> None:
         store = self.store
         store._lock.acquire()
-        if store._closed:
+        try:
+            if store._closed:
+                raise RuntimeError("the store is closed")
+            if store._storage is None:
+                store._load()
+        except BaseException:
             store._lock.release()
-            raise RuntimeError("the store is closed")
+            raise
+        store._users += 1
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        self.store._lock.release()
+        store = self.store
+        store._users -= 1
+        if not store._users and store._compaction is None and store._storage.compaction_due():
+            store._start_compaction()
+        store._lock.release()
         return False
 
 
@@ -549,18 +646,29 @@ class _Transaction:
 
 
 class TenantStore:
-    """One tenant's dataset: documents per kind with ids of their own, named counters, transactions."""
+    """One tenant's dataset: documents per kind with ids of their own, named counters, transactions.
 
-    def __init__(self, journal: _Journal | None = None):
-        self._db = TinyDB(journal, storage=_TenantStorage)
-        self._db.table_class = _JournaledTable
-        self._storage: _TenantStorage = self._db.storage
+    On disk, it is loaded on first use and may be closed again while idle (`suspend`), to be
+    loaded on its next use; its compactions run on `compactor` (inline without one)."""
+
+    def __init__(self, journal: _Journal | None = None, *, compactor: ThreadPoolExecutor | None = None,
+                 on_load: Callable[["TenantStore"], None] | None = None):
+        self._journal = journal
+        self._compactor = compactor
+        self._on_load = on_load
+        self._db: TinyDB | None = None
+        self._storage: _TenantStorage | None = None
         self._lock = threading.RLock()
         self._guard = _Guard(self)
         self._closed = False
+        self._users = 0  # guards entered (the lock is re-entrant): never suspended while used
+        self._generation = 0  # bumped by load/suspend/close: a compaction started before is void
+        self._compaction: Future | None = None
         # Secondary indexes, {kind: {key function: {key: {ids}}}}: built on first use by select_by,
         # kept up to date by insert/replace/delete, dropped on a rollback or a load (rebuilt then).
         self._indexes: dict[str, dict[Callable, dict[Any, set[int]]]] = {}
+        if journal is None:
+            self._load()
 
     def transaction(self) -> "_Transaction":
         """All writes inside are committed as one (a single journal line) or, on exception, not at all."""
@@ -593,23 +701,25 @@ class TenantStore:
             table = self._storage.view(kind)
             if id not in table:
                 raise KeyError(f"{kind} {id}")
-            before = self._storage.tables[kind][str(id)]
+            before = table[id]
             table[id] = {**doc, "id": id}
             stored = _clone(self._storage.tables[kind][str(id)])
             self._reindex(kind, id, before, stored)
             return stored
 
     def delete(self, kind: str, id: int) -> bool:
+        self._check_kind(kind)
         with self.transaction():
-            before = self._storage.tables.get(kind, {}).get(str(id))
-            removed = bool(self._table(kind).remove(doc_ids=[id]))
-            if removed:
-                self._reindex(kind, id, before, None)
-            return removed
+            table = self._storage.view(kind)
+            if id not in table:
+                return False
+            before = table[id]
+            del table[id]
+            self._reindex(kind, id, before, None)
+            return True
 
     def all(self, kind: str) -> list[dict]:
-        with self._open():
-            return self._sorted_copies(self._table(kind).all())
+        return _clone(self.scan(kind))
 
     def find(self, kind: str, **equals: Any) -> list[dict]:
         """Documents whose top-level fields equal every given value, by ascending id."""
@@ -631,10 +741,7 @@ class TenantStore:
         `predicate` sees the stored documents themselves (it must not change them): a scan copies
         only what it keeps, where `all()` copies every document (see docs/benchmarks.md).
         """
-        self._check_kind(kind)
-        with self._open():
-            docs = self._storage.tables.get(kind, {})
-            return self._sorted_copies([Document(doc, int(key)) for key, doc in docs.items() if predicate(doc)])
+        return _clone([doc for doc in self.scan(kind) if predicate(doc)])
 
     def select_by(self, kind: str, key: Callable[[dict], Any], values) -> list[dict]:
         """Copies of the documents whose `key(doc)` is one of `values`, by ascending id.
@@ -672,8 +779,9 @@ class TenantStore:
                 index.setdefault(new, set()).add(doc_id)
 
     def count(self, kind: str) -> int:
+        self._check_kind(kind)
         with self._open():
-            return len(self._table(kind))
+            return len(self._storage.tables.get(kind, {}))
 
     def next_number(self, sequence: str) -> int:
         """The next value (1, 2, 3 ...) of a gapless counter; rolled back with the transaction."""
@@ -681,12 +789,14 @@ class TenantStore:
             return self._counter(_COUNTERS, sequence, start=0) + 1
 
     def load(self, data: dict[str, list[dict]], *, counters: dict[str, int] | None = None,
-             next_ids: dict[str, int] | None = None) -> None:
+             next_ids: dict[str, int] | None = None, keep_next_ids: bool = False) -> None:
         """Replace the whole dataset, persisted as a fresh snapshot (reset, seed, restore).
 
         Documents keep their "id"; those without one are numbered after the kind's highest.
         Each kind's next id is past its highest id, and at least `next_ids[kind]` (what dump()
-        gives, so a restore never hands out an id again). `counters` replaces the named counters.
+        gives) and, with `keep_next_ids`, at least the current one, read under the same lock (a
+        restore: ids handed out since the dump, even by a write racing the restore, are never
+        handed out again). `counters` replaces the named counters.
         """
         data, counters, next_ids = _copy(data), _copy(counters or {}), _copy(next_ids or {})
         _check_counts(counters, "counters")
@@ -708,18 +818,21 @@ class TenantStore:
                     raise ValueError(f"{kind}: duplicate id {doc['id']}")
                 table[str(doc["id"])] = doc
             next_ids[kind] = max(next_ids.get(kind, 1), next_id)
-        meta = {str(_NEXT_IDS): {kind: n for kind, n in next_ids.items() if n > 1},
-                str(_COUNTERS): counters}
-        tables[_META] = {key: value for key, value in meta.items() if value}
         with self._open():
+            if keep_next_ids:
+                for kind, current in self._meta(_NEXT_IDS).items():
+                    next_ids[kind] = max(next_ids.get(kind, 1), current)
+            meta = {str(_NEXT_IDS): {kind: n for kind, n in next_ids.items() if n > 1},
+                    str(_COUNTERS): counters}
+            tables[_META] = {key: value for key, value in meta.items() if value}
             self._indexes.clear()
+            self._generation += 1
             self._storage.replace_all(tables)
 
     def dump(self) -> dict:
         """The whole dataset as load() takes it back: {"data", "counters", "next_ids"}."""
         with self._open():
-            data = {kind: self._sorted_copies(self._table(kind).all())
-                    for kind in sorted(self._db.tables()) if kind != _META}
+            data = {kind: _clone(self.scan(kind)) for kind in sorted(self._db.tables()) if kind != _META}
             return {"data": data, "counters": self._meta(_COUNTERS), "next_ids": self._meta(_NEXT_IDS)}
 
     def is_empty(self) -> bool:
@@ -730,18 +843,90 @@ class TenantStore:
     def close(self) -> None:
         """Fold the journal into the snapshot and release the files."""
         with self._lock:
-            if not self._closed:
-                self._closed = True
-                self._db.close()
+            if self._closed:
+                return
+            self._closed = True
+            self._generation += 1
+            pending = self._compaction
+        if pending is not None:
+            pending.result()  # never raises (`_compact` logs); it needs the lock, not held here
+        with self._lock:
+            self._unload()
+
+    def suspend(self) -> bool:
+        """Fold and close an idle tenant (its memory and descriptor released) unless it is in use
+        or busy; it is loaded again on its next use. Never waits: True if done."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            if self._users or self._closed or self._storage is None or self._journal is None:
+                return False
+            self._generation += 1
+            self._unload()
+            return True
+        finally:
+            self._lock.release()
+
+    @property
+    def loaded(self) -> bool:
+        return self._storage is not None
+
+    def wait_for_compaction(self, timeout: float = 30.0) -> None:
+        """Return once no compaction of this tenant is running (tests, benchmarks)."""
+        with self._lock:
+            pending = self._compaction
+        if pending is not None:
+            pending.result(timeout)
+
+    def _load(self) -> None:
+        self._db = TinyDB(self._journal, storage=_TenantStorage)
+        self._storage = self._db.storage
+        self._indexes.clear()
+        if self._on_load is not None:
+            self._on_load(self)
+
+    def _unload(self) -> None:
+        db, self._db, self._storage = self._db, None, None
+        self._indexes.clear()
+        if db is not None:
+            db.close()
+
+    def _start_compaction(self) -> None:
+        """Fold the journal into a new snapshot, in the background (the lock is held)."""
+        journal, tables = self._journal, self._storage.tables
+        if self._compactor is None:
+            try:
+                journal.write_snapshot(tables)
+            except OSError:
+                log.exception("compacting %s failed", journal.directory)
+            return
+        # Documents are never changed in place: copying the dicts is copying the dataset.
+        copy = {table: dict(docs) for table, docs in tables.items()}
+        epoch, records = journal.capture()
+        self._compaction = self._compactor.submit(self._compact, self._generation, epoch, records, copy)
+
+    def _compact(self, generation: int, epoch: int, records: int, tables: dict) -> None:
+        journal, written = self._journal, None
+        try:
+            written = journal.write_compacted(epoch, records, tables)  # the long part, unlocked
+            with self._lock:
+                if generation == self._generation and journal.epoch == epoch:
+                    journal.install(written)
+                    written = None
+        except OSError:
+            # The writes are in the journal, acknowledged; compaction is tried again later.
+            log.exception("compacting %s failed", journal.directory)
+        finally:
+            with self._lock:
+                if generation == self._generation:
+                    journal.abandon(written)  # no-op once installed
+                elif written is not None:
+                    written.unlink(missing_ok=True)
+                self._compaction = None
 
     def _open(self) -> "_Guard":
-        """The store's lock, held; RuntimeError if the store is closed."""
+        """The store's lock, held, the tenant loaded; RuntimeError if the store is closed."""
         return self._guard
-
-    def _table(self, kind: str) -> _JournaledTable:
-        self._check_kind(kind)
-        # No query cache: a rollback restores documents behind TinyDB's back, and finds are plain scans.
-        return self._db.table(kind, cache_size=0)
 
     def _meta(self, doc_id: int) -> dict[str, int]:
         return _clone(self._storage.tables.get(_META, {}).get(str(doc_id)) or {})
@@ -759,62 +944,99 @@ class TenantStore:
         if not isinstance(kind, str) or not kind or kind == _META:
             raise ValueError(f"invalid kind {kind!r}")
 
-    @staticmethod
-    def _sorted_copies(docs: list[Document]) -> list[dict]:
-        # One round trip for the whole list: much cheaper than one per document.
-        return _clone(sorted(docs, key=lambda doc: doc.doc_id))
-
 
 class Store:
-    """Every tenant's dataset, each opened on first use (in memory when there is no data_dir)."""
+    """Every tenant's dataset, each opened on first use (in memory when there is no data_dir).
 
-    def __init__(self, data_dir: str | os.PathLike | None = None, *, fsync: bool = False):
+    On disk, at most `max_open` tenants are loaded at a time: opening one more closes the least
+    recently used idle one (`TenantStore.suspend`), which is loaded again on its next use. A
+    tenant object lives as long as somebody holds it or it is loaded, so one directory never has
+    two of them. Compactions run on one background thread, one at a time.
+    """
+
+    def __init__(self, data_dir: str | os.PathLike | None = None, *, fsync: bool = False,
+                 max_open: int = 256, recover: bool = False):
+        if max_open < 1:
+            raise ValueError("max_open must be at least 1")
         self._data_dir = Path(data_dir) if data_dir is not None else None
         self._fsync = fsync
-        self._tenants: dict[str, TenantStore] = {}
+        self._recover = recover
+        self.max_open = max_open
+        self._tenants: weakref.WeakValueDictionary[str, TenantStore] = weakref.WeakValueDictionary()
+        self._memory: dict[str, TenantStore] = {}  # without a data dir, tenants are never closed
+        self._loaded: OrderedDict[str, TenantStore] = OrderedDict()  # least recently used first
         self._lock = threading.Lock()
         self._closed = False
+        self._compactor: ThreadPoolExecutor | None = None
         if self._data_dir is not None:
             self._data_dir.mkdir(parents=True, exist_ok=True)
+            self._compactor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="compaction")
 
     def tenant(self, tenant_id: str) -> TenantStore:
+        """The tenant of API key `tenant_id` (or, for a `TenantDir`, of that directory)."""
+        dirname = tenant_id if isinstance(tenant_id, TenantDir) else tenant_dirname(tenant_id)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the store is closed")
-            tenant = self._tenants.get(tenant_id)
+            tenant = self._tenants.get(dirname)
             if tenant is None:
-                journal = None
-                if self._data_dir is not None:
-                    journal = _Journal(self._data_dir / tenant_dirname(tenant_id), fsync=self._fsync,
-                                       tenant=tenant_id)
-                tenant = self._tenants[tenant_id] = TenantStore(journal)
+                if self._data_dir is None:
+                    tenant = self._memory[dirname] = TenantStore()
+                else:
+                    journal = _Journal(self._data_dir / dirname, fsync=self._fsync, recover=self._recover)
+                    tenant = TenantStore(journal, compactor=self._compactor, on_load=self._loaded_now)
+                self._tenants[dirname] = tenant
+            elif dirname in self._loaded:
+                self._loaded.move_to_end(dirname)
             return tenant
 
-    def tenants(self) -> list[str]:
-        """The tenant ids opened by this process."""
+    def _loaded_now(self, tenant: TenantStore) -> None:
+        """A tenant was loaded (its lock held): count it, close the least recently used idle ones."""
         with self._lock:
-            return list(self._tenants)
+            self._loaded[tenant._journal.tenant] = tenant
+            self._loaded.move_to_end(tenant._journal.tenant)
+            candidates = list(self._loaded.items())[:max(0, len(self._loaded) - self.max_open)]
+        for dirname, victim in candidates:
+            if victim is not tenant:
+                victim.suspend()  # refused while in use: the bound is then passed for a while
+                with self._lock:
+                    if self._loaded.get(dirname) is victim and not victim.loaded:
+                        del self._loaded[dirname]
 
-    def persisted_tenants(self) -> list[str]:
-        """The tenant ids that have data on disk, opened by this process or not ([] in memory)."""
+    def loaded_count(self) -> int:
+        """How many tenants are loaded (their data in memory, their journal open)."""
+        with self._lock:
+            return sum(1 for tenant in self._loaded.values() if tenant.loaded) + len(self._memory)
+
+    def tenants(self) -> list[TenantDir]:
+        """The tenants this process has loaded and still holds, by directory name."""
+        with self._lock:
+            return [TenantDir(name) for name, tenant in self._tenants.items() if tenant.loaded]
+
+    def persisted_tenants(self) -> list[TenantDir]:
+        """The tenants with data on disk, opened by this process or not ([] in memory)."""
         if self._data_dir is None:
             return []
         found = []
         for directory in sorted(self._data_dir.iterdir()):
             tenant = _Journal.read_tenant(directory) if directory.is_dir() else None
-            if tenant is not None and tenant_dirname(tenant) == directory.name:
-                found.append(tenant)
+            # Older releases named the tenant by its key, which hashes to the directory's name.
+            if tenant is not None and directory.name in (tenant, tenant_dirname(tenant)):
+                found.append(TenantDir(directory.name))
         return found
 
     def close(self) -> None:
         """Compact and close every tenant; the first failure is raised after trying them all."""
         with self._lock:
             self._closed = True
-            errors = []
-            for tenant in self._tenants.values():
-                try:
-                    tenant.close()
-                except Exception as exc:
-                    errors.append(exc)
-            if errors:
-                raise errors[0]
+            tenants = list(self._tenants.values()) + list(self._memory.values())
+        errors = []
+        for tenant in tenants:
+            try:
+                tenant.close()
+            except Exception as exc:
+                errors.append(exc)
+        if self._compactor is not None:
+            self._compactor.shutdown(wait=True)
+        if errors:
+            raise errors[0]

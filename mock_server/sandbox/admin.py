@@ -32,9 +32,14 @@ def key_hint(key: str) -> str:
 
 
 def _known_tenants() -> list[str]:
+    """Every tenant once: configured keys, then the others (opened or on disk) by directory."""
     tenants = _tenants()
-    found = set(tenants.store.tenants()) | set(tenants.store.persisted_tenants()) | set(tenants.config.all_api_keys)
-    return sorted(t for t in found if tenants.authenticate(t))
+    found = dict.fromkeys(tenants.config.all_api_keys)
+    for directory in sorted({*tenants.store.tenants(), *tenants.store.persisted_tenants()}):
+        tenant = tenants.authenticate(directory)
+        if tenant is not None:
+            found.setdefault(tenant)
+    return list(found)
 
 
 def reset():

@@ -13,7 +13,7 @@ from ..domain.catalog import ProductFamilies, Products
 from ..domain.collection import Context, utcnow
 from ..domain.parties import Contacts, Customers, Suppliers
 from ..domain.reference import ReferenceData
-from ..store import Store
+from ..store import Store, TenantDir, tenant_dirname
 from .clock import TenantClock
 
 # Seeded documents carry this instant (e.g. Supplier.createdAt) so that a seed always gives the same data.
@@ -54,13 +54,18 @@ class Tenants:
         self.store = store
         self.reference = reference
         self._known = set(config.all_api_keys)
+        # A tenant read back from disk is named by its directory: the configured keys' ones are theirs.
+        self._by_directory = {tenant_dirname(key): key for key in self._known}
         self._lock = threading.Lock()
         self._ready: set[str] = set()
         # The seeded dump, kept as JSON: decoding it is the cheapest way to get fresh, unshared documents.
         self._seeded_json: str | None = None
 
     def authenticate(self, api_key: str) -> str | None:
-        """The tenant id of `api_key`, or None when the key is not accepted."""
+        """The tenant id of `api_key`, or None when the key is not accepted (for a `TenantDir`
+        read from disk: its configured key, itself under --open-tenants, or None)."""
+        if isinstance(api_key, TenantDir):
+            return self._by_directory.get(api_key) or (api_key if self.config.open_tenants else None)
         if api_key in self._known:
             return api_key
         if self.config.open_tenants and api_key:
@@ -77,6 +82,7 @@ class Tenants:
 
     def open(self, tenant_id: str):
         """The tenant's repository, seeded on first use if it has never been written."""
+        tenant_id = self._by_directory.get(tenant_id, tenant_id) if isinstance(tenant_id, TenantDir) else tenant_id
         repo = self.store.tenant(tenant_id)
         if tenant_id not in self._ready:
             with self._lock:
