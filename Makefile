@@ -1,22 +1,37 @@
-# The two commands of the README. Both create .venv on first use and reinstall when pyproject.toml changes.
+# The README's commands. Each creates .venv on first use and reinstalls when pyproject.toml changes:
+# `make run` and `make cli` install only what running needs, the test targets add the test extras.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 
-.PHONY: run test clean chromium bench bench-tools
+.PHONY: run cli test test-fast clean chromium bench bench-tools
 
-$(STAMP): pyproject.toml
+$(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): pyproject.toml $(RUN_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/altoviz-mock serve $(ARGS)
+
+# Any command of the CLI without activating .venv: make cli ARGS='trigger InvoiceUpdated'
+cli: $(RUN_STAMP)
+	$(BIN)/altoviz-mock $(ARGS)
 
 test: $(STAMP) chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The behaviour tests without the slow ones (marked `slow`: real server processes, long loops,
+# the browser) nor the Schemathesis suites of contract_tests/.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest tests -m "not slow" $(PYTEST_ARGS)
 
 # The API page's browser test (tests/test_api_page.py) opens /ui/ in Debian's chromium: installed
 # here when missing and we may (root, apt-get); otherwise that one test is skipped and says why.

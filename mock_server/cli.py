@@ -6,6 +6,7 @@ import argparse
 import errno
 import gc
 import logging
+import shutil
 import signal
 import socket
 import sys
@@ -14,7 +15,8 @@ import warnings
 from pathlib import Path
 
 from . import __version__
-from .config import CONFIG_FILE, DEFAULT_API_KEY, DEFAULT_DATA_DIR, DEFAULT_SEED, Config, environment
+from .config import (CONFIG_FILE, DEFAULT_API_KEY, DEFAULT_DATA_DIR, DEFAULT_SEED, Config, environment, parse_bool,
+                     parse_port)
 
 
 def _listen(host: str, port: int) -> tuple[socket.socket | None, str | None]:
@@ -26,7 +28,7 @@ def _listen(host: str, port: int) -> tuple[socket.socket | None, str | None]:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
         sock.listen(2048)  # connections queue from now on: the banner's URL answers once uvicorn runs
-    except OSError as exc:  # socket.gaierror (unknown host) included
+    except OSError as exc:
         if sock is not None:
             sock.close()
         if exc.errno == errno.EADDRINUSE:
@@ -34,6 +36,50 @@ def _listen(host: str, port: int) -> tuple[socket.socket | None, str | None]:
                           f"(another sandbox running? pick one with --port)")
         return None, f"cannot listen on {host} port {port}: {exc.strerror or exc}"
     return sock, None
+
+
+def _bad_host(host: str) -> str | None:
+    """Why `host` is a bad setting (exit status 2, like a bad flag), or None: it must name an
+    address of this machine. A port in use is a failure of the moment instead (exit status 1)."""
+    try:
+        addresses = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        return f"host {host}: not a host name or address ({getattr(exc, 'strerror', None) or exc})"
+    family, _, _, _, address = addresses[0]
+    try:
+        with socket.socket(family) as probe:
+            probe.bind((address[0], 0))
+    except OSError as exc:
+        if exc.errno == errno.EADDRNOTAVAIL:
+            return f"host {host}: not an address of this machine (use 127.0.0.1, or 0.0.0.0 for every interface)"
+    return None
+
+
+def _cli_hint() -> str:
+    """How to reach the `altoviz-mock` command from another shell: `make run` starts it from the
+    project's virtualenv, whose bin/ is not on the PATH until activated."""
+    here = Path(sys.executable).parent  # not resolved: a virtualenv's python is a symlink out of it
+    script = here / "altoviz-mock"
+    if not script.is_file():
+        return f"{sys.executable} -m mock_server.cli --help"
+    on_path = shutil.which("altoviz-mock")
+    if on_path and Path(on_path).resolve() == script.resolve():
+        return "altoviz-mock --help"
+    activate = here / "activate"
+    if not activate.is_file():
+        return f"{script} --help"
+    try:
+        activate = activate.absolute().relative_to(Path.cwd())
+    except ValueError:
+        pass
+    return f"source {activate}, then altoviz-mock --help"
+
+
+def _port_flag(value: str) -> int:
+    try:
+        return parse_port(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r}: {exc}") from None
 
 
 def _stop_like_ctrl_c(signum, frame) -> None:
@@ -129,8 +175,16 @@ def serve(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         return console.fail(str(exc), 2, command="serve")
-    if args.in_memory or (env or {}).get("ALTOVIZ_MOCK_IN_MEMORY", "").lower() in ("1", "true", "yes", "on"):
+    try:
+        in_memory = args.in_memory or parse_bool((env or {}).get("ALTOVIZ_MOCK_IN_MEMORY") or "0")
+    except ValueError as exc:
+        return console.fail(f"ALTOVIZ_MOCK_IN_MEMORY={env['ALTOVIZ_MOCK_IN_MEMORY']!r} is not valid: {exc}", 2,
+                            command="serve")
+    if in_memory:
         config = Config(**{**config.__dict__, "data_dir": None})
+    problem = _bad_host(config.host)
+    if problem:
+        return console.fail(problem, 2, command="serve")
     sock, problem = _listen(config.host, config.port)
     if problem:
         return console.fail(problem, 1, command="serve")
@@ -151,6 +205,7 @@ def serve(args: argparse.Namespace) -> int:
         console.say("Open tenants: any other X-API-KEY is accepted as a fresh, empty tenant")
     console.say(f"Try: [green]curl -H 'X-API-KEY: {DEFAULT_API_KEY}' {url}/v1/Customers[/]")
     console.say(f"API page: [cyan]{url}/ui/[/]")
+    console.say(f"Commands (in another terminal): [green]{console.escape(_cli_hint())}[/]")
     sys.stdout.flush()
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     _tune_gc()
@@ -213,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Run the sandbox. Every flag has an ALTOVIZ_MOCK_* environment equivalent "
                                         f"and a setting in {CONFIG_FILE} (flags win, then the environment).")
     p.add_argument("--host", help="interface to listen on (default 127.0.0.1; env ALTOVIZ_MOCK_HOST)")
-    p.add_argument("--port", type=int, help="port (default 8080; 0: any free one, printed; env ALTOVIZ_MOCK_PORT)")
+    p.add_argument("--port", type=_port_flag, help="port (default 8080; 0: any free one, printed; env ALTOVIZ_MOCK_PORT)")
     p.add_argument("--data", metavar="DIR",
                    help=f"where tenants' data is kept (default ./{DEFAULT_DATA_DIR}; env ALTOVIZ_MOCK_DATA)")
     p.add_argument("--in-memory", action="store_true", help="keep nothing on disk")

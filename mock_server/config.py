@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,21 +18,49 @@ DEFAULT_SEED_SIZE = 30
 MAX_SEED_SIZE = 700
 MAX_SEED_STEP = 1000
 
+def parse_port(value: str) -> int:
+    """A TCP port, 0 (any free one) to 65535."""
+    try:
+        port = int(value)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise ValueError("a port is an integer from 0 to 65535 (0: any free one)")
+    return port
+
+
+def parse_bool(value: str) -> bool:
+    """A switch as environment variables spell it; anything else is refused rather than read as off."""
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected 1, true, yes, on or 0, false, no, off")
+
+
+def parse_float(value: str) -> float:
+    """A finite number: float() also reads 'nan' and 'inf', which no delay or timeout can be."""
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError("expected a finite number")
+    return number
+
+
 # Environment variable -> (Config field, parser). Flags override these; these override defaults.
 ENV = {
     "ALTOVIZ_MOCK_HOST": ("host", str),
-    "ALTOVIZ_MOCK_PORT": ("port", int),
+    "ALTOVIZ_MOCK_PORT": ("port", parse_port),
     "ALTOVIZ_MOCK_DATA": ("data_dir", lambda v: Path(v) if v else None),
     "ALTOVIZ_MOCK_API_KEYS": ("api_keys", lambda v: tuple(k.strip() for k in v.split(",") if k.strip())),
-    "ALTOVIZ_MOCK_OPEN_TENANTS": ("open_tenants", lambda v: v.lower() in ("1", "true", "yes", "on")),
+    "ALTOVIZ_MOCK_OPEN_TENANTS": ("open_tenants", parse_bool),
     "ALTOVIZ_MOCK_SEED": ("seed", int),
-    "ALTOVIZ_MOCK_EMPTY": ("empty", lambda v: v.lower() in ("1", "true", "yes", "on")),
-    "ALTOVIZ_MOCK_FSYNC": ("fsync", lambda v: v.lower() in ("1", "true", "yes", "on")),
+    "ALTOVIZ_MOCK_EMPTY": ("empty", parse_bool),
+    "ALTOVIZ_MOCK_FSYNC": ("fsync", parse_bool),
     "ALTOVIZ_MOCK_WEBHOOK_MAX_ATTEMPTS": ("webhook_max_attempts", int),
-    "ALTOVIZ_MOCK_WEBHOOK_BACKOFF": ("webhook_backoff", float),
-    "ALTOVIZ_MOCK_WEBHOOK_BACKOFF_FACTOR": ("webhook_backoff_factor", float),
-    "ALTOVIZ_MOCK_WEBHOOK_BACKOFF_MAX": ("webhook_backoff_max", float),
-    "ALTOVIZ_MOCK_WEBHOOK_TIMEOUT": ("webhook_timeout", float),
+    "ALTOVIZ_MOCK_WEBHOOK_BACKOFF": ("webhook_backoff", parse_float),
+    "ALTOVIZ_MOCK_WEBHOOK_BACKOFF_FACTOR": ("webhook_backoff_factor", parse_float),
+    "ALTOVIZ_MOCK_WEBHOOK_BACKOFF_MAX": ("webhook_backoff_max", parse_float),
+    "ALTOVIZ_MOCK_WEBHOOK_TIMEOUT": ("webhook_timeout", parse_float),
     "ALTOVIZ_MOCK_WEBHOOK_WORKERS": ("webhook_workers", int),
 }
 

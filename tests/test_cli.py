@@ -71,13 +71,42 @@ def test_no_command_shows_the_help():
 
 
 @pytest.mark.parametrize("args, words", [
-    (("serve", "--port", "abc"), ("--port", "invalid int value", "altoviz-mock serve --help")),
+    (("serve", "--port", "abc"), ("--port", "'abc'", "from 0 to 65535", "altoviz-mock serve --help")),
+    (("serve", "--port", "99999"), ("--port", "'99999'", "from 0 to 65535")),
+    (("serve", "--port", "-1"), ("--port", "'-1'", "from 0 to 65535")),
+    (("serve", "--host", "999.1.1.1"), ("host 999.1.1.1", "not a host name or address")),
+    (("serve", "--host", "192.0.2.1"), ("host 192.0.2.1", "not an address of this machine")),
     (("serve", "--colour"), ("unrecognized arguments: --colour",)),
+    (("serve", "--in-memory", "--bogus"), ("unrecognized arguments: --bogus",)),
     (("seed", "--size", "100000"), ("--size", "from 0 to 700")),
     (("launch",), ("invalid choice", "launch")),
 ])
 def test_a_bad_flag_is_one_clear_line(args, words):
     result = run(*args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("altoviz-mock")
+    for word in words:
+        assert word in lines[0]
+    assert "Traceback" not in result.stderr and not ANSI.search(result.stderr)
+
+
+@pytest.mark.parametrize("variable, value, words", [
+    ("ALTOVIZ_MOCK_PORT", "99999", ("from 0 to 65535",)),
+    ("ALTOVIZ_MOCK_PORT", "abc", ("from 0 to 65535",)),
+    ("ALTOVIZ_MOCK_HOST", "nohost.invalid", ("host nohost.invalid",)),
+    ("ALTOVIZ_MOCK_SEED", "x", ("ALTOVIZ_MOCK_SEED='x'",)),
+    ("ALTOVIZ_MOCK_OPEN_TENANTS", "maybe", ("expected 1, true",)),
+    ("ALTOVIZ_MOCK_IN_MEMORY", "maybe", ("expected 1, true",)),
+    ("ALTOVIZ_MOCK_WEBHOOK_TIMEOUT", "nan", ("finite",)),
+    ("ALTOVIZ_MOCK_WEBHOOK_WORKERS", "-1", ("webhook_workers",)),
+])
+def test_a_bad_environment_value_is_one_clear_line(variable, value, words):
+    # Were the value accepted, the server would start (and the test time out) instead.
+    args = ("serve", *(() if variable == "ALTOVIZ_MOCK_IN_MEMORY" else ("--in-memory",)),
+            *(() if variable == "ALTOVIZ_MOCK_PORT" else ("--port", "0")))
+    result = run(*args, **{variable: value})
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -163,6 +192,11 @@ def test_port_0_listens_on_a_free_port_and_says_which(serve_in):
     banner = serve_in("--port", "0", "--in-memory").banner()
     match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", banner)
     assert match and int(match.group(1)) > 0, banner
+    # The command is reachable from another shell as the banner says (`make run` runs it from .venv).
+    hint = re.search(r"^Commands \(in another terminal\): (?:source (\S+), then )?altoviz-mock --help$", banner, re.M)
+    assert hint, banner
+    if hint.group(1):
+        assert (Path(hint.group(1)).parent / "altoviz-mock").is_file()
     answer = httpx.get(f"http://127.0.0.1:{match.group(1)}/v1/Customers/1", headers={"X-API-KEY": KEY}, timeout=5)
     assert answer.status_code == 200 and answer.json()["id"] == 1
 

@@ -70,7 +70,15 @@ def test_the_contract_service_waits_for_a_healthy_mock(compose):
     command = contract["command"]
     assert command[0] == "contract"
     assert command[command.index("--base-url") + 1] == "http://mock:8080"
-    assert "--api-key" in command
+    # Its own tenant (one the mock service accepts), not the persistent default one it writes to.
+    key = command[command.index("--api-key") + 1]
+    assert key != "altoviz-sandbox-key" and "--allow-writes" in command
+    assert key in compose["services"]["mock"]["environment"]["ALTOVIZ_MOCK_API_KEYS"].split(",")
+    # The report directory is a bind mount Docker creates as root when missing: the service runs as
+    # the user's uid (exported UID) so that it can write there, in the directory it reports to.
+    source, target = contract["volumes"][0].split(":")[:2]
+    assert source == "./contract-report" and target == command[command.index("--report") + 1]
+    assert contract["user"] == "${UID:-10001}" and contract["working_dir"] == target
     assert "profiles" not in compose["services"]["mock"]  # `docker compose up` starts the sandbox only
 
 
