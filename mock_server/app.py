@@ -26,6 +26,7 @@ from .api.validation import validator_map
 from .asgi import BodyLimit, FlaskBridge
 from . import speedups
 from .auth import security_map
+from .canonical import Canonical
 from .config import Config
 from .contracts import load_contract
 from .dispatch import DirectDispatch
@@ -115,6 +116,8 @@ def create_app(config: Config | None = None) -> connexion.FlaskApp:
     app.app.config["MAX_CONTENT_LENGTH"] = 12 * 1024 * 1024
     # JSON bodies are bounded in front of everything (413, see asgi.py and the contract).
     app.add_middleware(BodyLimit, position=MiddlewarePosition.BEFORE_SWAGGER)
+    # Requests read as the live API reads them, before anything routes or validates them.
+    app.add_middleware(Canonical, position=MiddlewarePosition.BEFORE_SWAGGER, spec=spec, strict=config.strict)
     if not stock:
         speedups.install()
         app._middleware_app.asgi_app = FlaskBridge(app.app.wsgi_app, offload_writes=config.fsync)

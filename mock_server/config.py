@@ -27,6 +27,7 @@ ENV = {
     "ALTOVIZ_MOCK_SEED": ("seed", int),
     "ALTOVIZ_MOCK_EMPTY": ("empty", lambda v: v.lower() in ("1", "true", "yes", "on")),
     "ALTOVIZ_MOCK_FSYNC": ("fsync", lambda v: v.lower() in ("1", "true", "yes", "on")),
+    "ALTOVIZ_MOCK_STRICT": ("strict", lambda v: v.lower() in ("1", "true", "yes", "on")),
     "ALTOVIZ_MOCK_WEBHOOK_MAX_ATTEMPTS": ("webhook_max_attempts", int),
     "ALTOVIZ_MOCK_WEBHOOK_BACKOFF": ("webhook_backoff", float),
     "ALTOVIZ_MOCK_WEBHOOK_BACKOFF_FACTOR": ("webhook_backoff_factor", float),
@@ -51,6 +52,8 @@ class Config:
     empty: bool = False
     fsync: bool = False
     validate_responses: bool = False
+    # Each X-Mock-Warning (mock_server/warnings.py) refuses its request (400) instead.
+    strict: bool = False
     # Ordinary JSON requests answered by mock_server/dispatch.py ahead of Connexion's per-request
     # layers (same contract, same validators, same handlers); False sends everything down the chain.
     direct_dispatch: bool = True
