@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 from . import warnings
+from .api.problems import VALIDATION_FAILED, LiveBadRequest
 
 METHODS = ("get", "post", "put", "delete", "patch")
 DATE_TIME_PREFIX = re.compile(r"(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}")
@@ -47,21 +48,23 @@ class Operation:
     """What the layer needs of one operation: its query names and date parameters, its body schema."""
 
     query: dict[str, str] = field(default_factory=dict)  # lower-case name -> contract spelling
+    integers: set[str] = field(default_factory=set)  # the integer path and query parameters
     date_query: set[str] = field(default_factory=set)
     body: dict | None = None
 
 
 @dataclass
 class Route:
-    """A contract path: its segments (None for a parameter) and its operations by METHOD."""
+    """A contract path: its segments (a parameter's name where `literal` is False), its operations."""
 
     template: str
-    segments: list[str | None]
+    segments: list[str]
+    literal: list[bool]
     operations: dict[str, Operation]
 
     @property
     def parameters(self) -> int:
-        return sum(s is None for s in self.segments)
+        return self.literal.count(False)
 
 
 def _resolver(spec: dict):
@@ -116,6 +119,8 @@ def compile_routes(spec: dict) -> dict[int, list[Route]]:
                 continue
             operation = Operation()
             for parameter in common + [resolve(p) for p in raw.get("parameters", ())]:
+                if resolve(parameter.get("schema", {})).get("type") == "integer":
+                    operation.integers.add(parameter["name"])
                 if parameter.get("in") != "query":
                     continue
                 operation.query[parameter["name"].lower()] = parameter["name"]
@@ -126,8 +131,9 @@ def compile_routes(spec: dict) -> dict[int, list[Route]]:
             if schema is not None:
                 operation.body = _schema_tree(schema, resolve, seen)
             operations[method.upper()] = operation
-        segments = [None if s.startswith("{") else s for s in template.strip("/").split("/")]
-        routes.setdefault(len(segments), []).append(Route(template, segments, operations))
+        segments = [s[1:-1] if s.startswith("{") else s for s in template.strip("/").split("/")]
+        literal = [not s.startswith("{") for s in template.strip("/").split("/")]
+        routes.setdefault(len(segments), []).append(Route(template, segments, literal, operations))
     for same_length in routes.values():
         same_length.sort(key=lambda r: r.parameters)
     return routes
@@ -224,11 +230,23 @@ class Canonical:
         """The contract route of a request path's raw segments, and the segments in its spelling."""
         decoded = [unquote(s.decode("latin-1")).lower() for s in raw_segments]
         for route in self.routes.get(len(raw_segments), ()):
-            if all(s is None and d != "" or s is not None and s.lower() == d
-                   for s, d in zip(route.segments, decoded)):
-                return route, [raw if s is None else quote(s).encode()
-                               for s, raw in zip(route.segments, raw_segments)]
+            if all(s.lower() == d if lit else d != ""
+                   for s, lit, d in zip(route.segments, route.literal, decoded)):
+                return route, [quote(s).encode() if lit else raw
+                               for s, lit, raw in zip(route.segments, route.literal, raw_segments)]
         return None
+
+    @staticmethod
+    def check_integers(route: Route, operation: Operation, raw_segments: list[bytes], query) -> None:
+        """The live API's own 400s for integers: an id that is not one, a page index below 1."""
+        for name, lit, raw in zip(route.segments, route.literal, raw_segments):
+            if not lit and name in operation.integers:
+                value = unquote(raw.decode("latin-1"))
+                if not INTEGER.match(value):
+                    raise LiveBadRequest(f"The value '{value}' is not valid.", [])
+        for name, value in query:
+            if name == "PageIndex" and INTEGER.match(value) and int(value) < 1:
+                raise LiveBadRequest(VALIDATION_FAILED, ["'Page Index' must be greater than or equal to '1'."])
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["path"].startswith(self.exempt):
@@ -241,7 +259,8 @@ class Canonical:
         raw_path = scope.get("raw_path") or quote(scope["path"]).encode()
         raw_path = raw_path.split(b"?", 1)[0]
         trimmed = raw_path.rstrip(b"/") if raw_path != b"/" else raw_path
-        found = self.route(trimmed.strip(b"/").split(b"/"))
+        raw_segments = trimmed.strip(b"/").split(b"/")
+        found = self.route(raw_segments)
         operation = None
         if found is not None:
             route, segments = found
@@ -269,6 +288,8 @@ class Canonical:
                         value = match.group(1)
             kept.append((name, value))
         scope["query_string"] = urlencode(kept, quote_via=quote).encode("latin-1")
+        if operation is not None:
+            self.check_integers(route, operation, raw_segments, kept)
 
         if key is None:
             authorization = _header(scope, b"authorization")
