@@ -22,6 +22,7 @@ from .api.resolver import OperationResolver
 from .api.validation import validator_map
 from .asgi import BodyLimit
 from .auth import security_map
+from .canonical import Canonical
 from .config import Config
 from .contracts import load_contract
 from .domain.collection import utcnow
@@ -124,6 +125,8 @@ def create_app(config: Config | None = None) -> connexion.FlaskApp:
     # before its handler; their latency is awaited on the event loop (sandbox/faults.py).
     app.add_middleware(FaultInjection, position=MiddlewarePosition.BEFORE_CONTEXT,
                        rules=faults(app.app), tenants=tenants)
+    # Requests read as the live API reads them, before anything routes or validates them.
+    app.add_middleware(Canonical, position=MiddlewarePosition.BEFORE_SWAGGER, spec=spec, strict=config.strict)
     tenants.warm_up()
     # Webhook deliveries left pending by the last run: the configured tenants' now, the others'
     # (open tenants, read from disk) in the background.

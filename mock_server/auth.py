@@ -1,9 +1,19 @@
-"""X-API-KEY authentication: each accepted key is its own tenant."""
+"""API-key authentication: each accepted key is its own tenant.
+
+The contract lists the three ways the live API takes a key (header, HTTP Basic `apikey`:key, query
+`apikey`); the canonical layer (canonical.py) has already handed each on as the `X-API-KEY` header,
+but each scheme verifies its own form too, so that the contract's alternatives hold as written.
+Both handlers use only the public factory of checks of Connexion's handlers (`get_fn`,
+`check_api_key`, `check_basic_auth`, `get_auth_header_value`).
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+
 from connexion.exceptions import OAuthProblem
-from connexion.security import NO_VALUE, ApiKeySecurityHandler
+from connexion.security import NO_VALUE, ApiKeySecurityHandler, BasicSecurityHandler
 
 from .sandbox.tenants import Tenants
 
@@ -13,7 +23,7 @@ INVALID_KEY = "The X-API-KEY header does not hold a valid API key"
 
 
 def security_map(tenants: Tenants) -> dict:
-    """Connexion's `security_map` with an apiKey handler bound to `tenants`."""
+    """Connexion's `security_map` with apiKey and basic handlers bound to `tenants`."""
 
     def verify(api_key: str, required_scopes=None) -> dict:
         tenant = tenants.authenticate(api_key)
@@ -23,17 +33,41 @@ def security_map(tenants: Tenants) -> dict:
         return {"sub": tenant}
 
     class TenantApiKeyHandler(ApiKeySecurityHandler):
-        """Checks keys with `verify` (bound to this app's tenants) rather than a function named by
-        the contract's `x-apikeyInfoFunc`: `get_fn` is the handler's public factory of checks."""
+        """Checks keys (header or query, as the scheme says) with `verify`, bound to this app's
+        tenants, rather than a function named by the contract's `x-apikeyInfoFunc`."""
 
         def get_fn(self, security_scheme, required_scopes):
             check = self.check_api_key(verify)
-            name = security_scheme["name"]
+            name, where = security_scheme["name"], security_scheme.get("in", "header")
 
             def check_request(request):
-                api_key = request.headers.get(name)
+                source = request.query_params if where == "query" else request.headers
+                api_key = source.get(name)
                 return NO_VALUE if api_key is None else check(request, api_key, required_scopes=required_scopes)
 
             return check_request
 
-    return {"apiKey": TenantApiKeyHandler}
+    def verify_basic(username: str, password: str, required_scopes=None) -> dict:
+        if username.lower() != "apikey":
+            raise OAuthProblem(detail=INVALID_KEY)
+        return verify(password)
+
+    class TenantBasicHandler(BasicSecurityHandler):
+        """HTTP Basic with user `apikey` and the key as the password."""
+
+        def get_fn(self, security_scheme, required_scopes):
+            check = self.check_basic_auth(verify_basic)
+
+            def check_request(request):
+                auth_type, user_pass = self.get_auth_header_value(request)
+                if auth_type != "basic":
+                    return NO_VALUE
+                try:
+                    username, password = base64.b64decode(user_pass).decode("latin1").split(":", 1)
+                except (ValueError, binascii.Error):
+                    raise OAuthProblem(detail="Invalid authorization header") from None
+                return check(request, username, password, required_scopes=required_scopes)
+
+            return check_request
+
+    return {"apiKey": TenantApiKeyHandler, "basic": TenantBasicHandler}

@@ -56,6 +56,7 @@ ENV = {
     "ALTOVIZ_MOCK_SEED": ("seed", int),
     "ALTOVIZ_MOCK_EMPTY": ("empty", parse_bool),
     "ALTOVIZ_MOCK_FSYNC": ("fsync", parse_bool),
+    "ALTOVIZ_MOCK_STRICT": ("strict", parse_bool),
     "ALTOVIZ_MOCK_WEBHOOK_MAX_ATTEMPTS": ("webhook_max_attempts", int),
     "ALTOVIZ_MOCK_WEBHOOK_BACKOFF": ("webhook_backoff", parse_float),
     "ALTOVIZ_MOCK_WEBHOOK_BACKOFF_FACTOR": ("webhook_backoff_factor", parse_float),
@@ -80,6 +81,8 @@ class Config:
     empty: bool = False
     fsync: bool = False
     validate_responses: bool = False
+    # Each X-Mock-Warning (mock_server/warnings.py) refuses its request (400) instead.
+    strict: bool = False
     # Webhook deliveries: attempts per delivery (the first included); the delay before the first
     # retry, multiplied by the factor before each next one, capped; the connect/read timeout of an
     # attempt; the delivering threads (0: deliveries are recorded as pending, never sent).

@@ -43,9 +43,14 @@ def test_every_operation_requires_the_api_key_and_documents_401():
     spec = load_contract()
     assert spec["components"]["securitySchemes"]["ApiKey"] == {
         **spec["components"]["securitySchemes"]["ApiKey"], "type": "apiKey", "in": "header", "name": "X-API-KEY"}
-    assert spec["security"] == [{"ApiKey": []}]
+    assert spec["components"]["securitySchemes"]["Basic"] == {
+        **spec["components"]["securitySchemes"]["Basic"], "type": "http", "scheme": "basic"}
+    assert spec["components"]["securitySchemes"]["ApiKeyQuery"] == {
+        **spec["components"]["securitySchemes"]["ApiKeyQuery"], "type": "apiKey", "in": "query", "name": "apikey"}
+    keys = [{"ApiKey": []}, {"Basic": []}, {"ApiKeyQuery": []}]
+    assert spec["security"] == keys
     for method, path, op in operations(spec):
-        assert op.get("security", spec["security"]) == [{"ApiKey": []}], (method, path)
+        assert op.get("security", spec["security"]) == keys, (method, path)
         assert "401" in op["responses"], (method, path)
 
 

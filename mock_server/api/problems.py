@@ -1,9 +1,13 @@
-"""Error answers: every 4xx/5xx body matches the shape the contract documents for that operation.
+"""Error answers: the live API's error surface on the Altoviz API, ProblemDetails on /_mock.
 
-The vendor documents some errors as `ProblemDetails` (RFC 7807 fields) and others as its own
-`Error` ({message, errors}); the shape is read from the contract per operation and status, so
-that the contract stays the single source of truth. The admin API's contract (admin.yaml, served
-at /_mock) is read the same way: its errors are all ProblemDetails.
+The live API (docs/live-vs-published.md) answers 401, 405 and an unknown route's 404 with an empty
+body and no `Content-Type`, and every other error in its own `Error` shape, in one of three forms:
+`{"errors": [...], "message": "Validation failed"}` for structural validation (English),
+`{"errors": [], "message": "<specific>"}` (an absent record, an id that is not a number), and
+`{"errors": null, "message": "<business rule>"}` (French). Which shape an answer takes is still read
+from the contract per operation and status (the sandbox's own limits, 413 and 415, keep
+ProblemDetails), so that the contract stays the single source of truth. The admin API's contract
+(admin.yaml, served at /_mock) is read the same way: its errors are all ProblemDetails.
 """
 
 from __future__ import annotations
@@ -59,11 +63,27 @@ def path_table(spec: dict, base_path: str = "") -> list[tuple[re.Pattern, int, d
     {METHOD: operationId}."""
     table = []
     for path, item in spec.get("paths", {}).items():
-        pattern = re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(base_path + path)) + "$")
+        # As the canonical layer reads paths (mock_server/canonical.py): any case, a trailing slash.
+        pattern = re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(base_path + path)) + "/?$",
+                             re.IGNORECASE)
         operations = {m.upper(): op.get("operationId") for m, op in item.items()
                       if m in ("get", "post", "put", "patch", "delete")}
         table.append((pattern, path.count("{"), operations))
     return table
+
+
+# The message of a structural validation error, the `errors` listing what failed (captured live).
+VALIDATION_FAILED = "Validation failed"
+# Statuses the live API answers with an empty body and no Content-Type (captured live).
+EMPTY = (401, 405)
+
+
+class LiveBadRequest(ProblemException):
+    """A 400 the live API words itself; `errors` is its `errors` member (a list, or None)."""
+
+    def __init__(self, message: str, errors: list[str] | None):
+        super().__init__(status=400, title="Bad Request", detail=message)
+        self.errors = errors
 
 
 def _clean(detail: str) -> str:
@@ -79,6 +99,7 @@ class ProblemRenderer:
         APIs of the app (the admin API at /_mock)."""
         self.shapes = error_shapes(spec)
         self.paths = path_table(spec)
+        self.mounted = tuple(mounted or ())
         for base_path, other in (mounted or {}).items():
             self.shapes.update(error_shapes(other))
             self.paths += path_table(other, base_path)
@@ -99,12 +120,25 @@ class ProblemRenderer:
         """The operation a request addressed, found from the contract (errors may precede routing)."""
         return self._operations(request.url.path).get(request.method)
 
+    def live(self, request: ConnexionRequest | None) -> bool:
+        """True for a request to the Altoviz API (not to a mounted API such as /_mock)."""
+        return request is None or not request.url.path.startswith(self.mounted)
+
+    def empty(self, status: int, headers=None) -> ConnexionResponse:
+        """The live API's body-less error: no Content-Type either."""
+        return ConnexionResponse(status_code=status, body=b"", content_type=None, headers=headers or {})
+
     def response(self, request: ConnexionRequest | None, status: int, detail: str,
-                 errors: list[str] | None = None, title: str | None = None, headers=None) -> ConnexionResponse:
+                 errors: list[str] | None = None, title: str | None = None, headers=None,
+                 message: str | None = None) -> ConnexionResponse:
+        """The error answer in the shape the contract documents; `message` (default `detail`) and
+        `errors` fill the `Error` shape."""
+        if status in EMPTY and self.live(request):
+            return self.empty(status, headers)
         operation_id = self.operation_id(request) if request is not None else None
         title = title or TITLES.get(status, "Error")
         if self.shapes.get((operation_id, status)) == "Error":
-            body = {"message": detail, "errors": errors or [detail]}
+            body = {"errors": errors, "message": message or detail}
         else:
             body = {"type": TYPES.get(status, "about:blank"), "title": title, "status": status, "detail": detail}
             if request is not None:
@@ -113,13 +147,19 @@ class ProblemRenderer:
                                  content_type="application/json", headers=headers or {})
 
     def on_domain_error(self, request, exc: DomainError):
-        return self.response(request, exc.status, exc.detail, exc.errors, exc.title)
+        # An absent record: `errors` empty; a business rule: `errors` null (captured live).
+        errors = [] if exc.status == 404 else None
+        return self.response(request, exc.status, exc.detail, errors, exc.title)
 
     def on_problem(self, request, exc: ProblemException):
         detail = _clean(exc.detail or exc.title or "")
         if exc.status == 401 and detail == "No authorization token provided":
             detail = MISSING_KEY
-        return self.response(request, exc.status, detail, headers=exc.headers)
+        if hasattr(exc, "errors"):  # worded by the sandbox (LiveBadRequest, StrictRefusal)
+            return self.response(request, exc.status, detail, exc.errors, headers=exc.headers)
+        if exc.status == 400:  # the contract's structural validation
+            return self.response(request, 400, detail, [detail], headers=exc.headers, message=VALIDATION_FAILED)
+        return self.response(request, exc.status, detail, [detail], headers=exc.headers)
 
     def on_http_exception(self, request, exc: HTTPException):
         headers = dict(exc.headers or {})
@@ -128,6 +168,8 @@ class ProblemRenderer:
             allow = self.allow(request.url.path)
             if allow:
                 headers["Allow"] = allow
+        if exc.status_code == 404 and self.live(request):
+            return self.empty(404, headers)  # an unknown route (a record's 404 is a DomainError)
         return self.response(request, exc.status_code, _clean(str(exc.detail)), headers=headers)
 
     def on_malformed_form(self, request, exc: MultiPartException):

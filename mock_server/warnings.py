@@ -1,0 +1,59 @@
+"""Request-scoped warnings: what the live API silently does that a client almost certainly did not mean.
+
+The canonical layer (canonical.py) opens a collector per request; the request layers and the
+domain's `Context.warnings` (forwarded by the adapters) add to it; the answer carries each warning
+as one `X-Mock-Warning` header. In strict mode a warning refuses the request instead (400, nothing
+changed): `StrictRefusal`.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+from connexion.exceptions import ProblemException
+
+HEADER = "X-Mock-Warning"
+
+_collected: ContextVar[list[str] | None] = ContextVar("altoviz_mock_warnings", default=None)
+_strict: ContextVar[bool] = ContextVar("altoviz_mock_strict", default=False)
+
+
+class StrictRefusal(ProblemException):
+    """A request that would have drawn warnings, refused under `--strict`: 400, nothing changed."""
+
+    def __init__(self, warnings: list[str]):
+        self.errors = list(warnings)
+        super().__init__(status=400, title="Bad Request",
+                         detail="Refused in strict mode: " + "; ".join(warnings))
+
+
+def begin(strict: bool) -> list[str]:
+    """Open the collector of the request running in this context; returns its list."""
+    collected: list[str] = []
+    _collected.set(collected)
+    _strict.set(strict)
+    return collected
+
+
+def strict() -> bool:
+    """True when the current request runs under `--strict`."""
+    return _strict.get()
+
+
+def warn(*texts: str) -> None:
+    """Record warnings on the current request (none open: outside a request, nothing to tell)."""
+    collected = _collected.get()
+    if collected is not None:
+        collected.extend(t for t in texts if t not in collected)
+
+
+def check(texts: list[str]) -> None:
+    """Record `texts`; under `--strict`, refuse the request with them instead."""
+    if texts and _strict.get():
+        raise StrictRefusal(texts)
+    warn(*texts)
+
+
+def header_values(collected: list[str]) -> list[tuple[bytes, bytes]]:
+    """The `X-Mock-Warning` headers of an answer (latin-1 safe: anything else is escaped)."""
+    return [(HEADER.lower().encode(), text.encode("latin-1", "backslashreplace")) for text in collected]
