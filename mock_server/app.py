@@ -28,8 +28,10 @@ from .contracts import load_contract
 from .domain.collection import utcnow
 from .events import Dispatcher
 from .files import FileStore
+from .journal import Journal, Operations, RequestJournal
 from .sandbox.admin import admin_pages, load_admin_contract
 from .sandbox.admin_api import BASE_PATH as ADMIN_BASE_PATH, add_admin_api
+from .sandbox.clock import TenantClock
 from .sandbox.faults import FaultInjection, faults
 from .sandbox.tenants import Tenants, reference_data
 from .sandbox.webhooks import Inbox
@@ -71,6 +73,7 @@ class Services:
     files: FileStore
     webhooks: Dispatcher
     inbox: Inbox
+    journal: Journal
     clock: Callable = utcnow
 
     def close(self) -> None:
@@ -100,7 +103,9 @@ def create_app(config: Config | None = None) -> connexion.FlaskApp:
     tenants = Tenants(config, store, reference_data())
     services = Services(config=config, store=store, tenants=tenants, files=FileStore(config.data_dir),
                         presenter=Presenter(spec["components"]["schemas"]),
-                        webhooks=Dispatcher(config, tenants.open), inbox=Inbox())
+                        webhooks=Dispatcher(config, tenants.open), inbox=Inbox(),
+                        journal=Journal(config.journal_size,
+                                        config.data_dir if config.journal_persist else None))
 
     # Compact UTF-8 JSON, encoded by orjson (a fifth of a list answer's CPU time with json.dumps).
     jsonifier = Jsonifier(OrJSON, ensure_ascii=False, separators=(",", ":"))
@@ -127,6 +132,12 @@ def create_app(config: Config | None = None) -> connexion.FlaskApp:
                        rules=faults(app.app), tenants=tenants)
     # Requests read as the live API reads them, before anything routes or validates them.
     app.add_middleware(Canonical, position=MiddlewarePosition.BEFORE_SWAGGER, spec=spec, strict=config.strict)
+    # The request journal and access log see each answer as the client gets it: outside every
+    # layer that answers or refuses (only the server-error middleware is further out).
+    app.add_middleware(RequestJournal, position=MiddlewarePosition.BEFORE_EXCEPTION,
+                       journal=services.journal, authenticate=tenants.authenticate,
+                       sandbox_time=lambda tenant: TenantClock(tenants.open(tenant), real=services.clock)(),
+                       operations=Operations(spec), clock=utcnow, log_format=config.log_format)
     tenants.warm_up()
     # Webhook deliveries left pending by the last run: the configured tenants' now, the others'
     # (open tenants, read from disk) in the background.

@@ -63,6 +63,9 @@ ENV = {
     "ALTOVIZ_MOCK_WEBHOOK_BACKOFF_MAX": ("webhook_backoff_max", parse_float),
     "ALTOVIZ_MOCK_WEBHOOK_TIMEOUT": ("webhook_timeout", parse_float),
     "ALTOVIZ_MOCK_WEBHOOK_WORKERS": ("webhook_workers", int),
+    "ALTOVIZ_MOCK_JOURNAL_SIZE": ("journal_size", int),
+    "ALTOVIZ_MOCK_JOURNAL_PERSIST": ("journal_persist", lambda v: v.lower() in ("1", "true", "yes", "on")),
+    "ALTOVIZ_MOCK_LOG_FORMAT": ("log_format", str),
 }
 
 
@@ -92,6 +95,12 @@ class Config:
     webhook_backoff_max: float = 60.0
     webhook_timeout: float = 5.0
     webhook_workers: int = 4
+    # The request journal (journal.py): entries kept per tenant (a ring), and whether they are also
+    # written beside the tenant's data (read back at start; needs a data directory).
+    journal_size: int = 1000
+    journal_persist: bool = False
+    # The access log's lines on the server console: "text" or "json".
+    log_format: str = "text"
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -101,6 +110,10 @@ class Config:
             raise ValueError("webhook backoff delays must be >= 0 and the factor >= 1")
         if self.webhook_timeout <= 0 or self.webhook_workers < 0:
             raise ValueError("webhook_timeout must be > 0 and webhook_workers >= 0")
+        if self.journal_size < 1:
+            raise ValueError("journal_size must be at least 1")
+        if self.log_format not in ("text", "json"):
+            raise ValueError(f"log_format must be text or json, not {self.log_format!r}")
 
     @property
     def all_api_keys(self) -> tuple[str, ...]:

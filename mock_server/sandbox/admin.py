@@ -43,15 +43,17 @@ def _known_tenants() -> list[str]:
 
 
 def reset():
-    """Put the calling tenant (its X-API-KEY) back to its initial state (clock and outbox included);
-    `?all=true`: every tenant known to the sandbox."""
+    """Put the calling tenant (its X-API-KEY) back to its initial state (clock and outbox included,
+    request journal emptied); `?all=true`: every tenant known to the sandbox."""
     caller = _tenant()
     every = flask.request.args.get("all", "false").lower()
     if every not in ("true", "false"):
         raise ControlError(400, "Bad Request", '"all" must be true or false')
     targets = _known_tenants() if every == "true" else [caller]
+    journal = flask.current_app.extensions[EXTENSION].journal
     for tenant in targets:
         _tenants().reset(tenant)
+        journal.clear(tenant)
     return {"reset": True, "tenants": len(targets)}
 
 

@@ -22,7 +22,7 @@ from connexion.datastructures import MediaTypeDict
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 
-from . import admin, controls, seeding, webhooks
+from . import admin, controls, requests, seeding, webhooks
 from .admin import load_admin_contract
 from .controls import ControlError, _problem
 
@@ -53,6 +53,10 @@ HANDLERS = {
     "POST_Mock_AddFault": admin.add_fault,
     "DELETE_Mock_ClearFaults": admin.clear_faults,
     "DELETE_Mock_DeleteFault": admin.delete_fault,
+    "GET_Mock_Requests": requests.list_requests,
+    "GET_Mock_RequestCount": requests.count_requests,
+    "DELETE_Mock_Requests": requests.delete_requests,
+    "GET_Mock_RequestsHar": requests.export_har,
 }
 """Each operationId of admin.yaml → its handler."""
 
