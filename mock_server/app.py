@@ -25,6 +25,7 @@ from .auth import security_map
 from .canonical import Canonical
 from .config import Config
 from .contracts import load_contract
+from .dashboard import dashboard
 from .domain.collection import utcnow
 from .events import Dispatcher
 from .files import FileStore
@@ -87,8 +88,8 @@ class Services:
 def _refuse_unrouted():
     """404 for a request Flask routes but Connexion's router did not (e.g. a newline in a path
     segment): without an operation context the contract's checks never ran on it. Only the admin
-    API's pages (its contract and Swagger UI, not operations) are plain Flask routes."""
-    if flask.request.blueprint != admin_pages.name:
+    API's pages (its contract and Swagger UI, not operations) and the dashboard are plain Flask routes."""
+    if flask.request.blueprint not in (admin_pages.name, dashboard.name):
         try:
             connexion.context.operation.operation_id
         except RuntimeError:
@@ -120,6 +121,7 @@ def create_app(config: Config | None = None) -> connexion.FlaskApp:
     ProblemRenderer(spec, {ADMIN_BASE_PATH: load_admin_contract()}).install(app)
     app.app.extensions[EXTENSION] = services
     app.app.before_request(_refuse_unrouted)
+    app.app.register_blueprint(dashboard)
     app.app.json.sort_keys = False
     app.app.json.ensure_ascii = False
     # Uploads are checked per kind (5 MB images, 10 MB PDFs); this bounds what is read at all.

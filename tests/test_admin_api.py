@@ -196,10 +196,10 @@ def test_connexion_routes_the_admin_operations(app):
         c.delete("/_mock/faults/7")
     assert seen == ["GET_Mock_Health", "POST_Mock_SaveSnapshot", "DELETE_Mock_DeleteFault"]
     # No Flask route of its own for an operation: under /_mock, Connexion's blueprint of admin.yaml and
-    # the pages (contract, Swagger UI) only.
+    # the pages (contract, Swagger UI, the dashboard) only.
     blueprints = {rule.endpoint.split(".")[0] for rule in app.app.url_map.iter_rules()
                   if rule.rule.startswith("/_mock/")}
-    assert blueprints == {"mock_admin", "mock_admin_pages"}
+    assert blueprints == {"mock_admin", "mock_admin_pages", "mock_dashboard"}
 
 
 def test_every_admin_operation_has_its_handler_and_the_contract_is_valid():

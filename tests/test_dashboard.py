@@ -1,0 +1,209 @@
+"""The sandbox dashboard at /_mock/dashboard/: one tenant at a time behind its API key, French formats,
+data escaped, and the whole story in Debian's chromium driven by Playwright against a real server."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import shutil
+
+import httpx
+import pytest
+
+from mock_server.dashboard import COOKIE, journal_available
+from mock_server.dashboard.formats import date, datetime, money, percent, quantity
+
+from conftest import KEY
+
+XSS = "<script>alert(1)</script>"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# A quiet headless Chromium that looks up no host but the loopback sandbox.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                 "--disable-extensions", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+PAGES = {"": "Vue d'ensemble", "customers": "Clients", "suppliers": "Fournisseurs", "products": "Produits",
+         "invoices": "Factures", "credits": "Avoirs", "quotes": "Devis", "deliveries": "Livraisons des webhooks",
+         "outbox": "Courriels envoyés", "journal": "Journal des requêtes", "controls": "Contrôles du bac à sable"}
+
+
+def test_amounts_and_dates_are_written_as_fr_fr_writes_them():
+    # Intl.NumberFormat("fr-FR", {style: "currency", currency: "EUR"}): U+202F groups, U+00A0 before €.
+    assert money(1809.69) == "1\u202f809,69\u00a0€"
+    assert money(-1234567.005) == "-1\u202f234\u202f567,01\u00a0€"
+    assert money(0) == "0,00\u00a0€" and money(None) == ""
+    assert quantity(3.0) == "3" and quantity(2.5) == "2,5" and percent(5.5) == "5,5\u202f%"
+    assert date("2026-12-01") == "01/12/2026"
+    # Instants in the seller's time zone (Paris, UTC+1 in winter).
+    assert datetime("2026-12-01T23:30:00Z") == "02/12/2026 00:30"
+
+
+def _login(anonymous, key=KEY):
+    return anonymous.post("/_mock/dashboard/login", data={"key": key}, follow_redirects=False)
+
+
+def test_nothing_is_shown_without_an_accepted_key(anonymous):
+    for path in ("/_mock/dashboard/", "/_mock/dashboard/invoices", "/_mock/dashboard/controls"):
+        answer = anonymous.get(path, follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/_mock/dashboard/login")
+    refused = _login(anonymous, "not-a-key")
+    assert refused.status_code == 401 and COOKIE not in refused.headers.get("set-cookie", "")
+    assert anonymous.get("/_mock/dashboard/", follow_redirects=False).status_code == 303
+
+    accepted = _login(anonymous)
+    assert accepted.status_code == 303
+    cookie = accepted.headers["set-cookie"]
+    assert cookie.startswith(f"{COOKIE}=") and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    assert "Path=/_mock/dashboard" in cookie
+    page = anonymous.get("/_mock/dashboard/")
+    assert page.status_code == 200 and "Vue d&#39;ensemble" in page.text
+    assert page.headers["cache-control"] == "no-store"
+
+
+def test_the_login_leads_only_to_a_dashboard_page(anonymous):
+    inside = anonymous.post("/_mock/dashboard/login", data={"key": KEY, "next": "/_mock/dashboard/outbox"},
+                            follow_redirects=False)
+    assert inside.headers["location"] == "/_mock/dashboard/outbox"
+    outside = anonymous.post("/_mock/dashboard/login", data={"key": KEY, "next": "https://example.org/"},
+                             follow_redirects=False)
+    assert outside.headers["location"] == "/_mock/dashboard/"
+
+
+def test_stored_names_are_text_never_markup(client, anonymous):
+    created = client.post("/v1/Customers", json={"type": "Business", "companyName": XSS, "email": "x@exemple.fr"})
+    assert created.status_code == 200, created.text
+    _login(anonymous)
+    html = anonymous.get("/_mock/dashboard/customers", params={"query": "alert"}).text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and XSS not in html
+
+
+def test_the_pages_fetch_nothing_from_the_internet(anonymous):
+    _login(anonymous)
+    for path in PAGES:
+        html = anonymous.get(f"/_mock/dashboard/{path}").text
+        assert not re.search(r"(src|href)=\"(https?:)?//", html), path
+    script = anonymous.get("/_mock/dashboard/static/htmx.min.js")
+    assert script.status_code == 200 and script.text.startswith("/*! htmx 2.")
+    assert "Zero-Clause BSD" in anonymous.get("/_mock/dashboard/static/htmx.LICENSE").text
+
+
+def _wait_text(page, selector: str, text: str, timeout: float = 15_000):
+    """Until `selector`'s text holds `text` (a bounded Playwright wait, no sleep)."""
+    page.wait_for_function("([s, t]) => { const e = document.querySelector(s); return e && e.textContent.includes(t); }",
+                           arg=[selector, text], timeout=timeout)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed and could not be: `make test` "
+                                             "installs it when run as root with apt-get (apt-get install chromium)")
+def test_a_browser_follows_an_invoice_from_draft_to_overdue(server_factory):
+    from playwright.sync_api import sync_playwright
+
+    server = server_factory("--in-memory")
+    api = httpx.Client(base_url=server.url, headers={"X-API-KEY": KEY}, timeout=10, trust_env=False)
+    hook = api.post("/v1/Webhooks", json={"name": "Inbox du tableau de bord", "url": f"{server.url}/_mock/inbox/dash",
+                                          "types": ["InvoiceCreated", "InvoiceUpdated"], "secretKey": "s3cret"})
+    assert hook.status_code == 201, hook.text
+    customer = api.post("/v1/Customers", json={"type": "Business", "companyName": XSS, "email": "compta@exemple.fr"})
+    assert customer.status_code == 200, customer.text
+
+    problems, dialogs = [], []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=60_000)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+            page.set_default_timeout(15_000)
+            page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+            page.on("pageerror", lambda error: problems.append(str(error)))
+            # hx-confirm asks with window.confirm: accept, and remember every dialog (an alert would be XSS).
+            page.on("dialog", lambda dialog: (dialogs.append((dialog.type, dialog.message)), dialog.accept()))
+
+            page.goto(f"{server.url}/_mock/dashboard/")
+            assert "/_mock/dashboard/login" in page.url
+            page.fill("input[name=key]", KEY)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{server.url}/_mock/dashboard/")
+            for path, title in PAGES.items():
+                page.goto(f"{server.url}/_mock/dashboard/{path}")
+                assert page.inner_text("h1") == title
+
+            # An invoice created through the API shows up, its customer's name as text.
+            invoice = api.post("/v1/SaleInvoices", json={
+                "customerId": customer.json()["id"], "subject": "Refonte du site",
+                "lines": [{"description": "Conseil", "quantity": 3, "taxExcludedPrice": 603.23, "vat": {"rate": 20}}]})
+            assert invoice.status_code == 200, invoice.text
+            invoice_id = invoice.json()["id"]
+            page.goto(f"{server.url}/_mock/dashboard/invoices")
+            row = page.locator(f"tr[data-id='{invoice_id}']")
+            assert XSS in row.inner_text() and "Brouillon" in row.inner_text() and "2\u202f171,63\u00a0€" in row.inner_text()
+
+            # Finalize and pay it from its page: the buttons call the documented /v1 operations.
+            row.locator("a").click()
+            _wait_text(page, "#invoice-status", "brouillon")
+            assert "1\u202f809,69\u00a0€" in page.inner_text("#main")
+            page.click("text=Finaliser")
+            _wait_text(page, "#invoice-status", "finalisée")
+            number = page.inner_text("#doc-title").split()[0]
+            assert re.fullmatch(r"FA\d{4}-\d+", number)
+            page.click("text=Marquer comme payée")
+            _wait_text(page, "#invoice-status", "payée")
+            assert page.inner_text("#invoice-balance") == "0,00\u00a0€"
+            assert "2\u202f171,63\u00a0€" in page.inner_text("#payments")
+            # Its PDF, loaded with the key, shows inline.
+            page.wait_for_function("() => document.querySelector('iframe.pdf').src.startsWith('blob:')")
+
+            # The webhook deliveries to the sandbox's inbox, with payload and signature.
+            received = api.get("/_mock/inbox/dash").json()
+            assert received, "no delivery reached the inbox"
+            page.goto(f"{server.url}/_mock/dashboard/deliveries")
+            _wait_text(page, "#attempts", "livrée")
+            page.locator("#attempts details").first.click()
+            signatures = page.locator("#attempts code.sig").all_inner_texts()
+            bodies = [m["body"] for m in api.get("/_mock/inbox/dash").json()]
+            assert {hmac.new(b"s3cret", b.encode("utf-8"), hashlib.sha256).hexdigest() for b in bodies} & set(signatures)
+            attempts_before = page.locator("#attempts tr[data-delivery]").count()
+            page.locator("#attempts details").first.click()  # closed again: the list refreshes itself
+            page.locator("#attempts button", has_text="Renvoyer").first.click()
+            page.wait_for_function(f"() => document.querySelectorAll('#attempts tr[data-delivery]').length > {attempts_before}")
+
+            # Send it: the outbox shows the mail, its recipient and the attached PDF.
+            assert api.post(f"/v1/SaleInvoices/Send/{invoice_id}", json=["compta@exemple.fr"]).status_code == 200
+            page.goto(f"{server.url}/_mock/dashboard/outbox")
+            mail = page.locator("tr[data-mail]").first
+            assert "compta@exemple.fr" in mail.inner_text() and f"{number}.pdf" in mail.inner_text()
+            mail.locator("summary").click()
+            page.wait_for_function("() => document.querySelector('tr[data-mail] iframe.pdf').src.startsWith('blob:')")
+
+            # A second invoice, finalized and unpaid, is overdue once the clock passes its due date.
+            second = api.post("/v1/SaleInvoices", json={"customerId": customer.json()["id"], "lines": [
+                {"description": "Maintenance", "quantity": 1, "taxExcludedPrice": 100, "vat": {"rate": 20}}]}).json()
+            assert api.post(f"/v1/SaleInvoices/Finalize/{second['id']}").status_code == 200
+            page.goto(f"{server.url}/_mock/dashboard/controls")
+            page.fill("#advance-form input[name=days]", "90")
+            page.click("#advance-clock")
+            _wait_text(page, "#toast", "Horloge avancée")
+            page.goto(f"{server.url}/_mock/dashboard/invoices")
+            assert "en retard" in page.locator(f"tr[data-id='{second['id']}']").inner_text()
+            assert "payée" in page.locator(f"tr[data-id='{invoice_id}']").inner_text()
+
+            # Fault rules: added, shown, cleared, all through /_mock/faults.
+            page.goto(f"{server.url}/_mock/dashboard/controls")
+            page.fill("#fault-form input[name=pathPattern]", "/v1/Products*")
+            page.fill("#fault-form input[name=status]", "503")
+            page.click("#add-fault")
+            _wait_text(page, "#main", "/v1/Products*")
+            assert [rule["status"] for rule in api.get("/_mock/faults").json()] == [503]
+            page.click("#clear-faults")
+            _wait_text(page, "#main", "Aucune panne")
+            assert api.get("/_mock/faults").json() == []
+
+            # The request journal: its rows when the sandbox has one, a plain notice otherwise.
+            page.goto(f"{server.url}/_mock/dashboard/journal")
+            if journal_available():
+                _wait_text(page, "#journal-table", "/v1/SaleInvoices")
+            else:
+                assert "Journal non disponible" in page.inner_text("#main")
+        finally:
+            browser.close()
+    assert [d for d in dialogs if d[0] != "confirm"] == []
+    assert problems == []
