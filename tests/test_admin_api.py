@@ -4,6 +4,8 @@ import time
 
 import pytest
 
+from mock_server.auth import INVALID_KEY, MISSING_KEY
+
 from mock_server.app import create_app
 from mock_server.config import DEFAULT_API_KEY, Config
 
@@ -216,7 +218,10 @@ def test_every_admin_operation_has_its_handler_and_the_contract_is_valid():
 
 
 def test_the_admin_api_checks_keys_as_v1_does(anonymous):
-    for headers in ({}, {"X-API-KEY": "not-a-key"}):
-        admin = anonymous.get("/_mock/faults", headers=headers).json()
-        v1 = anonymous.get("/v1/Customers", headers=headers).json()
-        assert admin["status"] == 401 and admin["detail"] == v1["detail"]
+    # The same security handler refuses both; /v1 answers as the live API does (an empty body),
+    # /_mock words the refusal as a ProblemDetails.
+    for headers, detail in (({}, MISSING_KEY), ({"X-API-KEY": "not-a-key"}, INVALID_KEY)):
+        admin = anonymous.get("/_mock/faults", headers=headers)
+        v1 = anonymous.get("/v1/Customers", headers=headers)
+        assert admin.status_code == v1.status_code == 401
+        assert admin.json()["detail"] == detail and v1.content == b""
