@@ -50,28 +50,31 @@ def test_product_family_round_trip(client):
     assert labels == sorted(labels, key=str.casefold, reverse=True)
 
 
-def test_delete_a_family_keeps_its_products_without_a_family(client):
+def test_a_family_in_use_is_not_deleted_until_its_products_leave_it(client):
     family = client.post("/v1/ProductFamilies", json={"number": "FAM-99", "label": "Reliure"}).json()
     product = client.post("/v1/Products", json={**PRODUCT, "family": {"id": family["id"]}}).json()
     assert product["family"] == family
 
+    refused = client.delete(f"/v1/ProductFamilies/{family['id']}")
+    assert refused.status_code == 409
+    assert "La famille Reliure ne peut pas être supprimée car elle a été utilisée." in refused.text
+    # Nothing cascaded: the family and its product are as they were.
+    assert client.get(f"/v1/ProductFamilies/{family['id']}").json() == family
+    assert client.get(f"/v1/Products/{product['id']}").json() == product
+
+    moved = client.put(f"/v1/Products/{product['id']}", json={"family": {}})
+    assert moved.status_code == 200, moved.text
     assert client.delete(f"/v1/ProductFamilies/{family['id']}").status_code == 200
     assert client.get(f"/v1/ProductFamilies/{family['id']}").status_code == 404
     assert client.delete(f"/v1/ProductFamilies/{family['id']}").status_code == 404
-    kept = client.get(f"/v1/Products/{product['id']}")
-    assert kept.status_code == 200
-    assert kept.json().get("family") is None
-    assert {k: v for k, v in kept.json().items() if k != "family"} == {k: v for k, v in product.items() if k != "family"}
-    assert client.get("/v1/Products", params={"familyId": str(family["id"])}).json() == []
 
 
-def test_deleting_a_seeded_family_unlinks_all_its_products(client):
+def test_deleting_a_seeded_family_in_use_changes_nothing(client):
     family = client.get("/v1/ProductFamilies").json()[0]
     members = client.get("/v1/Products", params={"familyId": str(family["id"])}).json()
     assert members, "seeded families have products"
-    client.delete(f"/v1/ProductFamilies/{family['id']}")
-    for product in members:
-        assert client.get(f"/v1/Products/{product['id']}").json().get("family") is None
+    assert client.delete(f"/v1/ProductFamilies/{family['id']}").status_code == 409
+    assert client.get("/v1/Products", params={"familyId": str(family["id"])}).json() == members
 
 
 # --- Products: VAT, unit, family ---------------------------------------------------------------------
@@ -203,8 +206,9 @@ def test_update_can_move_or_remove_the_family(client):
     moved = client.put(f"/v1/Products/{product['id']}", json={"family": {"number": "FAM-03"}}).json()
     assert moved["family"] == client.get("/v1/Products/Find", params={"number": PRODUCT["number"]}).json()[0]["family"]
     assert moved["family"]["number"] == "FAM-03"
-    removed = client.put(f"/v1/Products/{product['id']}", json={"family": None}).json()
-    assert removed.get("family") is None
+    removed = client.put(f"/v1/Products/{product['id']}", json={"family": {}})
+    assert removed.status_code == 200, removed.text
+    assert removed.json().get("family") is None
 
 
 def test_delete_a_product(client):

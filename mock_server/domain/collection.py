@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from . import listing
 from .copies import copy_stored
-from .errors import InvalidRequest, NotFound
+from .errors import Conflict, InvalidRequest, NotFound
 from .reference import ReferenceData
 
 
@@ -204,15 +204,14 @@ class Collection:
 
 class Family(Collection):
     """A kind grouping documents of another kind, which refer to one by `_familyId`
-    (`Product.family`, `Customer.family`): deleting a family leaves its members without one."""
+    (`Product.family`, `Customer.family`): a family still in use cannot be deleted (409, as live)."""
 
     def members(self) -> Collection:
         """The collection of the grouped kind, on this context."""
         raise NotImplementedError
 
     def before_delete(self, doc: dict) -> None:
-        # The members keep existing; they simply lose their family, as in the Altoviz UI.
-        members = self.members()
-        for member in self.repo.find(members.kind, _familyId=doc["id"]):
-            self.repo.replace(members.kind, member["id"], {**member, "_familyId": None})
-            members.emit("Updated", member["id"])
+        # Nothing is cascaded: the live API refuses, and the client moves the members first.
+        if self.repo.find(self.members().kind, _familyId=doc["id"]):
+            name = doc.get("label") or doc.get("number") or doc["id"]
+            raise Conflict(f"La famille {name} ne peut pas être supprimée car elle a été utilisée.")
