@@ -99,10 +99,14 @@ def test_vat_given_by_rate_and_region(client):
     assert product["vat"] == vat(client, "Corse", 13)
 
 
-def test_without_a_vat_the_product_gets_the_french_default_of_20_percent(client):
+def test_a_product_without_vat_or_unit_has_none_as_live_and_its_lines_take_the_default_vat(client):
     product = client.post("/v1/Products", json=PRODUCT).json()
-    assert product["vat"] == default_vat(client, "FR")
-    assert product["vat"]["rate"] == 20
+    assert (product.get("vat"), product.get("unit"), product["defaultQuantity"]) == (None, None, 0)
+    assert client.get(f"/v1/Products/{product['id']}").json() == product
+    invoice = client.post("/v1/SaleInvoices", json={"customerId": 2, "lines": [{"productId": product["id"]}]})
+    assert invoice.status_code == 200, invoice.text
+    assert invoice.json()["lines"][0]["vat"] == default_vat(client, "FR")
+    assert invoice.json()["lines"][0]["vat"]["rate"] == 20
 
 
 def test_a_region_alone_gives_that_regions_default_vat(client):
