@@ -189,7 +189,8 @@ def test_find_products_by_number_and_internal_id(client):
     assert client.get("/v1/Products/Find", params={"number": "rel-atl-1j"}).json() == [product]
     assert client.get("/v1/Products/Find", params={"internalId": "ERP-P-12"}).json() == [product]
     assert client.get("/v1/Products/Find", params={"number": "NOPE"}).json() == []
-    assert client.get("/v1/Products/Find").json() == []
+    refused = client.get("/v1/Products/Find")
+    assert refused.status_code == 400 and "Number or internal ID have to be defined" in refused.text
 
 
 def test_update_changes_the_vat_and_keeps_the_rest(client):

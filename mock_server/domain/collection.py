@@ -13,6 +13,10 @@ from .errors import Conflict, InvalidRequest, NotFound
 from .reference import ReferenceData
 
 
+# How the live API's messages name the fields `Find` looks resources up by.
+CRITERIA = {"number": "number", "internalId": "internal ID", "email": "email"}
+
+
 class Repository(Protocol):
     """What the domain needs from the store (implemented by `mock_server.store.TenantStore`)."""
 
@@ -169,10 +173,12 @@ class Collection:
         return gone
 
     def find(self, **criteria) -> list[dict]:
-        """Resources whose fields equal every given criterion (case-insensitive); [] when none given."""
+        """Resources whose fields equal every given criterion (case-insensitive); with none, a 400
+        worded as live ("Number or internal ID have to be defined")."""
         wanted = {k: str(v).casefold() for k, v in criteria.items() if v not in (None, "")}
         if not wanted:
-            return []
+            named = " or ".join(CRITERIA.get(field, field) for field in self.find_fields)
+            raise InvalidRequest(f"{named[:1].upper()}{named[1:]} have to be defined")
         found = self.repo.select(self.kind, lambda d: all(d.get(k) is not None and str(d[k]).casefold() == v
                                                           for k, v in wanted.items()))
         return [self.view(d) for d in found]
