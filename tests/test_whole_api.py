@@ -35,7 +35,8 @@ def test_colleagues_crud_and_find(client):
     assert client.get("/v1/Colleagues/GetByInternalId/hr-7").json()["id"] == id_
     assert [c["id"] for c in client.get("/v1/Colleagues/Find", params={"email": "INES@atelier.fr"}).json()] == [id_]
     assert client.get("/v1/Colleagues/Find", params={"number": colleague["number"]}).json()[0]["id"] == id_
-    assert client.get("/v1/Colleagues/Find").json() == []
+    refused = client.get("/v1/Colleagues/Find")
+    assert refused.status_code == 400 and "Email or internal ID or number have to be defined" in refused.text
     assert [c["id"] for c in client.get("/v1/Colleagues", params={"query": "garnier"}).json()] == [id_]
     updated = client.put(f"/v1/Colleagues/{id_}", json={"phone": "+33 1 23 45 67 89", "lastName": "Moreau"}).json()
     assert updated["phone"] == "+33 1 23 45 67 89" and updated["name"] == "Inès Moreau"
