@@ -50,28 +50,31 @@ def test_product_family_round_trip(client):
     assert labels == sorted(labels, key=str.casefold, reverse=True)
 
 
-def test_delete_a_family_keeps_its_products_without_a_family(client):
+def test_a_family_in_use_is_not_deleted_until_its_products_leave_it(client):
     family = client.post("/v1/ProductFamilies", json={"number": "FAM-99", "label": "Reliure"}).json()
     product = client.post("/v1/Products", json={**PRODUCT, "family": {"id": family["id"]}}).json()
     assert product["family"] == family
 
+    refused = client.delete(f"/v1/ProductFamilies/{family['id']}")
+    assert refused.status_code == 409
+    assert "La famille Reliure ne peut pas être supprimée car elle a été utilisée." in refused.text
+    # Nothing cascaded: the family and its product are as they were.
+    assert client.get(f"/v1/ProductFamilies/{family['id']}").json() == family
+    assert client.get(f"/v1/Products/{product['id']}").json() == product
+
+    moved = client.put(f"/v1/Products/{product['id']}", json={"family": {}})
+    assert moved.status_code == 200, moved.text
     assert client.delete(f"/v1/ProductFamilies/{family['id']}").status_code == 200
     assert client.get(f"/v1/ProductFamilies/{family['id']}").status_code == 404
     assert client.delete(f"/v1/ProductFamilies/{family['id']}").status_code == 404
-    kept = client.get(f"/v1/Products/{product['id']}")
-    assert kept.status_code == 200
-    assert kept.json().get("family") is None
-    assert {k: v for k, v in kept.json().items() if k != "family"} == {k: v for k, v in product.items() if k != "family"}
-    assert client.get("/v1/Products", params={"familyId": str(family["id"])}).json() == []
 
 
-def test_deleting_a_seeded_family_unlinks_all_its_products(client):
+def test_deleting_a_seeded_family_in_use_changes_nothing(client):
     family = client.get("/v1/ProductFamilies").json()[0]
     members = client.get("/v1/Products", params={"familyId": str(family["id"])}).json()
     assert members, "seeded families have products"
-    client.delete(f"/v1/ProductFamilies/{family['id']}")
-    for product in members:
-        assert client.get(f"/v1/Products/{product['id']}").json().get("family") is None
+    assert client.delete(f"/v1/ProductFamilies/{family['id']}").status_code == 409
+    assert client.get("/v1/Products", params={"familyId": str(family["id"])}).json() == members
 
 
 # --- Products: VAT, unit, family ---------------------------------------------------------------------
@@ -96,10 +99,14 @@ def test_vat_given_by_rate_and_region(client):
     assert product["vat"] == vat(client, "Corse", 13)
 
 
-def test_without_a_vat_the_product_gets_the_french_default_of_20_percent(client):
+def test_a_product_without_vat_or_unit_has_none_as_live_and_its_lines_take_the_default_vat(client):
     product = client.post("/v1/Products", json=PRODUCT).json()
-    assert product["vat"] == default_vat(client, "FR")
-    assert product["vat"]["rate"] == 20
+    assert (product.get("vat"), product.get("unit"), product["defaultQuantity"]) == (None, None, 0)
+    assert client.get(f"/v1/Products/{product['id']}").json() == product
+    invoice = client.post("/v1/SaleInvoices", json={"customerId": 2, "lines": [{"productId": product["id"]}]})
+    assert invoice.status_code == 200, invoice.text
+    assert invoice.json()["lines"][0]["vat"] == default_vat(client, "FR")
+    assert invoice.json()["lines"][0]["vat"]["rate"] == 20
 
 
 def test_a_region_alone_gives_that_regions_default_vat(client):
@@ -182,7 +189,8 @@ def test_find_products_by_number_and_internal_id(client):
     assert client.get("/v1/Products/Find", params={"number": "rel-atl-1j"}).json() == [product]
     assert client.get("/v1/Products/Find", params={"internalId": "ERP-P-12"}).json() == [product]
     assert client.get("/v1/Products/Find", params={"number": "NOPE"}).json() == []
-    assert client.get("/v1/Products/Find").json() == []
+    refused = client.get("/v1/Products/Find")
+    assert refused.status_code == 400 and "Number or internal ID have to be defined" in refused.text
 
 
 def test_update_changes_the_vat_and_keeps_the_rest(client):
@@ -203,8 +211,9 @@ def test_update_can_move_or_remove_the_family(client):
     moved = client.put(f"/v1/Products/{product['id']}", json={"family": {"number": "FAM-03"}}).json()
     assert moved["family"] == client.get("/v1/Products/Find", params={"number": PRODUCT["number"]}).json()[0]["family"]
     assert moved["family"]["number"] == "FAM-03"
-    removed = client.put(f"/v1/Products/{product['id']}", json={"family": None}).json()
-    assert removed.get("family") is None
+    removed = client.put(f"/v1/Products/{product['id']}", json={"family": {}})
+    assert removed.status_code == 200, removed.text
+    assert removed.json().get("family") is None
 
 
 def test_delete_a_product(client):

@@ -111,7 +111,8 @@ def test_find_contacts_by_email_case_insensitively_and_by_internal_id(client):
     assert client.get("/v1/Contacts/Find", params={"email": CONTACT["email"], "internalId": "CRM-C-77"}).json() == [contact]
     assert client.get("/v1/Contacts/Find", params={"email": CONTACT["email"], "internalId": "other"}).json() == []
     assert client.get("/v1/Contacts/Find", params={"email": "nobody@example.fr"}).json() == []
-    assert client.get("/v1/Contacts/Find").json() == []
+    refused = client.get("/v1/Contacts/Find")
+    assert refused.status_code == 400 and "Email or internal ID have to be defined" in refused.text
 
 
 def test_contact_list_searches_pages_and_orders(client):
@@ -208,7 +209,8 @@ def test_find_suppliers_by_email_and_internal_id(client):
     assert client.get("/v1/Suppliers/Find", params={"email": "INES.FAURE@papeterie-lumiere.fr"}).json() == [supplier]
     assert client.get("/v1/Suppliers/Find", params={"internalId": "erp-sup-501"}).json() == [supplier]
     assert client.get("/v1/Suppliers/Find", params={"email": "nobody@example.fr"}).json() == []
-    assert client.get("/v1/Suppliers/Find").json() == []
+    refused = client.get("/v1/Suppliers/Find")
+    assert refused.status_code == 400 and "Email or internal ID or number have to be defined" in refused.text
 
 
 def test_find_a_seeded_supplier_by_its_own_fields(client):

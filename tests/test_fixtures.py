@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import CLASSIFICATIONS, DEFAULT_SEED, UNITS, VATS, build_dataset, current_user, settings
-from fixtures.reference import make_siret, siren_checksum_ok, vat_number_for_siren
+from altoviz_mock_fixtures import CLASSIFICATIONS, DEFAULT_SEED, UNITS, VATS, build_dataset, current_user, settings
+from altoviz_mock_fixtures.reference import make_siret, siren_checksum_ok, vat_number_for_siren
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -206,7 +206,7 @@ def test_different_seeds_differ(data):
 
 def test_output_does_not_depend_on_hash_seed(data):
     script = (
-        "import hashlib, json; from fixtures import build_dataset; "
+        "import hashlib, json; from altoviz_mock_fixtures import build_dataset; "
         "print(hashlib.sha256(json.dumps(build_dataset()).encode()).hexdigest())"
     )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
@@ -481,3 +481,17 @@ def test_current_user():
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", user["userId"])
     assert user["displayName"] == f"{user['firstName']} {user['lastName']}"
     assert current_user() == user
+
+
+def test_the_installed_distribution_does_not_shadow_pypis_fixtures_package(tmp_path):
+    from importlib.metadata import distribution
+
+    import altoviz_mock_fixtures
+
+    top_level = distribution("altoviz-mock").read_text("top_level.txt").split()
+    assert "fixtures" not in top_level and "altoviz_mock_fixtures" in top_level
+    assert Path(altoviz_mock_fixtures.__file__).resolve().parent == REPO_ROOT / "fixtures"
+    # Outside the checkout, the project's interpreter finds no top-level `fixtures` of ours.
+    probe = subprocess.run([sys.executable, "-c", "import importlib.util; print(importlib.util.find_spec('fixtures'))"],
+                           cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert probe.stdout.strip() == "None"

@@ -202,3 +202,20 @@ def test_reverse_charge_customers_are_billed_without_vat(frozen):
     invoice = frozen.post("/v1/SaleInvoices", json={**DRAFT, "customerId": 1}).json()
     assert invoice["vatReverseCharge"] is True
     assert invoice["taxAmount"] == 0 and invoice["taxIncludedAmount"] == invoice["taxExcludedAmount"] == 1529.80
+
+
+def test_invoices_credits_and_quotes_are_found_by_number_and_find_needs_a_criterion(frozen):
+    invoice = frozen.post("/v1/SaleInvoices", json={**DRAFT, "internalId": "ERP-F-1"}).json()
+    invoice = frozen.post(f"/v1/SaleInvoices/Finalize/{invoice['id']}").json()
+    credit = frozen.post("/v1/SaleCredits", json={"cancelledInvoicetId": invoice["id"]}).json()
+    credit = frozen.post(f"/v1/SaleCredits/Finalize/{credit['id']}").json()
+    quote = frozen.post("/v1/SaleQuotes", json=DRAFT).json()
+    for kind, doc in (("SaleInvoices", invoice), ("SaleCredits", credit), ("SaleQuotes", quote)):
+        found = frozen.get(f"/v1/{kind}/Find", params={"number": doc["number"].lower()})
+        assert found.status_code == 200, found.text
+        assert [d["id"] for d in found.json()] == [doc["id"]], kind
+        assert frozen.get(f"/v1/{kind}/Find", params={"number": "XX2026-99999"}).json() == []
+        refused = frozen.get(f"/v1/{kind}/Find")
+        assert refused.status_code == 400 and "Number or internal ID have to be defined" in refused.text, kind
+    both = frozen.get("/v1/SaleInvoices/Find", params={"number": invoice["number"], "internalId": "erp-f-1"})
+    assert [d["id"] for d in both.json()] == [invoice["id"]]

@@ -35,7 +35,8 @@ def test_colleagues_crud_and_find(client):
     assert client.get("/v1/Colleagues/GetByInternalId/hr-7").json()["id"] == id_
     assert [c["id"] for c in client.get("/v1/Colleagues/Find", params={"email": "INES@atelier.fr"}).json()] == [id_]
     assert client.get("/v1/Colleagues/Find", params={"number": colleague["number"]}).json()[0]["id"] == id_
-    assert client.get("/v1/Colleagues/Find").json() == []
+    refused = client.get("/v1/Colleagues/Find")
+    assert refused.status_code == 400 and "Email or internal ID or number have to be defined" in refused.text
     assert [c["id"] for c in client.get("/v1/Colleagues", params={"query": "garnier"}).json()] == [id_]
     updated = client.put(f"/v1/Colleagues/{id_}", json={"phone": "+33 1 23 45 67 89", "lastName": "Moreau"}).json()
     assert updated["phone"] == "+33 1 23 45 67 89" and updated["name"] == "Inès Moreau"
@@ -79,11 +80,11 @@ def test_customers_reference_their_family_and_lose_it_when_it_is_deleted(client)
     for unknown in ({"id": 999}, {"number": "NOPE"}):
         refused = client.post("/v1/Customers", json={"companyName": "X", "family": unknown})
         assert refused.status_code == 400 and "family" in refused.text
-    # Deleting a family keeps its customers, without a family.
+    # A family in use is not deleted (409, in French as live), and nothing is cascaded.
     client.put(f"/v1/Customers/{customer['id']}", json={"family": {"id": other["id"]}})
-    assert client.delete(f"/v1/CustomerFamilies/{other['id']}").status_code == 200
-    kept = client.get(f"/v1/Customers/{customer['id']}")
-    assert kept.status_code == 200 and kept.json().get("family") is None
+    refused = client.delete(f"/v1/CustomerFamilies/{other['id']}")
+    assert refused.status_code == 409 and "ne peut pas être supprimée car elle a été utilisée" in refused.text
+    assert client.get(f"/v1/Customers/{customer['id']}").json()["family"] == other
 
 
 def test_contact_function_and_service_are_stored(client):

@@ -27,8 +27,8 @@ def delete(id_):
     return credits.delete(id_)
 
 
-def find(internal_id=None):
-    return credits.present(credits.of_tenant().find(internalId=internal_id))
+def find(number=None, internal_id=None):
+    return credits.present(credits.of_tenant().find(number=number, internalId=internal_id))
 
 
 def finalize(id_):

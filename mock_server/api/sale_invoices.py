@@ -28,8 +28,8 @@ def delete(id_):
     return invoices.delete(id_)
 
 
-def find(internal_id=None):
-    return invoices.present(invoices.of_tenant().find(internalId=internal_id))
+def find(number=None, internal_id=None):
+    return invoices.present(invoices.of_tenant().find(number=number, internalId=internal_id))
 
 
 def finalize(id_):

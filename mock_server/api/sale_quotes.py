@@ -29,8 +29,8 @@ def delete(id_):
     return quotes.delete(id_)
 
 
-def find(internal_id=None):
-    return quotes.present(quotes.of_tenant().find(internalId=internal_id))
+def find(number=None, internal_id=None):
+    return quotes.present(quotes.of_tenant().find(number=number, internalId=internal_id))
 
 
 def download(id_):

@@ -9,8 +9,12 @@ from zoneinfo import ZoneInfo
 
 from . import listing
 from .copies import copy_stored
-from .errors import InvalidRequest, NotFound
+from .errors import Conflict, InvalidRequest, NotFound
 from .reference import ReferenceData
+
+
+# How the live API's messages name the fields `Find` looks resources up by.
+CRITERIA = {"number": "number", "internalId": "internal ID", "email": "email"}
 
 
 class Repository(Protocol):
@@ -169,10 +173,12 @@ class Collection:
         return gone
 
     def find(self, **criteria) -> list[dict]:
-        """Resources whose fields equal every given criterion (case-insensitive); [] when none given."""
+        """Resources whose fields equal every given criterion (case-insensitive); with none, a 400
+        worded as live ("Number or internal ID have to be defined")."""
         wanted = {k: str(v).casefold() for k, v in criteria.items() if v not in (None, "")}
         if not wanted:
-            return []
+            named = " or ".join(CRITERIA.get(field, field) for field in self.find_fields)
+            raise InvalidRequest(f"{named[:1].upper()}{named[1:]} have to be defined")
         found = self.repo.select(self.kind, lambda d: all(d.get(k) is not None and str(d[k]).casefold() == v
                                                           for k, v in wanted.items()))
         return [self.view(d) for d in found]
@@ -204,15 +210,14 @@ class Collection:
 
 class Family(Collection):
     """A kind grouping documents of another kind, which refer to one by `_familyId`
-    (`Product.family`, `Customer.family`): deleting a family leaves its members without one."""
+    (`Product.family`, `Customer.family`): a family still in use cannot be deleted (409, as live)."""
 
     def members(self) -> Collection:
         """The collection of the grouped kind, on this context."""
         raise NotImplementedError
 
     def before_delete(self, doc: dict) -> None:
-        # The members keep existing; they simply lose their family, as in the Altoviz UI.
-        members = self.members()
-        for member in self.repo.find(members.kind, _familyId=doc["id"]):
-            self.repo.replace(members.kind, member["id"], {**member, "_familyId": None})
-            members.emit("Updated", member["id"])
+        # Nothing is cascaded: the live API refuses, and the client moves the members first.
+        if self.repo.find(self.members().kind, _familyId=doc["id"]):
+            name = doc.get("label") or doc.get("number") or doc["id"]
+            raise Conflict(f"La famille {name} ne peut pas être supprimée car elle a été utilisée.")

@@ -21,6 +21,13 @@ class WrongState(DomainError):
     """The resource exists but its state forbids the operation (e.g. updating a finalized invoice)."""
 
 
+class Conflict(DomainError):
+    """The operation would break what other resources rely on (deleting a family still in use)."""
+
+    status = 409
+    title = "Conflict"
+
+
 class NotFound(DomainError):
     """No resource of that kind with that id (or internal id) in the caller's tenant."""
 

@@ -49,7 +49,7 @@ class SaleDocuments(Collection):
     # Whether the document starts as a draft and is numbered by `finalize` (invoices, credits).
     drafts: ClassVar[bool] = True
     search_fields = ("number", "customerName", "customerNumber", "subject", "internalId")
-    find_fields = ("internalId",)
+    find_fields = ("number", "internalId")
 
     # --- building a document from client input --------------------------------------------------
     def update(self, id: int, data: dict) -> dict:

@@ -1,7 +1,7 @@
 """`POST /_mock/seed`: reseed the calling tenant with a fixture data set of a chosen seed and size.
 
 `{"seed": 7, "size": 300}` replaces everything the tenant holds (documents, clock, outbox, webhooks,
-as a reset does) with the data set `fixtures.build_dataset` makes for that seed, scaled to `size`
+as a reset does) with the data set `altoviz_mock_fixtures.build_dataset` makes for that seed, scaled to `size`
 customers. Built data sets are kept per (seed, size), so seeding again costs a copy (~ms).
 
 Large sizes take seconds to create through the domain rules; a client that wants to show progress

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import threading
 
-import fixtures
+import altoviz_mock_fixtures as fixtures
 
 from ..config import Config
 from ..domain.catalog import ProductFamilies, Products
@@ -30,7 +30,7 @@ def reference_data() -> ReferenceData:
 def seed_documents(seed: int, **sizes: int) -> list[tuple[type, dict]]:
     """The (collection, request body) pairs that seed a tenant, in the order they are created.
 
-    `sizes` are `fixtures.build_dataset`'s counts (customers=..., suppliers=...)."""
+    `sizes` are `altoviz_mock_fixtures.build_dataset`'s counts (customers=..., suppliers=...)."""
     data = fixtures.build_dataset(seed, **sizes)
     return [(collection, item) for collection, kind in (
         (ProductFamilies, "ProductFamilies"), (Products, "Products"), (Customers, "Customers"),
