@@ -82,6 +82,48 @@ def _port_flag(value: str) -> int:
         raise argparse.ArgumentTypeError(f"{value!r}: {exc}") from None
 
 
+# A client gets this long to send a request's line and headers (from its first byte, or from the end
+# of the previous answer): uvicorn's keep-alive timeout stops at the first byte, so a client
+# dribbling half a request would otherwise hold its connection forever.
+REQUEST_HEAD_TIMEOUT = 5.0
+# On SIGTERM, requests in flight get this long to finish before the server stops (within 5 s in all).
+GRACEFUL_SHUTDOWN = 3
+
+
+def _http_protocol():
+    """uvicorn's h11 protocol, closing a connection whose request head is not complete in time."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeadDeadline(H11Protocol):
+        _head_timer = None
+
+        def _waiting_for_head(self) -> bool:
+            return self.cycle is None or self.cycle.response_complete
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if not self._waiting_for_head():
+                self._cancel_head_timer()
+            elif self._head_timer is None and not self.transport.is_closing():
+                self._head_timer = self.loop.call_later(REQUEST_HEAD_TIMEOUT, self._head_timeout)
+
+        def _head_timeout(self) -> None:
+            self._head_timer = None
+            if self._waiting_for_head():
+                self.transport.close()
+
+        def _cancel_head_timer(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def connection_lost(self, exc) -> None:
+            self._cancel_head_timer()
+            super().connection_lost(exc)
+
+    return HeadDeadline
+
+
 def _stop_like_ctrl_c(signum, frame) -> None:
     """SIGTERM handler: uvicorn shuts down gracefully on SIGTERM, then re-raises it with the handler
     it found; raising KeyboardInterrupt here makes that end like Ctrl-C (uvicorn.run returns), so
@@ -209,7 +251,9 @@ def serve(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     _tune_gc()
-    server = uvicorn.Server(uvicorn.Config(app, host=config.host, port=port, log_level="warning", access_log=False))
+    server = uvicorn.Server(uvicorn.Config(app, host=config.host, port=port, log_level="warning", access_log=False,
+                                           http=_http_protocol(), timeout_keep_alive=5,
+                                           timeout_graceful_shutdown=GRACEFUL_SHUTDOWN))
     try:
         server.run(sockets=[sock])
     except KeyboardInterrupt:

@@ -11,10 +11,16 @@
    `X-Signature` = hex HMAC-SHA256 of the body under the webhook's `secretKey` when it has one.
    Every attempt is logged in the tenant's store. A non-2xx answer, a refused connection or a
    timeout is retried after `backoff × factor^(attempt-1)` seconds (capped), up to
-   `max_attempts` attempts in all.
+   `max_attempts` attempts in all. The timeout bounds the whole attempt (connecting, sending,
+   the answer's status and headers), not each read: a receiver dripping its answer byte by byte
+   is cut off at the deadline. A delivery that cannot be sent at all (its stored event unreadable,
+   its URL unusable) is marked failed at once, with the reason in the delivery log.
 4. Deliveries of one resource to one webhook go out one at a time, in the order the changes were
    committed (a retried one holds back the later ones until it succeeds or gives up).
-5. Pending deliveries are stored: after a restart, `resume` queues them again.
+5. Workers are shared fairly by tenants: due deliveries are taken round-robin by tenant, and one
+   tenant never has more than `workers - 1` attempts in flight, so slow receivers of one tenant
+   always leave a worker for the others.
+6. Pending deliveries are stored: after a restart, `resume` queues them again.
 """
 
 from __future__ import annotations
@@ -27,9 +33,11 @@ import hmac
 import itertools
 import json
 import logging
+import socket
 import threading
 import time
 import uuid
+from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -108,8 +116,12 @@ class Dispatcher:
         self._cond = threading.Condition()
         self._lanes: dict[tuple, list[_Job]] = {}  # per lane, its pending jobs by store id: [0] is next
         self._busy: set[tuple] = set()  # lanes whose first job is being attempted
-        self._heap: list[tuple[float, int, tuple]] = []  # (due, seq, lane) of lanes waiting for a worker
-        self._entry: dict[tuple, int] = {}  # lane → seq of its live heap entry (older ones are stale)
+        self._heap: list[tuple[float, int, tuple]] = []  # (due, seq, lane) of lanes waiting for their time
+        self._entry: dict[tuple, int] = {}  # lane → seq of its live entry (older ones are stale)
+        self._ready: dict[str, deque[tuple[int, tuple]]] = {}  # per tenant, its due lanes (seq, lane), oldest first
+        self._turns: deque[str] = deque()  # tenants with due lanes, the next one to serve first
+        self._active: Counter[str] = Counter()  # attempts in flight per tenant
+        self.per_tenant = max(1, self.workers - 1)  # attempts one tenant may have in flight
         self._seq = itertools.count()
         self._threads: list[threading.Thread] = []
         self._stopping = False
@@ -275,7 +287,10 @@ class Dispatcher:
 
     def _start(self) -> None:
         if self._client is None:
+            # No kept-alive connections: every attempt connects anew, so its deadline (see `_post`)
+            # covers the socket it uses from the start.
             self._client = httpx.Client(timeout=httpx.Timeout(self.timeout), trust_env=False, follow_redirects=False,
+                                        limits=httpx.Limits(max_keepalive_connections=0),
                                         headers={"User-Agent": f"altoviz-mock/{__version__} webhooks"})
             for i in range(self.workers):
                 thread = threading.Thread(target=self._work, name=f"webhook-worker-{i}", daemon=True)
@@ -284,15 +299,32 @@ class Dispatcher:
 
     # --- workers -------------------------------------------------------------------------------------
     def _next_lane(self) -> tuple | None:
-        """Wait for a lane whose next delivery is due (holding the condition); None when stopping."""
+        """Wait for a due lane of a tenant under its share of the workers (holding the condition),
+        tenants taking turns; None when stopping."""
         while not self._stopping:
-            while self._heap and self._entry.get(self._heap[0][2]) != self._heap[0][1]:
-                heapq.heappop(self._heap)  # stale entry
             now = time.monotonic()
-            if self._heap and self._heap[0][0] <= now:
-                _due, _seq, lane = heapq.heappop(self._heap)
-                del self._entry[lane]
-                return lane
+            while self._heap and self._heap[0][0] <= now:  # due: to its tenant's ready lanes
+                _due, seq, lane = heapq.heappop(self._heap)
+                if self._entry.get(lane) == seq:
+                    if lane[0] not in self._ready:
+                        self._ready[lane[0]] = deque()
+                        self._turns.append(lane[0])
+                    self._ready[lane[0]].append((seq, lane))
+            for _ in range(len(self._turns)):
+                tenant = self._turns[0]
+                self._turns.rotate(-1)  # served or not, the next tenant comes first next time
+                if self._active[tenant] >= self.per_tenant:
+                    continue
+                ready = self._ready[tenant]
+                while ready and self._entry.get(ready[0][1]) != ready[0][0]:
+                    ready.popleft()  # rescheduled since: its live entry is elsewhere
+                lane = ready.popleft()[1] if ready else None
+                if not ready:
+                    del self._ready[tenant]
+                    self._turns.remove(tenant)
+                if lane is not None:
+                    del self._entry[lane]
+                    return lane
             self._cond.wait(self._heap[0][0] - now if self._heap else None)
         return None
 
@@ -303,15 +335,21 @@ class Dispatcher:
                 if lane is None:
                     return
                 self._busy.add(lane)
+                self._active[lane[0]] += 1
                 job = self._lanes[lane][0]
             try:
                 retry_in = self._attempt(job)
-            except Exception:  # noqa: BLE001 - a worker never dies; the delivery stays pending in the store
-                if not self._stopping:
-                    log.exception("webhook delivery %s failed unexpectedly", job.id)
+            except Exception as exc:  # noqa: BLE001 - a worker never dies
                 retry_in = None
+                if not self._stopping:  # (stopping: it stays pending in the store, sent after the restart)
+                    log.exception("webhook delivery %s cannot be sent", job.id)
+                    self._give_up(job, f"cannot be sent: {type(exc).__name__}: {exc}")
             with self._cond:
                 self._busy.discard(lane)
+                self._active[lane[0]] -= 1
+                if not self._active[lane[0]]:
+                    del self._active[lane[0]]
+                self._cond.notify_all()  # a tenant that was at its share may have a due lane
                 jobs = self._lanes[lane]
                 if retry_in is None:
                     jobs.pop(0)
@@ -321,6 +359,70 @@ class Dispatcher:
                         del self._lanes[lane]
                 else:
                     self._schedule(lane, time.monotonic() + retry_in)
+
+    def _give_up(self, job: _Job, reason: str) -> None:
+        """Mark a delivery that cannot be sent failed, with the reason in the delivery log."""
+        try:
+            repo = self.open_tenant(job.tenant)
+            with repo.transaction():
+                delivery = self._current(repo, job)
+                if delivery is None:
+                    return
+                now = _iso(_now())
+                repo.insert(ATTEMPTS, {
+                    "deliveryId": job.id, "eventId": delivery["eventId"], "type": delivery["type"],
+                    "webhookId": delivery["webhookId"], "url": delivery["url"], "resource": delivery["resource"],
+                    "attempt": delivery["attempts"] + 1, "statusCode": None, "durationMs": 0.0, "error": reason,
+                    "result": "failed", "nextAttemptAt": None, "timestamp": now})
+                repo.replace(DELIVERIES, job.id, {**delivery, "state": "failed", "attempts": delivery["attempts"] + 1,
+                                                  "nextAttemptAt": None})
+        except Exception:  # noqa: BLE001 - the tenant's store itself fails: nothing more can be recorded
+            log.exception("could not mark webhook delivery %s failed", job.id)
+
+    def _post(self, url: str, body: bytes, headers: dict) -> int:
+        """POST the delivery; its status code. `self.timeout` bounds the whole attempt: httpx's
+        timeouts are per operation (a receiver sending a byte every few seconds never trips
+        them), so at the deadline a timer shuts the attempt's socket down, which ends any read
+        or write blocked on it. The socket is known from httpx's `trace` extension."""
+        lock = threading.Lock()
+        sockets: list[socket.socket] = []
+        expired = False
+
+        def cut(sock: socket.socket) -> None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed
+
+        def expire() -> None:
+            nonlocal expired
+            with lock:
+                expired = True
+                for sock in sockets:
+                    cut(sock)
+
+        def trace(event: str, info: dict) -> None:
+            if event == "connection.connect_tcp.complete" and info.get("return_value") is not None:
+                sock = info["return_value"].get_extra_info("socket")
+                if sock is not None:
+                    with lock:
+                        sockets.append(sock)
+                        if expired:
+                            cut(sock)
+
+        timer = threading.Timer(self.timeout, expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            with self._client.stream("POST", url, content=body, headers=headers,
+                                     extensions={"trace": trace}) as response:
+                return response.status_code
+        except httpx.TransportError as exc:
+            if expired:
+                raise httpx.TimeoutException(f"no answer within {self.timeout:g} s") from exc
+            raise
+        finally:
+            timer.cancel()
 
     def _delay(self, attempt: int) -> float:
         """Seconds before the attempt after attempt number `attempt` (1-based)."""
@@ -351,8 +453,7 @@ class Dispatcher:
         status, error = None, None
         started = time.perf_counter()
         try:
-            with self._client.stream("POST", webhook["url"], content=body, headers=headers) as response:
-                status = response.status_code
+            status = self._post(webhook["url"], body, headers)
         except httpx.TimeoutException as exc:
             error = f"timeout after {self.timeout:g} s ({type(exc).__name__})"
         except httpx.HTTPError as exc:

@@ -225,3 +225,33 @@ def test_the_admin_api_checks_keys_as_v1_does(anonymous):
         v1 = anonymous.get("/v1/Customers", headers=headers)
         assert admin.status_code == v1.status_code == 401
         assert admin.json()["detail"] == detail and v1.content == b""
+
+
+@pytest.mark.parametrize(("change", "body"), [
+    ("put", {"now": "9999-12-31T00:00:00Z"}),
+    ("put", {"now": "1999-12-31T23:59:59Z"}),
+    ("put", {"now": "2101-01-01T00:00:00Z", "frozen": False}),
+    ("advance", {"days": 365 * 200}),
+    ("advance", {"days": -365 * 100}),
+    ("advance", {"days": 10 ** 12}),
+])
+def test_the_clock_stays_in_its_documented_range(client, change, body):
+    assert client.put("/_mock/clock", json={"now": "2099-06-30T12:00:00Z"}).status_code == 200
+
+    if change == "put":
+        response = client.put("/_mock/clock", json=body)
+    else:
+        response = client.post("/_mock/clock/advance", json=body)
+
+    assert response.status_code == 400
+    assert "between 2000-01-01T00:00:00Z and 2100-12-31T23:59:59Z" in response.text
+    assert client.get("/_mock/clock").json()["now"].startswith("2099-06-30T12:00:00")  # unchanged
+    assert client.get("/v1/SaleInvoices").status_code == 200
+
+
+def test_the_ends_of_the_clock_range_still_work(client):
+    for instant in ("2000-01-01T00:00:00Z", "2100-12-31T23:59:59Z"):
+        assert client.put("/_mock/clock", json={"now": instant}).status_code == 200
+        assert client.get("/_mock/clock").json()["now"].startswith(instant[:19])
+        assert client.get("/v1/SaleInvoices").status_code == 200
+        assert client.get("/v1/SaleQuotes").status_code == 200

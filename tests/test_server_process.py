@@ -439,3 +439,50 @@ def test_serve_help_lists_every_flag_and_keeps_the_default_key_whole(columns):
         assert re.search(rf"(^|\s|\[){re.escape(flag)}\b", result.stdout), flag
     # Copied from the help, the key must work: not cut at a hyphen by the line wrapping.
     assert KEY in result.stdout and "ALTOVIZ_MOCK_API_KEYS" in result.stdout
+
+
+def test_a_client_holding_half_a_request_is_cut_off_while_others_are_served(server_factory):
+    server = server_factory()
+    slow = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    try:
+        slow.sendall(b"GET /v1/Customers HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-KEY: ")  # and never the rest
+        with client(server) as c:
+            assert c.get("/v1/Customers").status_code == 200  # others are served meanwhile
+        slow.settimeout(20)  # bounded: the server's request-head timeout is 5 s
+        assert slow.recv(1024) == b""  # closed by the server, without an answer
+    finally:
+        slow.close()
+
+
+def test_sigterm_during_a_long_render_exits_in_time_and_keeps_the_writes(server_factory, tmp_path):
+    data = tmp_path / "data"
+    first = server_factory(data_dir=data)
+    with client(first) as c:
+        kept = c.post("/v1/Customers", json=new_customer("SIGTERM-1")).json()
+        lines = [{"type": "Service", "description": f"Ligne {i}", "quantity": 1, "taxExcludedPrice": 1}
+                 for i in range(5000)]
+        invoice = c.post("/v1/SaleInvoices", json={"customerId": kept["id"], "lines": lines})
+        assert invoice.status_code == 200, invoice.text
+    invoice_id = invoice.json()["id"]
+    downloads = []
+
+    def download():
+        try:
+            downloads.append(httpx.get(f"{first.url}/v1/SaleInvoices/Download/{invoice_id}",
+                                       headers={"X-API-KEY": KEY}, timeout=30, trust_env=False).status_code)
+        except httpx.TransportError as exc:
+            downloads.append(type(exc).__name__)
+
+    thread = threading.Thread(target=download, daemon=True)
+    thread.start()
+    time.sleep(0.3)  # let the render start
+    first.proc.terminate()
+    first.proc.wait(timeout=10)  # raises if the server outlives the bound
+    thread.join(timeout=30)
+
+    assert first.proc.returncode == 0, first.output
+    assert downloads  # the download ended too (how depends on whether the render finished in time)
+    second = server_factory(data_dir=data)
+    with client(second) as c:
+        assert c.get(f"/v1/Customers/{kept['id']}").json()["number"] == kept["number"]
+        assert c.get(f"/v1/SaleInvoices/{invoice_id}").status_code == 200

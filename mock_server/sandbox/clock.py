@@ -1,4 +1,7 @@
-"""A clock per tenant that tests can set, freeze and move forward (due dates, Expired invoices)."""
+"""A clock per tenant that tests can set, freeze and move forward (due dates, Expired invoices).
+
+The clock stays within `EARLIEST` .. `LATEST` (2000-01-01 .. 2100-12-31, UTC): dates computed from
+it (due dates, validity dates, years in numbers) then stay far from the ends of Python's dates."""
 
 from __future__ import annotations
 
@@ -8,6 +11,22 @@ from typing import Callable
 from ..domain.collection import utcnow
 
 CLOCK = "SandboxClock"
+EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+LATEST = dt.datetime(2100, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc)
+
+
+class OutOfRange(ValueError):
+    """A clock setting outside `EARLIEST` .. `LATEST`."""
+
+    def __init__(self, now: dt.datetime | None = None):
+        where = f" ({now.isoformat().replace('+00:00', 'Z')})" if now is not None else ""
+        super().__init__(f"The sandbox clock must stay between 2000-01-01T00:00:00Z and 2100-12-31T23:59:59Z{where}")
+
+
+def _in_range(now: dt.datetime) -> dt.datetime:
+    if not EARLIEST <= now <= LATEST:
+        raise OutOfRange(now)
+    return now
 
 
 def parse_instant(text: str) -> dt.datetime:
@@ -50,7 +69,10 @@ class TenantClock:
                 self.repo.insert(CLOCK, setting)
 
     def set(self, now: dt.datetime | None, frozen: bool = True) -> dict:
-        """Move the clock to `now` (None: back to real time), frozen there or running from there."""
+        """Move the clock to `now` (None: back to real time), frozen there or running from there;
+        `OutOfRange` outside the clock's range."""
+        if now is not None:
+            _in_range(now)
         if now is None:
             self._save(None)
         elif frozen:
@@ -60,7 +82,12 @@ class TenantClock:
         return self.state()
 
     def advance(self, delta: dt.timedelta) -> dict:
-        """Move the clock forward (or back, with a negative delta), keeping it frozen if it was."""
+        """Move the clock forward (or back, with a negative delta), keeping it frozen if it was;
+        `OutOfRange` when that leaves the clock's range."""
+        try:
+            _in_range(self() + delta)
+        except OverflowError:
+            raise OutOfRange() from None
         setting = self._setting() or {}
         if setting.get("frozenAt"):
             self._save({"frozenAt": (parse_instant(setting["frozenAt"]) + delta).isoformat()})

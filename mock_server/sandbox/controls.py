@@ -17,7 +17,7 @@ from .. import __version__
 from ..api._http import EXTENSION
 from ..domain.sales import OUTBOX
 from ..files import sniff
-from .clock import TenantClock, parse_instant
+from .clock import OutOfRange, TenantClock, parse_instant
 
 
 class ControlError(Exception):
@@ -78,7 +78,10 @@ def set_clock():
     frozen = body.get("frozen", True)
     if not isinstance(frozen, bool):
         raise ControlError(400, "Bad Request", '"frozen" must be true or false')
-    return _clock().set(now, frozen=frozen)
+    try:
+        return _clock().set(now, frozen=frozen)
+    except OutOfRange as exc:
+        raise ControlError(400, "Bad Request", str(exc)) from None
 
 
 def advance_clock():
@@ -90,9 +93,12 @@ def advance_clock():
         raise ControlError(400, "Bad Request", 'Give numbers among "days", "hours", "minutes", "seconds"')
     try:
         delta = dt.timedelta(**{u: body[u] for u in units if u in body})
-        return _clock().advance(delta)
     except OverflowError:
-        raise ControlError(400, "Bad Request", "That moves the clock out of range") from None
+        raise ControlError(400, "Bad Request", str(OutOfRange())) from None
+    try:
+        return _clock().advance(delta)
+    except OutOfRange as exc:
+        raise ControlError(400, "Bad Request", str(exc)) from None
 
 
 def outbox():
