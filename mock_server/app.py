@@ -87,7 +87,7 @@ def create_app(config: Config | None = None) -> connexion.FlaskApp:
     # Benchmarks only (docs/benchmarks.md): Connexion's stock bridge and per-request validators.
     stock = os.environ.get("ALTOVIZ_MOCK_STOCK_STACK") == "1"
     spec = load_contract()
-    store = Store(config.data_dir, fsync=config.fsync)
+    store = Store(config.data_dir, fsync=config.fsync, max_open=config.max_open_tenants, recover=config.recover)
     tenants = Tenants(config, store, reference_data())
     services = Services(config=config, store=store, tenants=tenants, files=FileStore(config.data_dir),
                         presenter=Presenter(spec["components"]["schemas"]),
