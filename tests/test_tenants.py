@@ -164,3 +164,47 @@ def test_a_missing_journal_after_writes_stops_start_up(server_factory, tmp_path)
     with pytest.raises(RuntimeError, match="missing or empty") as refused:
         server_factory(data_dir=data)
     assert "--recover" in str(refused.value) and "Traceback" not in str(refused.value)
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 256 KB tmpfs (the tests run as root; elsewhere this test cannot make a disk fill up)."""
+    import os
+    import subprocess
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    if os.geteuid() != 0:
+        pytest.fail("filling a disk needs a tmpfs mount: run as root")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)], check=True, timeout=10)
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False, timeout=10)
+
+
+def test_a_full_disk_answers_507_and_loses_no_acknowledged_write(server_factory, tiny_disk):
+    data = tiny_disk / "data"
+    server = server_factory("--empty", data_dir=data)
+    acknowledged, statuses = [], []
+    with client(server) as c:
+        for n in range(400):
+            body = new_customer(f"FULL{n:04d}-" + "x" * 1500)
+            response = c.post("/v1/Customers", json=body)
+            statuses.append(response.status_code)
+            if response.status_code == 200:
+                acknowledged.append(response.json()["id"])
+            elif response.status_code == 507:
+                assert "disk is full" in response.json()["detail"]
+                if statuses.count(507) >= 3:
+                    break
+            else:
+                raise AssertionError(f"{response.status_code}: {response.text[:300]}")
+        assert statuses.count(507) >= 3 and acknowledged
+        assert c.get("/_mock/health").status_code == 200
+        listed = [x["id"] for x in c.get("/v1/Customers", params={"PageSize": 1000}).json()]
+        assert listed == acknowledged  # what was refused is not there, nothing else is missing
+    server.kill()
+    server = server_factory("--empty", data_dir=data)
+    with client(server) as c:
+        assert [x["id"] for x in c.get("/v1/Customers", params={"PageSize": 1000}).json()] == acknowledged
+    assert not [p for p in data.rglob("*") if p.name.endswith((".tmp", ".compacting"))]

@@ -8,6 +8,7 @@ at /_mock) is read the same way: its errors are all ProblemDetails.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import re
@@ -31,10 +32,11 @@ TYPES = {
     415: "https://tools.ietf.org/html/rfc9110#section-15.5.16",
     500: "https://tools.ietf.org/html/rfc9110#section-15.6.1",
     501: "https://tools.ietf.org/html/rfc9110#section-15.6.2",
+    507: "https://www.rfc-editor.org/rfc/rfc4918#section-11.5",
 }
 TITLES = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Method Not Allowed",
           413: "Content Too Large", 415: "Unsupported Media Type", 500: "Internal Server Error",
-          501: "Not Implemented"}
+          501: "Not Implemented", 507: "Insufficient Storage"}
 
 
 def error_shapes(spec: dict) -> dict[tuple[str, int], str]:
@@ -135,6 +137,11 @@ class ProblemRenderer:
         return self.response(request, 400, f"The multipart/form-data body is malformed: {exc.message}")
 
     def on_unexpected(self, request, exc: Exception):
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            # The store leaves nothing half-written (store.py): the write simply did not happen.
+            log.error("disk full on %s: %s", request.url.path if request else "?", exc)
+            return self.response(request, 507, "The sandbox's disk is full: nothing was stored. "
+                                 "Free space where its data is kept, then retry")
         # Never a stack trace in a body: the log has it.
         log.exception("unexpected error on %s", request.url.path if request else "?", exc_info=exc)
         return self.response(request, 500, "The sandbox failed to process this request; see the server log")
