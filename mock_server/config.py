@@ -33,6 +33,7 @@ ENV = {
     "ALTOVIZ_MOCK_WEBHOOK_BACKOFF_MAX": ("webhook_backoff_max", float),
     "ALTOVIZ_MOCK_WEBHOOK_TIMEOUT": ("webhook_timeout", float),
     "ALTOVIZ_MOCK_WEBHOOK_WORKERS": ("webhook_workers", int),
+    "ALTOVIZ_MOCK_WEBHOOK_LOG_KEEP": ("webhook_log_keep", int),
     "ALTOVIZ_MOCK_MAX_OPEN_TENANTS": ("max_open_tenants", int),
     "ALTOVIZ_MOCK_ADMIN_KEY": ("admin_key", lambda v: v or None),
 }
@@ -65,6 +66,8 @@ class Config:
     webhook_backoff_max: float = 60.0
     webhook_timeout: float = 5.0
     webhook_workers: int = 4
+    # Retention of each tenant's delivery log: its latest attempts and finished deliveries kept.
+    webhook_log_keep: int = 1000
     # Tenants held open at a time (data in memory, journal descriptor); the least recently used
     # idle one is closed to open another, and opened again on its next use.
     max_open_tenants: int = 256
@@ -82,6 +85,8 @@ class Config:
             raise ValueError("webhook backoff delays must be >= 0 and the factor >= 1")
         if self.webhook_timeout <= 0 or self.webhook_workers < 0:
             raise ValueError("webhook_timeout must be > 0 and webhook_workers >= 0")
+        if self.webhook_log_keep < 1:
+            raise ValueError("webhook_log_keep must be at least 1")
         if self.max_open_tenants < 1:
             raise ValueError("max_open_tenants must be at least 1")
 

@@ -258,3 +258,14 @@ def test_uploaded_files_survive_a_restart(server_factory):
         download = http.get(f"/v1/PurchaseInvoices/Download/{invoice_id}", headers=headers)
         assert download.status_code == 200 and download.content == pdf
         assert download.headers["content-type"] == "application/pdf"
+
+
+def test_upload_temp_files_left_by_a_crash_are_removed_at_start(tmp_path):
+    from mock_server.files import FileStore
+    blob_id = FileStore(tmp_path).put(b"%PDF-1.4 kept")
+    files = tmp_path / "files"
+    (files / ".upload-abc123").write_bytes(b"%PDF-1.4 cut sh")  # a crash mid-upload
+    (files / "tmpq1w2e3").write_bytes(b"older releases' temp name")
+    store = FileStore(tmp_path)
+    assert sorted(p.name for p in files.iterdir()) == [blob_id]
+    assert store.get(blob_id) == b"%PDF-1.4 kept"

@@ -534,6 +534,34 @@ def test_the_inbox_receives_without_a_key_and_shows_each_tenant_its_own_deliveri
         app.app.extensions["altoviz_mock"].close()
 
 
+def test_the_delivery_log_is_bounded_per_tenant_and_paginated(tmp_path):
+    """A dead receiver, 12 failed deliveries, a log that keeps 5: the oldest attempts and finished
+    deliveries are pruned as new ones are written; the log answers a page at a time."""
+    config = Config(data_dir=tmp_path, webhook_log_keep=5, webhook_max_attempts=1, webhook_backoff=0)
+    app = create_app(config)
+    try:
+        with app.test_client(headers={"X-API-KEY": DEFAULT_API_KEY}) as client:
+            register(client, "http://127.0.0.1:9/dead", ["CustomerCreated"])
+            for n in range(12):
+                assert client.post("/v1/Customers", json={"companyName": f"Retenue {n} SARL"}).status_code == 200
+            wait_until(lambda: client.get("/_mock/webhooks/pending").json() == [], what="every delivery done")
+            page = client.get("/_mock/webhooks/deliveries", params={"pageSize": 1000})
+            assert page.headers["X-Total-Count"] == "5"
+            kept = page.json()
+            assert len(kept) == 5 and all(a["result"] == "failed" for a in kept)
+            assert [a["id"] for a in kept] == sorted(a["id"] for a in kept)  # the latest five, oldest first
+            repo = app.app.extensions["altoviz_mock"].tenants.open(DEFAULT_API_KEY)
+            assert repo.count("WebhookDeliveries") == 5
+            pages = [client.get("/_mock/webhooks/deliveries", params={"page": n, "pageSize": 2}) for n in (1, 2, 3, 4)]
+            assert [len(p.json()) for p in pages] == [2, 2, 1, 0]
+            assert [a for p in pages for a in p.json()] == kept
+            assert {p.headers["X-Total-Count"] for p in pages} == {"5"}
+            for bad in ({"pageSize": 0}, {"pageSize": 1001}, {"page": "x"}):
+                assert client.get("/_mock/webhooks/deliveries", params=bad).status_code == 400
+    finally:
+        app.app.extensions["altoviz_mock"].close()
+
+
 # --- configuration, store and domain ----------------------------------------------------------------
 
 def test_the_retry_schedule_comes_from_the_environment():

@@ -48,14 +48,33 @@ def _services():
 
 # --- the delivery log ------------------------------------------------------------------------------
 
+MAX_PAGE_SIZE = 1000
+
+
+def _positive(name: str, default: int, maximum: int | None = None) -> int:
+    value = flask.request.args.get(name)
+    if value is None:
+        return default
+    if not value.isdigit() or int(value) < 1 or (maximum is not None and int(value) > maximum):
+        bound = f" up to {maximum}" if maximum else ""
+        raise ControlError(400, "Bad Request", f'"{name}" must be an integer from 1{bound}')
+    return int(value)
+
+
 def deliveries():
-    """Every delivery attempt of the calling tenant, oldest first; filters: eventId, webhookId, deliveryId."""
+    """The calling tenant's delivery attempts (as retained, see `Dispatcher.prune`), oldest first,
+    a page at a time (`page` from 1, `pageSize` up to 1000, default 100; the body stays a list, the
+    total is in X-Total-Count); filters: eventId, webhookId, deliveryId."""
     equals = {}
     for name in ("eventId", "webhookId", "deliveryId"):
         value = flask.request.args.get(name)
         if value is not None:
             equals[name] = int(value) if name != "eventId" and value.isdigit() else value
-    return flask.jsonify(_services().webhooks.attempts(_tenants().open(_tenant()), **equals))
+    page, size = _positive("page", 1), _positive("pageSize", 100, MAX_PAGE_SIZE)
+    attempts = _services().webhooks.attempts(_tenants().open(_tenant()), **equals)
+    response = flask.jsonify(attempts[(page - 1) * size:page * size])
+    response.headers["X-Total-Count"] = str(len(attempts))
+    return response
 
 
 def pending():
