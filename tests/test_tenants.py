@@ -208,3 +208,26 @@ def test_a_full_disk_answers_507_and_loses_no_acknowledged_write(server_factory,
     with client(server) as c:
         assert [x["id"] for x in c.get("/v1/Customers", params={"PageSize": 1000}).json()] == acknowledged
     assert not [p for p in data.rglob("*") if p.name.endswith((".tmp", ".compacting"))]
+
+
+def test_a_damaged_open_tenant_is_refused_with_503_and_the_others_are_served(server_factory, tmp_path):
+    """Open tenants are read from disk at their first use, not at start-up: a damaged one answers
+    503 (the log names the file), the server and every other tenant go on."""
+    data = tmp_path / "data"
+    server = server_factory("--open-tenants", data_dir=data)
+    for key in ("damaged-tenant-key", "healthy-tenant-key"):
+        with client(server, key) as c:
+            for n in range(3):
+                assert c.post("/v1/Customers", json=new_customer(f"{key[:4]}{n}")).status_code == 200
+    server.kill()
+    journal = data / tenant_dirname("damaged-tenant-key") / "journal.jsonl"
+    journal.write_bytes(journal.read_bytes().rsplit(b"\n", 2)[0] + b"\n{oops}\n")
+    server = server_factory("--open-tenants", data_dir=data)
+    with client(server, "damaged-tenant-key") as c:
+        refused = c.get("/v1/Customers")
+        assert refused.status_code == 503 and "--recover" in refused.text
+    with client(server, "healthy-tenant-key") as c:
+        assert len(c.get("/v1/Customers").json()) == 3
+    with client(server) as c:
+        assert c.get("/_mock/health").status_code == 200
+    assert str(journal) in server.stderr
