@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import resource
+import subprocess
 import threading
-import time
 
 import httpx
 import pytest
@@ -26,7 +27,6 @@ def limit_open_files(server, limit: int) -> None:
 
 
 def open_files(server) -> int:
-    import os
     return len(os.listdir(f"/proc/{server.proc.pid}/fd"))
 
 
@@ -169,8 +169,6 @@ def test_a_missing_journal_after_writes_stops_start_up(server_factory, tmp_path)
 @pytest.fixture
 def tiny_disk(tmp_path):
     """A 256 KB tmpfs (the tests run as root; elsewhere this test cannot make a disk fill up)."""
-    import os
-    import subprocess
     mount = tmp_path / "tiny"
     mount.mkdir()
     if os.geteuid() != 0:
