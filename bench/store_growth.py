@@ -3,9 +3,9 @@
     python bench/store_growth.py [--sizes 100,1000,10000] [--writes 2000] [--write-docs]
 
 For each size: a fresh on-disk tenant is loaded with that many invoice-like documents (~1.5 KB),
-then timed through N inserts and N whole-document replaces. A write that triggered a compaction
-(the journal folded into a new snapshot) is counted, and the mean is also given without those
-writes; the compaction's own cost, amortised over the records that trigger it, is shown apart.
+then timed through N inserts and N whole-document replaces. A write during which a compaction
+(the journal folded into a new snapshot, on the store's background thread) was installed is
+counted, and the mean is also given without those writes; the compaction's own cost, amortised over the records that trigger it, is shown apart.
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def measure_size(size: int, writes: int) -> dict:
         records = len(snapshot.with_name("journal.jsonl").read_bytes().splitlines()) - 1  # less the header
         # Recovery as after a crash: the writer is abandoned unclosed and a new Store opens the files.
         store = Store(data_dir)
-        result["open_ms"] = timed(lambda: store.tenant(KEY)) / 1e6
+        result["open_ms"] = timed(lambda: store.tenant(KEY).count(KIND)) / 1e6  # loaded at its first use
         result["compaction_ms"] = timed(store.close) / 1e6  # close() folds the journal into a snapshot
         result.update(documents=documents, records=records,
                       compaction_per_write_us=result["compaction_ms"] * 1000 / max(1000, documents))

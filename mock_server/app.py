@@ -100,7 +100,7 @@ def create_app(config: Config | None = None) -> connexion.FlaskApp:
     """Build the sandbox app: contract, handlers, tenants, store; nothing runs at import time."""
     config = config or Config.from_env()
     spec = load_contract()
-    store = Store(config.data_dir, fsync=config.fsync)
+    store = Store(config.data_dir, fsync=config.fsync, max_open=config.max_open_tenants, recover=config.recover)
     tenants = Tenants(config, store, reference_data())
     services = Services(config=config, store=store, tenants=tenants, files=FileStore(config.data_dir),
                         presenter=Presenter(spec["components"]["schemas"]),

@@ -214,6 +214,8 @@ def serve(args: argparse.Namespace) -> int:
             api_keys=tuple(args.api_key) if args.api_key else None,
             open_tenants=True if args.open_tenants else None,
             seed=args.seed, empty=True if args.empty else None,
+            max_open_tenants=args.max_open_tenants, admin_key=args.admin_key,
+            recover=True if args.recover else None,
         )
     except ValueError as exc:
         return console.fail(str(exc), 2, command="serve")
@@ -230,8 +232,13 @@ def serve(args: argparse.Namespace) -> int:
     sock, problem = _listen(config.host, config.port)
     if problem:
         return console.fail(problem, 1, command="serve")
+    from .store import CorruptStoreError
+
     try:
         app = create_app(config)
+    except CorruptStoreError as exc:  # the message names the file and the way out
+        sock.close()
+        return console.fail(str(exc), 1, command="serve")
     except BaseException:
         sock.close()
         raise
@@ -321,6 +328,14 @@ def build_parser() -> argparse.ArgumentParser:
                         f"The default key {DEFAULT_API_KEY} always works")
     p.add_argument("--open-tenants", action="store_true",
                    help="accept any X-API-KEY, each new key being a fresh empty tenant (env ALTOVIZ_MOCK_OPEN_TENANTS=1)")
+    p.add_argument("--max-open-tenants", type=int, metavar="N",
+                   help="tenants held open at a time; idle ones are closed and reopened on use "
+                        "(default 256; env ALTOVIZ_MOCK_MAX_OPEN_TENANTS)")
+    p.add_argument("--admin-key", metavar="KEY",
+                   help="X-Admin-Key of the controls across tenants (reset?all=true, /_mock/tenants); "
+                        "without one they are refused (env ALTOVIZ_MOCK_ADMIN_KEY)")
+    p.add_argument("--recover", action="store_true",
+                   help="start on damaged data files, keeping what is readable and logging what is dropped")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--empty", action="store_true", help="start tenants without fixture data (env ALTOVIZ_MOCK_EMPTY=1)")
     group.add_argument("--seed", type=int, metavar="N",

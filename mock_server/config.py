@@ -66,6 +66,9 @@ ENV = {
     "ALTOVIZ_MOCK_JOURNAL_SIZE": ("journal_size", int),
     "ALTOVIZ_MOCK_JOURNAL_PERSIST": ("journal_persist", lambda v: v.lower() in ("1", "true", "yes", "on")),
     "ALTOVIZ_MOCK_LOG_FORMAT": ("log_format", str),
+    "ALTOVIZ_MOCK_WEBHOOK_LOG_KEEP": ("webhook_log_keep", int),
+    "ALTOVIZ_MOCK_MAX_OPEN_TENANTS": ("max_open_tenants", int),
+    "ALTOVIZ_MOCK_ADMIN_KEY": ("admin_key", lambda v: v or None),
 }
 
 
@@ -101,6 +104,16 @@ class Config:
     journal_persist: bool = False
     # The access log's lines on the server console: "text" or "json".
     log_format: str = "text"
+    # Retention of each tenant's delivery log: its latest attempts and finished deliveries kept.
+    webhook_log_keep: int = 1000
+    # Tenants held open at a time (data in memory, journal descriptor); the least recently used
+    # idle one is closed to open another, and opened again on its next use.
+    max_open_tenants: int = 256
+    # The X-Admin-Key of the controls acting across tenants (reset?all, the tenants list); None
+    # refuses them.
+    admin_key: str | None = None
+    # Start on damaged data files keeping what is readable (and logging what is dropped).
+    recover: bool = False
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -114,6 +127,10 @@ class Config:
             raise ValueError("journal_size must be at least 1")
         if self.log_format not in ("text", "json"):
             raise ValueError(f"log_format must be text or json, not {self.log_format!r}")
+        if self.webhook_log_keep < 1:
+            raise ValueError("webhook_log_keep must be at least 1")
+        if self.max_open_tenants < 1:
+            raise ValueError("max_open_tenants must be at least 1")
 
     @property
     def all_api_keys(self) -> tuple[str, ...]:

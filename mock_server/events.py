@@ -113,6 +113,7 @@ class Dispatcher:
         self.backoff_max = config.webhook_backoff_max
         self.timeout = config.webhook_timeout
         self.workers = config.webhook_workers
+        self.log_keep = config.webhook_log_keep
         self._cond = threading.Condition()
         self._lanes: dict[tuple, list[_Job]] = {}  # per lane, its pending jobs by store id: [0] is next
         self._busy: set[tuple] = set()  # lanes whose first job is being attempted
@@ -214,6 +215,18 @@ class Dispatcher:
             for webhook_id in webhook_ids:
                 for doc in repo.find(DELIVERIES, webhookId=webhook_id, state="pending"):
                     repo.replace(DELIVERIES, doc["id"], {**doc, "state": "cancelled", "nextAttemptAt": None})
+
+    @staticmethod
+    def prune(repo, keep: int) -> None:
+        """Retention, at write: the tenant's `keep` latest attempts and finished deliveries stay
+        (pending deliveries always do), older ones go (inside the caller's transaction)."""
+        if repo.count(ATTEMPTS) > keep:
+            for doc in repo.scan(ATTEMPTS)[:repo.count(ATTEMPTS) - keep]:
+                repo.delete(ATTEMPTS, doc["id"])
+        if repo.count(DELIVERIES) > keep:
+            finished = [doc["id"] for doc in repo.scan(DELIVERIES) if doc.get("state") != "pending"]
+            for doc_id in finished[:max(0, len(finished) - keep)]:
+                repo.delete(DELIVERIES, doc_id)
 
     @staticmethod
     def attempts(repo, **equals) -> list[dict]:
@@ -484,6 +497,7 @@ class Dispatcher:
                 "timestamp": _iso(now)})
             repo.replace(DELIVERIES, job.id, {**current, "state": state, "attempts": attempt,
                                               "nextAttemptAt": next_at, "url": webhook["url"]})
+            self.prune(repo, self.log_keep)
         if error is not None:
             log.info("webhook delivery %s to %s: attempt %d failed (%s)", job.id, webhook["url"], attempt, error)
         return retry_in

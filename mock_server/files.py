@@ -27,6 +27,10 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
+def _is_file_id(name: str) -> bool:
+    return len(name) == 64 and all(c in "0123456789abcdef" for c in name)
+
+
 class FileStore:
     """Blobs named by the SHA-256 of their content, so an identical upload is stored once."""
 
@@ -34,6 +38,11 @@ class FileStore:
         self.root = Path(data_dir) / "files" if data_dir is not None else None
         self._memory: dict[str, bytes] = {}
         self._lock = threading.Lock()
+        if self.root is not None and self.root.is_dir():
+            # Uploads a crash or a full disk cut short (only complete blobs are ever renamed to their id).
+            for leftover in self.root.iterdir():
+                if leftover.is_file() and not _is_file_id(leftover.name):
+                    leftover.unlink(missing_ok=True)
 
     def put(self, data: bytes) -> str:
         """Store `data` (atomically on disk) and return its id."""
@@ -45,16 +54,20 @@ class FileStore:
         path = self.root / file_id
         if not path.exists():
             self.root.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=self.root, delete=False) as tmp:
-                tmp.write(data)
-                tmp.flush()
-                os.fsync(tmp.fileno())
+            with tempfile.NamedTemporaryFile(dir=self.root, prefix=".upload-", delete=False) as tmp:
+                try:
+                    tmp.write(data)
+                    tmp.flush()
+                    os.fsync(tmp.fileno())
+                except OSError:
+                    os.unlink(tmp.name)
+                    raise
             os.replace(tmp.name, path)
         return file_id
 
     def get(self, file_id: str) -> bytes | None:
         """The blob, or None for an unknown (or malformed) id."""
-        if len(file_id) != 64 or any(c not in "0123456789abcdef" for c in file_id):
+        if not _is_file_id(file_id):
             return None
         if self.root is None:
             return self._memory.get(file_id)

@@ -170,7 +170,7 @@ class AltovizMock:
         return f"{self.base_url}/_mock/inbox/{name}"
 
     def inbox(self, name: str) -> list[dict]:
-        """What the receiver `name` (`webhook_url(name)`) got, oldest first."""
+        """What the receiver `name` (`webhook_url(name)`) got from this tenant's webhooks, oldest first."""
         return self._control("GET", f"inbox/{name}")
 
     def outbox(self) -> list[dict]:

@@ -133,11 +133,15 @@ def replace_file(path: Path, data: bytes, *, rename: bool = True, sync: bool = T
     The rename is durable only once the directory is synced (`_fsync_dir`).
     """
     target = path.with_name(path.name + ".tmp") if rename else path
-    with open(target, "wb") as f:
-        f.write(data)
-        f.flush()
-        if sync:
-            os.fsync(f.fileno())
+    try:
+        with open(target, "wb") as f:
+            f.write(data)
+            f.flush()
+            if sync:
+                os.fsync(f.fileno())
+    except OSError:
+        target.unlink(missing_ok=True)  # e.g. a full disk: leave no partial file behind
+        raise
     if rename:
         os.replace(target, path)
 

@@ -60,20 +60,48 @@ def test_snapshots_live_as_long_as_the_data(tmp_path, on_disk):
         second.app.extensions["altoviz_mock"].close()
 
 
-def test_reset_all_resets_every_tenant(two_teams):
-    a, b = two_teams
+ADMIN = {"X-Admin-Key": "admin-secret-of-the-test"}
+
+
+@pytest.fixture
+def two_teams_admin(tmp_path):
+    """Two configured tenants (a, b) on an app started with an admin key."""
+    app = create_app(Config(data_dir=tmp_path, api_keys=("team-b-secret-key",), validate_responses=True,
+                            admin_key=ADMIN["X-Admin-Key"]))
+    with app.test_client(headers={"X-API-KEY": DEFAULT_API_KEY}) as a, \
+            app.test_client(headers={"X-API-KEY": "team-b-secret-key"}) as b:
+        yield a, b
+    app.app.extensions["altoviz_mock"].close()
+
+
+def test_controls_across_tenants_need_the_admin_key(two_teams, two_teams_admin):
+    a, _b = two_teams  # no admin key configured: refused whatever is sent
+    for response in (a.post("/_mock/reset?all=true"), a.get("/_mock/tenants", headers=ADMIN)):
+        assert response.status_code == 403
+        assert "--admin-key" in response.json()["detail"]
+    a, b = two_teams_admin
+    created = b.post("/v1/Customers", json={"companyName": "B SARL"}).json()
+    for headers in ({}, {"X-Admin-Key": "team-b-secret-key"}, {"X-Admin-Key": ""}):
+        assert a.post("/_mock/reset?all=true", headers=headers).status_code == 403
+        assert a.get("/_mock/tenants", headers=headers).status_code == 403
+    assert b.get(f"/v1/Customers/{created['id']}").status_code == 200  # nothing was reset
+    assert a.post("/_mock/reset", headers={}).json()["tenants"] == 1  # one's own tenant: no admin key
+
+
+def test_reset_all_resets_every_tenant(two_teams_admin):
+    a, b = two_teams_admin
     seeded = len(a.get("/v1/Customers").json())
     a.post("/v1/Customers", json={"companyName": "A SARL"})
     b.post("/v1/Customers", json={"companyName": "B SARL"})
-    assert b.post("/_mock/reset?all=true").json()["tenants"] == 2
+    assert b.post("/_mock/reset?all=true", headers=ADMIN).json()["tenants"] == 2
     assert len(a.get("/v1/Customers").json()) == seeded
     assert len(b.get("/v1/Customers").json()) == seeded
     assert a.post("/_mock/reset?all=maybe").status_code == 400
 
 
-def test_tenants_list_hides_keys(two_teams):
-    a, _b = two_teams
-    response = a.get("/_mock/tenants")
+def test_tenants_list_hides_keys(two_teams_admin):
+    a, _b = two_teams_admin
+    response = a.get("/_mock/tenants", headers=ADMIN)
     assert response.status_code == 200
     assert "team-b-secret-key" not in response.text and DEFAULT_API_KEY not in response.text
     assert len(response.json()) == 2

@@ -57,7 +57,7 @@ def frozen(client):
     return client
 
 
-def test_png_image_is_stored_and_served_without_a_key(client, anonymous):
+def test_png_image_is_stored_and_served_with_its_tenants_key(client, anonymous):
     png = png_bytes()
     Image.open(io.BytesIO(png)).verify()  # the hand-built PNG really is one
     response = upload(client, f"/v1/ProductImages/{PRODUCT}", png, "photo.png", "image/png")
@@ -66,7 +66,8 @@ def test_png_image_is_stored_and_served_without_a_key(client, anonymous):
     assert product["id"] == PRODUCT and product["imageUrl"]
     assert "/_mock/files/" in product["imageUrl"]
 
-    served = anonymous.get(path_of(product["imageUrl"]))
+    assert anonymous.get(path_of(product["imageUrl"])).status_code == 401
+    served = client.get(path_of(product["imageUrl"]))
     assert served.status_code == 200
     assert served.headers["content-type"] == "image/png"
     assert served.content == png
@@ -76,7 +77,7 @@ def test_png_image_is_stored_and_served_without_a_key(client, anonymous):
     assert client.get(f"/v1/Products/{PRODUCT}").json()["imageUrl"] == product["imageUrl"]
 
 
-def test_the_image_url_follows_the_host_the_request_came_in_on(app, client, anonymous):
+def test_the_image_url_follows_the_host_the_request_came_in_on(app, client):
     """`imageUrl` is made per request, as `pdfUrl` is: the same image answers under any host name or
     port the sandbox is reached at (localhost vs 127.0.0.1, a Docker service name, another port)."""
     png = png_bytes((7, 8, 9))
@@ -97,7 +98,7 @@ def test_the_image_url_follows_the_host_the_request_came_in_on(app, client, anon
             assert [p["imageUrl"] for p in found] == [expected]
         updated = client.put(f"/v1/Products/{PRODUCT}", headers=headers, json={"description": f"via {host}"})
         assert updated.status_code == 200 and updated.json()["imageUrl"] == expected
-        served = anonymous.get(path_of(expected), headers=headers)
+        served = client.get(path_of(expected), headers=headers)
         assert served.status_code == 200 and served.content == png
 
     # A sale document line embeds its product: with the image URL of the request's host too.
@@ -134,19 +135,33 @@ def test_an_image_url_stored_by_an_older_version_is_never_answered(app, client):
     assert "imageUrl" not in repo.get("Products", PRODUCT)
 
 
-def test_a_jpeg_replaces_the_image_then_delete_removes_it(client, anonymous):
+def test_another_tenant_gets_a_404_for_a_file_it_does_not_hold(two_teams):
+    a, b = two_teams
+    png = png_bytes((4, 4, 4))
+    path = path_of(upload(a, f"/v1/ProductImages/{PRODUCT}", png, "photo.png", "image/png").json()["imageUrl"])
+    assert a.get(path).content == png
+    assert b.get(path).status_code == 404
+    upload(b, f"/v1/ProductImages/{PRODUCT}", png, "same.png", "image/png")  # the same bytes, its own now
+    assert b.get(path).content == png
+    a.delete(f"/v1/ProductImages/{PRODUCT}")
+    assert a.get(path).status_code == 404 and b.get(path).content == png
+
+
+def test_a_jpeg_replaces_the_image_then_delete_removes_it(client):
     first = upload(client, f"/v1/ProductImages/{PRODUCT}", png_bytes(), "photo.png", "image/png").json()
     jpeg = jpeg_bytes()
     replaced = upload(client, f"/v1/ProductImages/{PRODUCT}", jpeg, "photo.jpg", "image/jpeg")
     assert replaced.status_code == 200, replaced.text
     url = replaced.json()["imageUrl"]
     assert url and url != first["imageUrl"]
-    served = anonymous.get(path_of(url))
+    served = client.get(path_of(url))
     assert served.status_code == 200
     assert served.headers["content-type"] == "image/jpeg" and served.content == jpeg
+    assert client.get(path_of(first["imageUrl"])).status_code == 404  # replaced: no longer its image
 
     deleted = client.delete(f"/v1/ProductImages/{PRODUCT}")
     assert deleted.status_code == 200
+    assert client.get(path_of(url)).status_code == 404  # removed with its product's image
     assert client.get(f"/v1/Products/{PRODUCT}").json()["imageUrl"] is None
     assert client.get(f"/v1/ProductImages/{PRODUCT}").json()["imageUrl"] is None
     second = client.delete(f"/v1/ProductImages/{PRODUCT}")
@@ -235,7 +250,7 @@ def test_uploaded_files_survive_a_restart(server_factory):
 
     restarted = server_factory(data_dir=server.data_dir)
     with httpx.Client(base_url=restarted.url, timeout=10, trust_env=False) as http:
-        image = http.get(image_path)  # no key: a public link
+        image = http.get(image_path, headers=headers)  # the owning tenant's key
         assert image.status_code == 200 and image.content == png
         assert image.headers["content-type"] == "image/png"
         # Another port after the restart: the URL names the one the sandbox answers on now.
@@ -243,3 +258,14 @@ def test_uploaded_files_survive_a_restart(server_factory):
         download = http.get(f"/v1/PurchaseInvoices/Download/{invoice_id}", headers=headers)
         assert download.status_code == 200 and download.content == pdf
         assert download.headers["content-type"] == "application/pdf"
+
+
+def test_upload_temp_files_left_by_a_crash_are_removed_at_start(tmp_path):
+    from mock_server.files import FileStore
+    blob_id = FileStore(tmp_path).put(b"%PDF-1.4 kept")
+    files = tmp_path / "files"
+    (files / ".upload-abc123").write_bytes(b"%PDF-1.4 cut sh")  # a crash mid-upload
+    (files / "tmpq1w2e3").write_bytes(b"older releases' temp name")
+    store = FileStore(tmp_path)
+    assert sorted(p.name for p in files.iterdir()) == [blob_id]
+    assert store.get(blob_id) == b"%PDF-1.4 kept"

@@ -431,3 +431,95 @@ def test_stored_documents_are_plain_json(tenant):
     assert stored["tags"] == ["a", "b"] and stored["3"] == "int key" and stored["big"] == 2**70
     assert stored["lone"] == "\ud800" and stored["price"] == 0.1
     assert tenant.get("Customers", stored["id"]) == stored
+
+
+# --- compaction in the background ---------------------------------------------------------------------
+
+class DeferredCompactor:
+    """An executor that runs nothing until told: the test decides when the background fold happens."""
+
+    def __init__(self):
+        self.jobs = []
+
+    def submit(self, fn, *args):
+        from concurrent.futures import Future
+        future = Future()
+        self.jobs.append((future, fn, args))
+        return future
+
+    def run(self):
+        future, fn, args = self.jobs.pop(0)
+        future.set_result(fn(*args))
+
+
+def fill_until_due(tenant) -> None:
+    """1000 customers and 2 updates: the journal holds more records than documents, a fold is due."""
+    for i in range(1000):
+        tenant.insert("Customers", {"n": i})
+    tenant.replace("Customers", 2, {"n": "first update"})
+    tenant.replace("Customers", 2, {"n": "second update"})
+
+
+def deferred_tenant(tmp_path, compactor) -> TenantStore:
+    from mock_server.store import _Journal
+    return TenantStore(_Journal(tmp_path / tenant_dirname(KEY), fsync=False), compactor=compactor)
+
+
+def test_the_write_crossing_the_threshold_does_not_fold_and_writes_meanwhile_are_kept(tmp_path):
+    compactor = DeferredCompactor()
+    tenant = deferred_tenant(tmp_path, compactor)
+    fill_until_due(tenant)
+    assert len(compactor.jobs) == 1  # due: handed to the background, not done by the write
+    assert json.loads(journal_lines(tmp_path)[0]) == {"epoch": 0} and len(journal_lines(tmp_path)) == 1003
+    tenant.insert("Customers", {"n": "during"})  # written while the fold is pending
+    tenant.replace("Customers", 1, {"n": "changed during"})
+    assert len(compactor.jobs) == 1  # one at a time per tenant
+    compactor.run()
+    assert journal_lines(tmp_path)[0] == '{"epoch":1}' and len(journal_lines(tmp_path)) == 3
+    reopened = open_tenant(tmp_path)
+    assert reopened.count("Customers") == 1001
+    assert reopened.get("Customers", 1)["n"] == "changed during"
+    assert reopened.get("Customers", 2)["n"] == "second update"
+    assert reopened.get("Customers", 1001)["n"] == "during"
+    assert reopened.insert("Customers", {})["id"] == 1002
+
+
+def test_a_crash_between_the_new_snapshot_and_its_journal_replays_the_lines_written_meanwhile(tmp_path):
+    compactor = DeferredCompactor()
+    tenant = deferred_tenant(tmp_path, compactor)
+    fill_until_due(tenant)
+    tenant.insert("Customers", {"n": "after the copy"})
+    _future, _fn, (generation, epoch, records, tables) = compactor.jobs[0]
+    journal = tenant._journal
+    os.replace(journal.write_compacted(epoch, records, tables), journal.snapshot_path)  # then: kill -9
+    assert json.loads(journal.snapshot_path.read_bytes())["folded"] == [0, 1002]
+    reopened = open_tenant(tmp_path)
+    assert reopened.count("Customers") == 1001
+    assert reopened.get("Customers", 1001)["n"] == "after the copy"
+    assert reopened.get("Customers", 2)["n"] == "second update"
+
+
+def test_a_reset_while_a_fold_is_pending_makes_the_fold_void(tmp_path):
+    compactor = DeferredCompactor()
+    tenant = deferred_tenant(tmp_path, compactor)
+    fill_until_due(tenant)
+    assert len(compactor.jobs) == 1
+    tenant.load({"Customers": [{"name": "after the reset"}]})
+    compactor.run()
+    assert [c.get("name") for c in open_tenant(tmp_path).all("Customers")] == ["after the reset"]
+    assert not list((tmp_path / tenant_dirname(KEY)).glob("*.compacting"))
+
+
+def test_idle_tenants_are_closed_beyond_max_open_and_reopened_on_use(tmp_path):
+    store = Store(tmp_path, max_open=3)
+    for n in range(10):
+        store.tenant(f"key-{n}").insert("Customers", {"n": n})
+    assert store.loaded_count() <= 3
+    assert [store.tenant(f"key-{n}").all("Customers")[0]["n"] for n in range(10)] == list(range(10))
+    assert store.loaded_count() <= 3
+    descriptors = len(os.listdir("/proc/self/fd"))
+    for n in range(10, 40):
+        store.tenant(f"key-{n}").insert("Customers", {"n": n})
+    assert len(os.listdir("/proc/self/fd")) <= descriptors + 1  # bounded, not one more per tenant
+    store.close()
+    assert Store(tmp_path).tenant("key-39").all("Customers")[0]["n"] == 39

@@ -533,20 +533,67 @@ def test_trigger_sends_a_sample_event_of_any_type(app, client, receiver):
         assert anonymous.get("/_mock/webhooks/deliveries").status_code == 401
 
 
-def test_the_inbox_records_what_it_receives_without_a_key(anonymous):
-    assert anonymous.get("/_mock/inbox/demo").json() == []
-    response = anonymous.post("/_mock/inbox/demo", content=b'{"id": 1}',
-                              headers={"Content-Type": "text/plain", "X-Signature": "abc"})
-    assert response.status_code == 200
-    assert anonymous.post("/_mock/inbox/demo?status=503", content=b"raw").status_code == 503
-    first, second = anonymous.get("/_mock/inbox/demo").json()
-    assert first["body"] == '{"id": 1}' and first["json"] == {"id": 1}
-    assert first["headers"]["X-Signature"] == "abc" and first["contentType"] == "text/plain"
-    assert second["body"] == "raw" and second["json"] is None and second["query"] == "status=503"
-    assert anonymous.get("/_mock/inbox/other").json() == []
-    assert anonymous.delete("/_mock/inbox/demo").json() == {"deleted": 2}
-    assert anonymous.get("/_mock/inbox/demo").json() == []
-    assert anonymous.get("/_mock/inbox/bad%20name").status_code == 400
+def test_the_inbox_receives_without_a_key_and_shows_each_tenant_its_own_deliveries(tmp_path):
+    """POST is open (a receiver); reading or emptying needs a key and shows only the deliveries of
+    events the caller's tenant recorded: another tenant's bodies and signatures stay hidden."""
+    team_b = "team-b-secret-key"
+    app = create_app(Config(data_dir=tmp_path, api_keys=(team_b,), webhook_workers=0))
+    try:
+        with app.test_client() as anonymous, app.test_client(headers={"X-API-KEY": DEFAULT_API_KEY}) as a, \
+                app.test_client(headers={"X-API-KEY": team_b}) as b:
+            recorded = a.post("/_mock/webhooks/trigger", json={"type": "CustomerCreated"})
+            assert recorded.status_code == 202
+            event_id = recorded.json()["eventId"]
+            assert event_id is None  # no webhook registered: recorded for nobody
+            hook = a.post("/v1/Webhooks", json={"name": "inbox", "url": "http://127.0.0.1:9/_mock/inbox/demo",
+                                                "types": ["CustomerCreated"]})
+            assert hook.status_code == 201, hook.text
+            event_id = a.post("/_mock/webhooks/trigger", json={"type": "CustomerCreated"}).json()["eventId"]
+            delivered = json.dumps({"id": event_id, "type": "CustomerCreated", "data": {}}).encode()
+            assert anonymous.post("/_mock/inbox/demo", content=delivered,
+                                  headers={"Content-Type": "text/plain", "X-Signature": "abc"}).status_code == 200
+            assert anonymous.post("/_mock/inbox/demo?status=503", content=b"raw").status_code == 503
+            assert anonymous.get("/_mock/inbox/demo").status_code == 401
+            assert anonymous.delete("/_mock/inbox/demo").status_code == 401
+            [mine] = a.get("/_mock/inbox/demo").json()
+            assert mine["json"]["id"] == event_id and mine["headers"]["X-Signature"] == "abc"
+            assert mine["contentType"] == "text/plain" and mine["body"] == delivered.decode()
+            assert b.get("/_mock/inbox/demo").json() == []  # tenant B sees nothing of A's
+            assert b.delete("/_mock/inbox/demo").json() == {"deleted": 0}
+            assert a.get("/_mock/inbox/other").json() == []
+            assert a.delete("/_mock/inbox/demo").json() == {"deleted": 1}
+            assert a.get("/_mock/inbox/demo").json() == []
+            assert a.get("/_mock/inbox/bad%20name").status_code == 400
+    finally:
+        app.app.extensions["altoviz_mock"].close()
+
+
+def test_the_delivery_log_is_bounded_per_tenant_and_paginated(tmp_path):
+    """A dead receiver, 12 failed deliveries, a log that keeps 5: the oldest attempts and finished
+    deliveries are pruned as new ones are written; the log answers a page at a time."""
+    config = Config(data_dir=tmp_path, webhook_log_keep=5, webhook_max_attempts=1, webhook_backoff=0)
+    app = create_app(config)
+    try:
+        with app.test_client(headers={"X-API-KEY": DEFAULT_API_KEY}) as client:
+            register(client, "http://127.0.0.1:9/dead", ["CustomerCreated"])
+            for n in range(12):
+                assert client.post("/v1/Customers", json={"companyName": f"Retenue {n} SARL"}).status_code == 200
+            wait_until(lambda: client.get("/_mock/webhooks/pending").json() == [], what="every delivery done")
+            page = client.get("/_mock/webhooks/deliveries", params={"pageSize": 1000})
+            assert page.headers["X-Total-Count"] == "5"
+            kept = page.json()
+            assert len(kept) == 5 and all(a["result"] == "failed" for a in kept)
+            assert [a["id"] for a in kept] == sorted(a["id"] for a in kept)  # the latest five, oldest first
+            repo = app.app.extensions["altoviz_mock"].tenants.open(DEFAULT_API_KEY)
+            assert repo.count("WebhookDeliveries") == 5
+            pages = [client.get("/_mock/webhooks/deliveries", params={"page": n, "pageSize": 2}) for n in (1, 2, 3, 4)]
+            assert [len(p.json()) for p in pages] == [2, 2, 1, 0]
+            assert [a for p in pages for a in p.json()] == kept
+            assert {p.headers["X-Total-Count"] for p in pages} == {"5"}
+            for bad in ({"pageSize": 0}, {"pageSize": 1001}, {"page": "x"}):
+                assert client.get("/_mock/webhooks/deliveries", params=bad).status_code == 400
+    finally:
+        app.app.extensions["altoviz_mock"].close()
 
 
 # --- configuration, store and domain ----------------------------------------------------------------

@@ -9,6 +9,7 @@ routes, not operations of admin.yaml).
 from __future__ import annotations
 
 import functools
+import hmac
 import json
 import re
 import threading
@@ -42,13 +43,29 @@ def _known_tenants() -> list[str]:
     return list(found)
 
 
+ADMIN_KEY_HEADER = "X-Admin-Key"
+
+
+def _require_admin_key(action: str) -> None:
+    """403 unless the request's X-Admin-Key is the sandbox's admin key (none configured: always)."""
+    expected = _tenants().config.admin_key
+    if expected is None:
+        raise ControlError(403, "Forbidden", f"{action} acts on every tenant: start the sandbox with "
+                           f"--admin-key KEY (or ALTOVIZ_MOCK_ADMIN_KEY) and send it as {ADMIN_KEY_HEADER}")
+    given = flask.request.headers.get(ADMIN_KEY_HEADER, "")
+    if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8")):
+        raise ControlError(403, "Forbidden", f"{action} needs the sandbox's admin key in {ADMIN_KEY_HEADER}")
+
+
 def reset():
     """Put the calling tenant (its X-API-KEY) back to its initial state (clock and outbox included,
-    request journal emptied); `?all=true`: every tenant known to the sandbox."""
+    request journal emptied); `?all=true`: every tenant known to the sandbox (with the admin key)."""
     caller = _tenant()
     every = flask.request.args.get("all", "false").lower()
     if every not in ("true", "false"):
         raise ControlError(400, "Bad Request", '"all" must be true or false')
+    if every == "true":
+        _require_admin_key("Resetting every tenant")
     targets = _known_tenants() if every == "true" else [caller]
     journal = flask.current_app.extensions[EXTENSION].journal
     for tenant in targets:
@@ -58,7 +75,10 @@ def reset():
 
 
 def tenants():
-    """The tenants known (configured keys, opened or on disk): a key hint and document counts."""
+    """The tenants known (configured keys, opened or on disk): a key hint and document counts (with
+    the admin key). A tenant read back from disk is known by its directory only: its hint is the
+    start of that hash."""
+    _require_admin_key("The tenants list")
     answer = []
     for tenant in _known_tenants():
         data = _tenants().open(tenant).dump()["data"]
@@ -157,11 +177,10 @@ def restore_snapshot(name: str):
     dump = _snapshots().get(tenant, name)
     if dump is None:
         raise ControlError(404, "Not Found", f"No snapshot {name}")
-    repo = _tenants().open(tenant)
-    current = repo.dump()["next_ids"]
-    next_ids = {k: max(v, current.get(k, 0)) for k, v in dump.get("next_ids", {}).items()}
-    next_ids.update({k: v for k, v in current.items() if k not in next_ids})
-    repo.load(dump["data"], counters=dump.get("counters"), next_ids=next_ids)
+    # The current next ids are read under the same lock as the load: a create racing the restore
+    # cannot take an id the restored data would hand out again.
+    _tenants().open(tenant).load(dump["data"], counters=dump.get("counters"), next_ids=dump.get("next_ids"),
+                                 keep_next_ids=True)
     return {"name": name, "restored": True, "documents": _counts(dump)}
 
 

@@ -15,6 +15,8 @@ from connexion.context import context
 
 from .. import __version__
 from ..api._http import EXTENSION
+from ..domain.catalog import Products
+from ..domain.purchases import PurchaseInvoices
 from ..domain.sales import OUTBOX
 from ..files import sniff
 from .clock import OutOfRange, TenantClock, parse_instant
@@ -106,9 +108,24 @@ def outbox():
     return flask.jsonify(_tenants().open(_tenant()).all(OUTBOX))
 
 
+def _image_file(product: dict):
+    """The index key of products by their image (`select_by`)."""
+    image = product.get("_image")
+    return image.get("fileId") if isinstance(image, dict) else None
+
+
+def _invoice_file(invoice: dict):
+    """The index key of purchase invoices by their PDF (`select_by`)."""
+    return invoice.get("_fileId")
+
+
 def file(file_id: str):
-    """An uploaded file (product images), by the id in its URL; no key needed, like a public link."""
-    data = flask.current_app.extensions[EXTENSION].files.get(file_id)
+    """An uploaded file, by the id in its URL, to the tenant one of whose products (its image) or
+    purchase invoices (its PDF) holds it: another tenant's, or one whose owner was deleted, is a 404."""
+    repo = _tenants().open(_tenant())
+    owned = repo.select_by(Products.kind, _image_file, [file_id]) or \
+        repo.select_by(PurchaseInvoices.kind, _invoice_file, [file_id])
+    data = flask.current_app.extensions[EXTENSION].files.get(file_id) if owned else None
     if data is None:
         raise ControlError(404, "Not Found", f"No file {file_id}")
     return flask.Response(data, mimetype=sniff(data) or "application/octet-stream")

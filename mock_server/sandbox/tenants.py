@@ -84,7 +84,9 @@ class Tenants:
         """The tenant's repository, seeded on first use if it has never been written."""
         tenant_id = self._by_directory.get(tenant_id, tenant_id) if isinstance(tenant_id, TenantDir) else tenant_id
         repo = self.store.tenant(tenant_id)
-        if tenant_id not in self._ready:
+        # Only configured keys are seeded: other keys need no bookkeeping (memory stays bounded
+        # however many open-tenant keys come by).
+        if tenant_id in self._known and tenant_id not in self._ready:
             with self._lock:
                 if tenant_id not in self._ready:
                     state = self.initial_state(tenant_id)

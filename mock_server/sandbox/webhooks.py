@@ -17,7 +17,7 @@ import flask
 from ..api._http import EXTENSION, as_returned
 from ..domain.collection import Event
 from ..domain.kinds import TYPES, split_type
-from ..events import DeliveryNotFound, NotRedeliverable
+from ..events import EVENTS, DeliveryNotFound, NotRedeliverable
 from .controls import ControlError, _json, _tenant, _tenants
 
 INBOX_NAME = re.compile(r"^[A-Za-z0-9._~-]{1,100}$")
@@ -29,14 +29,33 @@ def _services():
 
 # --- the delivery log ------------------------------------------------------------------------------
 
+MAX_PAGE_SIZE = 1000
+
+
+def _positive(name: str, default: int, maximum: int | None = None) -> int:
+    value = flask.request.args.get(name)
+    if value is None:
+        return default
+    if not value.isdigit() or int(value) < 1 or (maximum is not None and int(value) > maximum):
+        bound = f" up to {maximum}" if maximum else ""
+        raise ControlError(400, "Bad Request", f'"{name}" must be an integer from 1{bound}')
+    return int(value)
+
+
 def deliveries():
-    """Every delivery attempt of the calling tenant, oldest first; filters: eventId, webhookId, deliveryId."""
+    """The calling tenant's delivery attempts (as retained, see `Dispatcher.prune`), oldest first,
+    a page at a time (`page` from 1, `pageSize` up to 1000, default 100; the body stays a list, the
+    total is in X-Total-Count); filters: eventId, webhookId, deliveryId."""
     equals = {}
     for name in ("eventId", "webhookId", "deliveryId"):
         value = flask.request.args.get(name)
         if value is not None:
             equals[name] = int(value) if name != "eventId" and value.isdigit() else value
-    return flask.jsonify(_services().webhooks.attempts(_tenants().open(_tenant()), **equals))
+    page, size = _positive("page", 1), _positive("pageSize", 100, MAX_PAGE_SIZE)
+    attempts = _services().webhooks.attempts(_tenants().open(_tenant()), **equals)
+    response = flask.jsonify(attempts[(page - 1) * size:page * size])
+    response.headers["X-Total-Count"] = str(len(attempts))
+    return response
 
 
 def pending():
@@ -100,9 +119,19 @@ class Inbox:
         with self._lock:
             return list(self._boxes.get(name, ()))
 
-    def clear(self, name: str) -> int:
+    def clear(self, name: str, which=lambda message: True) -> int:
+        """Forget the messages of `name` that `which` accepts; how many."""
         with self._lock:
-            return len(self._boxes.pop(name, ()))
+            box = self._boxes.get(name)
+            if box is None:
+                return 0
+            kept = [message for message in box if not which(message)]
+            removed = len(box) - len(kept)
+            box.clear()
+            box.extend(kept)
+            if not box:
+                del self._boxes[name]
+            return removed
 
 
 def _inbox_name(name: str) -> str:
@@ -137,10 +166,34 @@ def receive(name: str):
     return {"received": True, "id": message["id"]}, int(status)
 
 
+def _event_id(event: dict):
+    """The index key of the tenant's recorded events (`select_by`): their id, the body's "id"."""
+    return event.get("eventId")
+
+
+def _from_tenant():
+    """Which inbox messages the calling tenant may see: the deliveries of its own webhooks (the
+    body's "id" is an event it recorded); anything else posted there is nobody's to read."""
+    repo = _tenants().open(_tenant())
+
+    def delivered_for_tenant(messages: list[dict]) -> set[int]:
+        ids = {m["json"]["id"]: m["id"] for m in messages
+               if isinstance(m.get("json"), dict) and isinstance(m["json"].get("id"), str)}
+        known = {event["eventId"] for event in repo.select_by(EVENTS, _event_id, ids)} if ids else set()
+        return {ids[event_id] for event_id in known}
+
+    return delivered_for_tenant
+
+
 def inbox(name: str):
-    """What `/_mock/inbox/<name>` received, oldest first."""
-    return flask.jsonify(_services().inbox.get(_inbox_name(name)))
+    """What `/_mock/inbox/<name>` received from the calling tenant's webhooks, oldest first."""
+    messages = _services().inbox.get(_inbox_name(name))
+    mine = _from_tenant()(messages)
+    return flask.jsonify([message for message in messages if message["id"] in mine])
 
 
 def empty_inbox(name: str):
-    return {"deleted": _services().inbox.clear(_inbox_name(name))}
+    """Forget what the calling tenant's webhooks delivered to `/_mock/inbox/<name>`."""
+    inbox = _services().inbox
+    mine = _from_tenant()(inbox.get(_inbox_name(name)))
+    return {"deleted": inbox.clear(name, lambda message: message["id"] in mine)}
