@@ -27,6 +27,7 @@ from .asgi import BodyLimit, FlaskBridge
 from . import speedups
 from .auth import security_map
 from .canonical import Canonical
+from .ratelimit import RateLimit
 from .config import Config
 from .contracts import load_contract
 from .dispatch import DirectDispatch
@@ -118,6 +119,9 @@ def create_app(config: Config | None = None) -> connexion.FlaskApp:
     app.add_middleware(BodyLimit, position=MiddlewarePosition.BEFORE_SWAGGER)
     # Requests read as the live API reads them, before anything routes or validates them.
     app.add_middleware(Canonical, position=MiddlewarePosition.BEFORE_SWAGGER, spec=spec, strict=config.strict)
+    if config.rate_limit_rule:
+        limit, window = config.rate_limit_rule
+        app.add_middleware(RateLimit, position=MiddlewarePosition.BEFORE_SWAGGER, limit=limit, window=window)
     if not stock:
         speedups.install()
         app._middleware_app.asgi_app = FlaskBridge(app.app.wsgi_app, offload_writes=config.fsync)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import errno
 import logging
+import os
 import signal
 import socket
 import sys
@@ -12,7 +13,7 @@ import textwrap
 import warnings
 from pathlib import Path
 
-from . import __version__
+from . import __version__, ratelimit
 from .config import CONFIG_FILE, DEFAULT_API_KEY, DEFAULT_DATA_DIR, DEFAULT_SEED, Config, environment
 
 
@@ -116,6 +117,10 @@ def serve(args: argparse.Namespace) -> int:
             api_keys=tuple(args.api_key) if args.api_key else None,
             open_tenants=True if args.open_tenants else None,
             seed=args.seed, empty=True if args.empty else None,
+            strict=True if args.strict else None,
+            # The live API's limit unless the flag or the environment says otherwise.
+            rate_limit=args.rate_limit or (None if (os.environ if env is None else env).get("ALTOVIZ_MOCK_RATE_LIMIT")
+                                           else ratelimit.DEFAULT),
         )
     except ValueError as exc:
         return console.fail(str(exc), 2, command="serve")
@@ -216,6 +221,11 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--empty", action="store_true", help="start tenants without fixture data (env ALTOVIZ_MOCK_EMPTY=1)")
     group.add_argument("--seed", type=int, metavar="N",
                        help=f"fixture data set to seed tenants with (default {DEFAULT_SEED}; env ALTOVIZ_MOCK_SEED)")
+    p.add_argument("--rate-limit", metavar="off|N/SECONDS",
+                   help=f"requests per API key over a rolling window, then 429 as live (default {ratelimit.DEFAULT}; "
+                        "env ALTOVIZ_MOCK_RATE_LIMIT)")
+    p.add_argument("--strict", action="store_true",
+                   help="refuse (400) every request that would draw an X-Mock-Warning (env ALTOVIZ_MOCK_STRICT=1)")
     p.set_defaults(func=serve)
 
     from . import cli_sandbox  # `seed` and `reset`

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
+from . import ratelimit
+
 DEFAULT_API_KEY = "altoviz-sandbox-key"
 DEFAULT_SEED = 42
 DEFAULT_DATA_DIR = ".altoviz-mock"
@@ -27,6 +29,7 @@ ENV = {
     "ALTOVIZ_MOCK_SEED": ("seed", int),
     "ALTOVIZ_MOCK_EMPTY": ("empty", lambda v: v.lower() in ("1", "true", "yes", "on")),
     "ALTOVIZ_MOCK_FSYNC": ("fsync", lambda v: v.lower() in ("1", "true", "yes", "on")),
+    "ALTOVIZ_MOCK_RATE_LIMIT": ("rate_limit", lambda v: (ratelimit.parse(v), v.strip())[1]),
     "ALTOVIZ_MOCK_STRICT": ("strict", lambda v: v.lower() in ("1", "true", "yes", "on")),
     "ALTOVIZ_MOCK_WEBHOOK_MAX_ATTEMPTS": ("webhook_max_attempts", int),
     "ALTOVIZ_MOCK_WEBHOOK_BACKOFF": ("webhook_backoff", float),
@@ -54,6 +57,9 @@ class Config:
     validate_responses: bool = False
     # Each X-Mock-Warning (mock_server/warnings.py) refuses its request (400) instead.
     strict: bool = False
+    # Requests per API key over a rolling window, "N/SECONDS", or "off" (mock_server/ratelimit.py);
+    # off here (tests' apps), `serve` turns the live API's 100/60 on.
+    rate_limit: str = "off"
     # Ordinary JSON requests answered by mock_server/dispatch.py ahead of Connexion's per-request
     # layers (same contract, same validators, same handlers); False sends everything down the chain.
     direct_dispatch: bool = True
@@ -75,6 +81,12 @@ class Config:
             raise ValueError("webhook backoff delays must be >= 0 and the factor >= 1")
         if self.webhook_timeout <= 0 or self.webhook_workers < 0:
             raise ValueError("webhook_timeout must be > 0 and webhook_workers >= 0")
+        ratelimit.parse(self.rate_limit)
+
+    @property
+    def rate_limit_rule(self) -> tuple[int, float] | None:
+        """(requests, seconds) of the rate limit, None when off."""
+        return ratelimit.parse(self.rate_limit)
 
     @property
     def all_api_keys(self) -> tuple[str, ...]:
