@@ -170,6 +170,18 @@ def test_the_sandbox_controls_keep_problem_details(server):
     assert response.json()["status"] == 404
 
 
+# --- live answers -------------------------------------------------------------------------------------
+
+def test_pdf_url_is_relative_lowercase_and_downloads(server):
+    headers = {"X-API-KEY": KEY}
+    invoice = httpx.post(server.url + "/v1/SaleInvoices", json={"customerId": 2, "lines": [N8N_LINE]},
+                         headers=headers, trust_env=False, timeout=10).json()
+    assert invoice["pdfUrl"] == f"/v1/saleinvoices/download/{invoice['id']}"
+    pdf = get(server.url + invoice["pdfUrl"], headers=headers)
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+
+
 # --- the rate limit -----------------------------------------------------------------------------------
 
 def test_serve_enforces_the_live_rate_limit_by_default(server_factory):

@@ -10,6 +10,7 @@ from typing import Any, Callable, TypeVar
 import flask
 from connexion.context import context
 
+from .. import warnings
 from ..domain.collection import Collection, Context
 from .presenter import Presenter
 
@@ -64,6 +65,8 @@ def write(operation: Callable[[Context], T]) -> T:
     ctx = domain()
     with ctx.repo.transaction():
         result = operation(ctx)
+        # Under --strict a warning refuses the request: raised inside the transaction, nothing kept.
+        warnings.check(ctx.warnings)
         services().webhooks.publish(tenant_id(), ctx, as_returned)
     return result
 
@@ -77,8 +80,9 @@ def present(schema: str, value):
 
 
 def pdf_url(kind: str, id: int) -> str:
-    """Where a sale document's PDF is served (its `pdfUrl`)."""
-    return f"{host_url()}v1/{kind}/Download/{id}"
+    """Where a sale document's PDF is served (its `pdfUrl`): relative and lowercase, as live
+    (`/v1/saleinvoices/download/7`; the canonical layer reads any case)."""
+    return f"/v1/{kind.lower()}/download/{id}"
 
 
 def image_url(product: dict) -> str | None:
