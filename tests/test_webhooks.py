@@ -156,9 +156,9 @@ def test_register_list_and_unregister_by_id_or_url(client):
     for params in ({"id": first["id"]}, {"url": "http://127.0.0.1:9/b"}, {"id": 99, "url": "http://x.test/"}):
         response = client.delete("/v1/Webhooks", params=params)
         assert response.status_code == 404, params
-        assert response.json()["status"] == 404
+        assert response.json()["errors"] == []
     response = client.delete("/v1/Webhooks")
-    assert response.status_code == 400 and "id or url" in response.json()["detail"]
+    assert response.status_code == 400 and "id or url" in response.json()["message"]
 
 
 INVALID_REGISTRATIONS = [  # (body, what the error says)
@@ -182,7 +182,7 @@ def test_registration_is_validated(client):
         response = client.post("/v1/Webhooks", json=body)
         assert response.status_code == 400, (body, response.text)
         payload = response.json()
-        assert says in (payload.get("detail") or payload.get("message") or ""), (body, payload)
+        assert says in " ".join([payload["message"], *(payload["errors"] or [])]), (body, payload)
     assert client.get("/v1/Webhooks").json() == []
 
 
@@ -482,7 +482,7 @@ def test_trigger_sends_a_sample_event_of_any_type(app, client, receiver):
     assert response.status_code == 202
     body = response.json()
     assert body["type"] == "CustomerDeleted" and len(body["deliveries"]) == 1
-    latest = client.get("/v1/Customers", params={"OrderBy": "-id", "PageSize": 1}).json()[0]
+    latest = client.get("/v1/Customers").json()[-1]
     event = wait_until(lambda: receiver.events("/t"), what="the sample")[0]
     assert event == {"id": body["eventId"], "type": "CustomerDeleted", "data": latest}
     assert client.get(f"/v1/Customers/{latest['id']}").status_code == 200  # nothing was deleted
