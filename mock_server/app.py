@@ -23,6 +23,7 @@ from .api.validation import validator_map
 from .asgi import BodyLimit
 from .auth import security_map
 from .canonical import Canonical
+from .ratelimit import RateLimit
 from .config import Config
 from .contracts import load_contract
 from .dashboard import dashboard
@@ -134,6 +135,9 @@ def create_app(config: Config | None = None) -> connexion.FlaskApp:
                        rules=faults(app.app), tenants=tenants)
     # Requests read as the live API reads them, before anything routes or validates them.
     app.add_middleware(Canonical, position=MiddlewarePosition.BEFORE_SWAGGER, spec=spec, strict=config.strict)
+    if config.rate_limit_rule:
+        limit, window = config.rate_limit_rule
+        app.add_middleware(RateLimit, position=MiddlewarePosition.BEFORE_SWAGGER, limit=limit, window=window)
     # The request journal and access log see each answer as the client gets it: outside every
     # layer that answers or refuses (only the server-error middleware is further out).
     app.add_middleware(RequestJournal, position=MiddlewarePosition.BEFORE_EXCEPTION,

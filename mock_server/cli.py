@@ -6,6 +6,7 @@ import argparse
 import errno
 import gc
 import logging
+import os
 import shutil
 import signal
 import socket
@@ -14,7 +15,7 @@ import textwrap
 import warnings
 from pathlib import Path
 
-from . import __version__
+from . import __version__, ratelimit
 from .config import (CONFIG_FILE, DEFAULT_API_KEY, DEFAULT_DATA_DIR, DEFAULT_SEED, Config, environment, parse_bool,
                      parse_port)
 
@@ -216,6 +217,10 @@ def serve(args: argparse.Namespace) -> int:
             seed=args.seed, empty=True if args.empty else None,
             max_open_tenants=args.max_open_tenants, admin_key=args.admin_key,
             recover=True if args.recover else None,
+            strict=True if args.strict else None,
+            # The live API's limit unless the flag or the environment says otherwise.
+            rate_limit=args.rate_limit or (None if (os.environ if env is None else env).get("ALTOVIZ_MOCK_RATE_LIMIT")
+                                           else ratelimit.DEFAULT),
         )
     except ValueError as exc:
         return console.fail(str(exc), 2, command="serve")
@@ -340,6 +345,11 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--empty", action="store_true", help="start tenants without fixture data (env ALTOVIZ_MOCK_EMPTY=1)")
     group.add_argument("--seed", type=int, metavar="N",
                        help=f"fixture data set to seed tenants with (default {DEFAULT_SEED}; env ALTOVIZ_MOCK_SEED)")
+    p.add_argument("--rate-limit", metavar="off|N/SECONDS",
+                   help=f"requests per API key over a rolling window, then 429 as live (default {ratelimit.DEFAULT}; "
+                        "env ALTOVIZ_MOCK_RATE_LIMIT)")
+    p.add_argument("--strict", action="store_true",
+                   help="refuse (400) every request that would draw an X-Mock-Warning (env ALTOVIZ_MOCK_STRICT=1)")
     p.set_defaults(func=serve)
 
     from . import cli_sandbox  # `seed` and `reset`

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
+from . import ratelimit
+
 DEFAULT_API_KEY = "altoviz-sandbox-key"
 DEFAULT_SEED = 42
 DEFAULT_DATA_DIR = ".altoviz-mock"
@@ -56,6 +58,7 @@ ENV = {
     "ALTOVIZ_MOCK_SEED": ("seed", int),
     "ALTOVIZ_MOCK_EMPTY": ("empty", parse_bool),
     "ALTOVIZ_MOCK_FSYNC": ("fsync", parse_bool),
+    "ALTOVIZ_MOCK_RATE_LIMIT": ("rate_limit", lambda v: (ratelimit.parse(v), v.strip())[1]),
     "ALTOVIZ_MOCK_STRICT": ("strict", parse_bool),
     "ALTOVIZ_MOCK_WEBHOOK_MAX_ATTEMPTS": ("webhook_max_attempts", int),
     "ALTOVIZ_MOCK_WEBHOOK_BACKOFF": ("webhook_backoff", parse_float),
@@ -89,6 +92,9 @@ class Config:
     validate_responses: bool = False
     # Each X-Mock-Warning (mock_server/warnings.py) refuses its request (400) instead.
     strict: bool = False
+    # Requests per API key over a rolling window, "N/SECONDS", or "off" (mock_server/ratelimit.py);
+    # off here (tests' apps), `serve` turns the live API's 100/60 on.
+    rate_limit: str = "off"
     # Webhook deliveries: attempts per delivery (the first included); the delay before the first
     # retry, multiplied by the factor before each next one, capped; the connect/read timeout of an
     # attempt; the delivering threads (0: deliveries are recorded as pending, never sent).
@@ -131,6 +137,12 @@ class Config:
             raise ValueError("webhook_log_keep must be at least 1")
         if self.max_open_tenants < 1:
             raise ValueError("max_open_tenants must be at least 1")
+        ratelimit.parse(self.rate_limit)
+
+    @property
+    def rate_limit_rule(self) -> tuple[int, float] | None:
+        """(requests, seconds) of the rate limit, None when off."""
+        return ratelimit.parse(self.rate_limit)
 
     @property
     def all_api_keys(self) -> tuple[str, ...]:

@@ -38,12 +38,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--altoviz-mock-api-key", metavar="KEY", default=None,
                     help="use this API key (reseeded before each test) instead of a fresh key per test; "
                          "needed for a sandbox without --open-tenants (ini: altoviz_mock_api_key)")
+    group.addoption("--altoviz-mock-rate-limit", metavar="off|N/SECONDS", default=None,
+                    help="the started sandbox's rate limit per API key (default off; 100/60 is the live API's; "
+                         "ini: altoviz_mock_rate_limit)")
     group.addoption("--altoviz-mock-seed", metavar="N", type=int, default=None,
                     help="the fixture data set each test starts from (default 42; ini: altoviz_mock_seed)")
     parser.addini("altoviz_mock_url", "URL of a running sandbox to use instead of starting one", default="")
     parser.addini("altoviz_mock_api_key", "API key to use (reseeded before each test) instead of fresh keys",
                   default="")
     parser.addini("altoviz_mock_seed", "fixture data set each test starts from", default="42")
+    parser.addini("altoviz_mock_rate_limit", "the started sandbox's rate limit per API key (off, N/SECONDS)",
+                  default="off")
     parser.addini("altoviz_mock_start_timeout", "seconds to wait for the started sandbox to answer",
                   default=str(START_TIMEOUT))
 
@@ -66,8 +71,9 @@ class SandboxProcess:
     """`altoviz-mock serve` in memory on a free loopback port, in a scratch working directory
     (so no `altoviz-mock.toml` of the user's project applies and nothing is written there)."""
 
-    def __init__(self, seed: int, timeout: float):
+    def __init__(self, seed: int, timeout: float, rate_limit: str = "off"):
         self.seed = seed
+        self.rate_limit = rate_limit
         self.timeout = timeout
         self.workdir = tempfile.mkdtemp(prefix="altoviz-mock-pytest-")
         self.proc: subprocess.Popen | None = None
@@ -83,6 +89,8 @@ class SandboxProcess:
             log = open(os.path.join(self.workdir, "server.log"), "wb")
             env = {k: v for k, v in os.environ.items() if not k.startswith("ALTOVIZ_MOCK_")}
             env.setdefault("NO_COLOR", "1")
+            # Off unless asked: a test suite's requests would otherwise share one budget per key.
+            env["ALTOVIZ_MOCK_RATE_LIMIT"] = self.rate_limit
             with log:
                 self.proc = subprocess.Popen(
                     [sys.executable, "-m", "mock_server.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
@@ -194,7 +202,7 @@ def altoviz_mock_url(pytestconfig: pytest.Config):
         return
     seed = int(_option(pytestconfig, "altoviz_mock_seed") or 42)
     timeout = float(_option(pytestconfig, "altoviz_mock_start_timeout") or START_TIMEOUT)
-    sandbox = SandboxProcess(seed, timeout)
+    sandbox = SandboxProcess(seed, timeout, _option(pytestconfig, "altoviz_mock_rate_limit") or "off")
     try:
         yield sandbox.start().url
     finally:

@@ -64,8 +64,12 @@ def free_port() -> int:
 
 
 def server_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """This process's environment without the developer's ALTOVIZ_MOCK_* settings, plus `extra`."""
+    """This process's environment without the developer's ALTOVIZ_MOCK_* settings, plus `extra`.
+
+    The rate limit `serve` enforces by default is off unless `extra` sets it: tests that need it
+    say so (tests/test_live_parity.py)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALTOVIZ_MOCK_")}
+    env["ALTOVIZ_MOCK_RATE_LIMIT"] = "off"
     env.update(extra or {})
     return env
 

@@ -46,8 +46,6 @@ def test_product_family_round_trip(client):
     assert client.get(f"/v1/ProductFamilies/{family['id']}").json() == family
     assert client.get("/v1/ProductFamilies").json() == before + [family]
     assert client.get("/v1/ProductFamilies", params={"query": "reliure"}).json() == [family]
-    labels = [f["label"] for f in client.get("/v1/ProductFamilies", params={"OrderBy": "-label"}).json()]
-    assert labels == sorted(labels, key=str.casefold, reverse=True)
 
 
 def test_a_family_in_use_is_not_deleted_until_its_products_leave_it(client):
@@ -180,8 +178,6 @@ def test_list_filters_by_family_id_or_number(client):
 def test_list_searches_and_orders_products(client):
     created = client.post("/v1/Products", json=PRODUCT).json()
     assert client.get("/v1/Products", params={"query": "reliure INITIATION"}).json() == [created]
-    prices = [p["unitPrice"] for p in client.get("/v1/Products", params={"OrderBy": "-unitPrice"}).json()]
-    assert prices == sorted(prices, reverse=True)
 
 
 def test_find_products_by_number_and_internal_id(client):

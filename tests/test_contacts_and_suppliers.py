@@ -133,12 +133,8 @@ def test_contact_list_searches_pages_and_orders(client):
     assert pages[-1] == []
     assert [c["id"] for p in pages for c in p] == [c["id"] for c in everything]
 
-    by_last_name = client.get("/v1/Contacts", params={"OrderBy": "lastName"}).json()
-    names = [plain(c["lastName"]) for c in by_last_name if c["lastName"] is not None]
-    assert names == sorted(names)
-    descending = client.get("/v1/Contacts", params={"OrderBy": "-LastName"}).json()
-    names = [plain(c["lastName"]) for c in descending if c["lastName"] is not None]
-    assert names == sorted(names, reverse=True)
+    # OrderBy is accepted and ignored, as live.
+    assert client.get("/v1/Contacts", params={"OrderBy": "lastName"}).json() == everything
 
 
 def test_delete_a_contact_then_it_is_gone(client):
@@ -214,7 +210,7 @@ def test_find_suppliers_by_email_and_internal_id(client):
 
 
 def test_find_a_seeded_supplier_by_its_own_fields(client):
-    seeded = client.get("/v1/Suppliers", params={"OrderBy": "number"}).json()[3]
+    seeded = client.get("/v1/Suppliers").json()[3]
     assert client.get("/v1/Suppliers/Find", params={"email": seeded["email"]}).json() == [seeded]
     assert client.get("/v1/Suppliers/Find", params={"internalId": seeded["internalId"]}).json() == [seeded]
     assert client.get("/v1/Suppliers", params={"query": seeded["number"]}).json() == [seeded]
@@ -225,15 +221,14 @@ def test_get_supplier_by_internal_id(client):
     assert client.get("/v1/Suppliers/GetByInternalId/ERP-SUP-501").json() == supplier
     missing = client.get("/v1/Suppliers/GetByInternalId/ERP-SUP-404")
     assert missing.status_code == 404
-    assert missing.json()["status"] == 404 and "ERP-SUP-404" in missing.json()["detail"]
+    assert missing.json()["errors"] == [] and "ERP-SUP-404" in missing.json()["message"]
 
 
 def test_supplier_list_searches_and_orders(client):
     client.post("/v1/Suppliers", json=SUPPLIER)
     found = client.get("/v1/Suppliers", params={"query": "papeterie LUMIERE lyon"}).json()
     assert [s["name"] for s in found] == ["Papeterie Lumière SAS"]
-    names = [plain(s["name"]) for s in client.get("/v1/Suppliers", params={"OrderBy": "name desc"}).json()]
-    assert names == sorted(names, reverse=True)
+    assert client.get("/v1/Suppliers", params={"OrderBy": "name desc"}).json() == client.get("/v1/Suppliers").json()
     assert len(client.get("/v1/Suppliers", params={"PageSize": 4, "PageIndex": 3}).json()) == 3
 
 

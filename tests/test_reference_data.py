@@ -78,7 +78,7 @@ def test_sale_classifications_are_only_sale_ones(client):
 def test_an_unknown_classification_type_is_400(client):
     response = client.get("/v1/Classifications", params={"type": "Nope"})
     assert response.status_code == 400
-    assert "Nope" in response.json()["detail"]
+    assert response.json()["message"] == "Validation failed" and "Nope" in response.json()["errors"][0]
 
 
 # --- Settings ------------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 import yaml
-from jsonschema import Draft4Validator
+from connexion.json_schema import Draft4ResponseValidator
 
 from mock_server.app import create_app, load_contract
 from mock_server.asgi import MAX_JSON_BODY
@@ -87,7 +87,8 @@ def assert_documented(response: httpx.Response, method: str, path: str) -> None:
     if schema is None:
         return
     assert response.headers["content-type"].startswith("application/json"), response.headers
-    validator = Draft4Validator({**schema, "components": SPEC["components"]})
+    # Connexion's response validator: it reads OpenAPI's `nullable` as the sandbox's checks do.
+    validator = Draft4ResponseValidator({**schema, "components": SPEC["components"]})
     errors = [e.message for e in validator.iter_errors(response.json())]
     assert not errors, (op["operationId"], response.status_code, errors, response.text)
     assert "Traceback" not in response.text
@@ -434,7 +435,7 @@ def test_every_operation_refuses_a_missing_or_wrong_key(app, anonymous, method, 
         response = send(anonymous, method, concrete(path), op, headers=headers)
         assert response.status_code == 401, (op_id, headers, response.status_code, response.text[:300])
         assert_documented(response, method, concrete(path))
-        assert response.json()["status"] == 401
+        assert response.content == b"" and "content-type" not in response.headers
     assert tenant_state(app) == before
 
 

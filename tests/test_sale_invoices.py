@@ -44,7 +44,7 @@ def test_a_new_invoice_is_a_numberless_draft_with_computed_amounts(frozen):
     assert body["balance"] == 1809.69
     assert {(v["vat"]["rate"], v["vatAmount"]) for v in body["vats"]} == {(20, 270.0), (5.5, 9.89)}
     assert body["customerName"] and body["billingAddress"]["city"]
-    assert body["pdfUrl"].endswith(f"/v1/SaleInvoices/Download/{body['id']}")
+    assert body["pdfUrl"] == f"/v1/saleinvoices/download/{body['id']}"
 
 
 def test_drafts_can_be_updated_and_deleted_but_finalized_invoices_cannot(frozen):
@@ -55,7 +55,7 @@ def test_drafts_can_be_updated_and_deleted_but_finalized_invoices_cannot(frozen)
     for response in (frozen.put(f"/v1/SaleInvoices/{draft['id']}", json={"subject": "x"}),
                      frozen.delete(f"/v1/SaleInvoices/{draft['id']}")):
         assert response.status_code == 400
-        assert finalized["number"] in response.json()["detail"]
+        assert finalized["number"] in response.json()["message"]
     other = frozen.post("/v1/SaleInvoices", json=DRAFT).json()
     assert frozen.delete(f"/v1/SaleInvoices/{other['id']}").status_code == 200
     assert frozen.get(f"/v1/SaleInvoices/{other['id']}").status_code == 404
@@ -73,13 +73,13 @@ def test_finalize_numbers_gaplessly_dates_and_schedules_payment(frozen):
     # Business customer: the B2B term of the settings, 30 days net.
     assert [(c["date"], c["amount"], c["dueAmount"]) for c in a["commitments"]] == [("2026-04-09", 1809.69, 1809.69)]
     again = frozen.post(f"/v1/SaleInvoices/Finalize/{second['id']}")
-    assert again.status_code == 400 and "already finalized" in again.json()["detail"]
+    assert again.status_code == 400 and "already finalized" in again.json()["message"]
 
 
 def test_an_empty_draft_cannot_be_finalized(frozen):
     draft = frozen.post("/v1/SaleInvoices", json={"customerId": CUSTOMER}).json()
     response = frozen.post(f"/v1/SaleInvoices/Finalize/{draft['id']}")
-    assert response.status_code == 400 and "line" in response.json()["detail"]
+    assert response.status_code == 400 and "line" in response.json()["message"]
 
 
 def test_partial_then_full_payment(frozen):
@@ -89,7 +89,7 @@ def test_partial_then_full_payment(frozen):
     assert partial.status_code == 200, partial.text
     assert partial.json()["balance"] == 809.69 and partial.json()["isPaid"] is False
     over = frozen.post("/v1/SaleInvoices/MarkAsPaid", json={"invoiceId": invoice["id"], "amount": 900})
-    assert over.status_code == 400 and "Overpayment" in over.json()["detail"]
+    assert over.status_code == 400 and "Overpayment" in over.json()["message"]
     rest = frozen.post("/v1/SaleInvoices/MarkAsPaid", json={"invoiceId": invoice["id"]}).json()
     assert rest["balance"] == 0 and rest["isPaid"] is True
     assert frozen.post("/v1/SaleInvoices/MarkAsPaid", json={"invoiceId": invoice["id"]}).status_code == 400
@@ -99,7 +99,7 @@ def test_partial_then_full_payment(frozen):
 def test_paying_a_draft_needs_finalize_invoice(frozen):
     draft = frozen.post("/v1/SaleInvoices", json=DRAFT).json()
     refused = frozen.post("/v1/SaleInvoices/MarkAsPaid", json={"invoiceId": draft["id"]})
-    assert refused.status_code == 400 and "finalizeInvoice" in refused.json()["detail"]
+    assert refused.status_code == 400 and "finalizeInvoice" in refused.json()["message"]
     paid = frozen.post("/v1/SaleInvoices/MarkAsPaid", json={"invoiceId": draft["id"], "finalizeInvoice": True}).json()
     assert paid["isPaid"] and paid["number"] == "FA2026-00001"
     assert frozen.post("/v1/SaleInvoices/MarkAsPaid", json={"invoiceId": 99999}).status_code == 404
@@ -130,7 +130,7 @@ def test_pdf_carries_number_customer_and_total(frozen):
     draft_text = pdf_text(frozen.get(f"/v1/SaleInvoices/Download/{invoice['id']}"))
     assert "BROUILLON" in draft_text
     finalized = frozen.post(f"/v1/SaleInvoices/Finalize/{invoice['id']}").json()
-    text = pdf_text(frozen.get(finalized["pdfUrl"].split("testserver", 1)[1]))
+    text = pdf_text(frozen.get(finalized["pdfUrl"]))
     assert finalized["number"] in text
     assert finalized["customerName"] in text
     assert "1 809,69" in text
@@ -195,7 +195,7 @@ def test_a_customer_with_finalized_invoices_cannot_be_deleted(frozen):
     invoice = frozen.post("/v1/SaleInvoices", json=DRAFT).json()
     frozen.post(f"/v1/SaleInvoices/Finalize/{invoice['id']}")
     refused = frozen.delete(f"/v1/Customers/{CUSTOMER}")
-    assert refused.status_code == 400 and "active" in refused.json()["detail"]
+    assert refused.status_code == 400 and "active" in refused.json()["message"]
 
 
 def test_reverse_charge_customers_are_billed_without_vat(frozen):

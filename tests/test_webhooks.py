@@ -168,9 +168,9 @@ def test_register_list_and_unregister_by_id_or_url(client):
     for params in ({"id": first["id"]}, {"url": "http://127.0.0.1:9/b"}, {"id": 99, "url": "http://x.test/"}):
         response = client.delete("/v1/Webhooks", params=params)
         assert response.status_code == 404, params
-        assert response.json()["status"] == 404
+        assert response.json()["errors"] == []
     response = client.delete("/v1/Webhooks")
-    assert response.status_code == 400 and "id or url" in response.json()["detail"]
+    assert response.status_code == 400 and "id or url" in response.json()["message"]
 
 
 INVALID_REGISTRATIONS = [  # (body, what the error says)
@@ -194,7 +194,7 @@ def test_registration_is_validated(client):
         response = client.post("/v1/Webhooks", json=body)
         assert response.status_code == 400, (body, response.text)
         payload = response.json()
-        assert says in (payload.get("detail") or payload.get("message") or ""), (body, payload)
+        assert says in " ".join([payload["message"], *(payload["errors"] or [])]), (body, payload)
     assert client.get("/v1/Webhooks").json() == []
 
 
@@ -306,7 +306,7 @@ def test_every_webhook_type_is_emitted_by_the_operation_that_causes_it(app, clie
     assert story[1]["data"]["subject"] == "Audit annuel"
     assert story[3]["data"]["balance"] == 500 and story[4]["data"]["sentAt"]
     assert story[5]["data"]["isCancelled"] is True
-    assert story[0]["data"]["pdfUrl"].endswith(f"/v1/SaleInvoices/Download/{invoice['id']}")
+    assert story[0]["data"]["pdfUrl"] == f"/v1/saleinvoices/download/{invoice['id']}"
     deleted = next(e for e in events if e["type"] == "CustomerDeleted")
     assert deleted["data"] == before
 
@@ -516,7 +516,7 @@ def test_trigger_sends_a_sample_event_of_any_type(app, client, receiver):
     assert response.status_code == 202
     body = response.json()
     assert body["type"] == "CustomerDeleted" and len(body["deliveries"]) == 1
-    latest = client.get("/v1/Customers", params={"OrderBy": "-id", "PageSize": 1}).json()[0]
+    latest = client.get("/v1/Customers").json()[-1]
     event = wait_until(lambda: receiver.events("/t"), what="the sample")[0]
     assert event == {"id": body["eventId"], "type": "CustomerDeleted", "data": latest}
     assert client.get(f"/v1/Customers/{latest['id']}").status_code == 200  # nothing was deleted

@@ -173,17 +173,17 @@ def test_mark_as_refunded_partial_then_full_and_never_more(frozen):
     assert partial.status_code == 200, partial.text
     assert partial.json()["balance"] == 1000 and partial.json()["isPaid"] is False
     over = frozen.post("/v1/SaleCredits/MarkAsRefunded", json={"creditId": credit["id"], "amount": 1000.01})
-    assert over.status_code == 400 and "Over-refund" in over.json()["detail"]
+    assert over.status_code == 400 and "Over-refund" in over.json()["message"]
     full = frozen.post("/v1/SaleCredits/MarkAsRefunded", json={"creditId": credit["id"]})
     assert full.status_code == 200 and full.json()["balance"] == 0 and full.json()["isPaid"] is True
     again = frozen.post("/v1/SaleCredits/MarkAsRefunded", json={"creditId": credit["id"], "amount": 1})
-    assert again.status_code == 400 and "already refunded" in again.json()["detail"]
+    assert again.status_code == 400 and "already refunded" in again.json()["message"]
 
 
 def test_mark_as_refunded_refuses_a_draft_unless_asked_to_finalize_it(frozen):
     draft = frozen.post("/v1/SaleCredits", json={"customerId": CUSTOMER, "lines": LINES}).json()
     refused = frozen.post("/v1/SaleCredits/MarkAsRefunded", json={"creditId": draft["id"]})
-    assert refused.status_code == 400 and "draft" in refused.json()["detail"]
+    assert refused.status_code == 400 and "draft" in refused.json()["message"]
     assert frozen.get(f"/v1/SaleCredits/{draft['id']}").json()["isDraft"] is True
     done = frozen.post("/v1/SaleCredits/MarkAsRefunded", json={"creditId": draft["id"], "finalizeCredit": True}).json()
     assert done["isDraft"] is False and done["number"].startswith("AV2026-") and done["isPaid"] is True

@@ -9,6 +9,7 @@ from typing import Callable, TypeVar
 import flask
 from connexion.context import context
 
+from .. import warnings
 from ..domain.collection import Collection, Context
 from ..domain.kinds import IMAGE_URL, KINDS, PDF_URL
 from .presenter import Presenter
@@ -44,6 +45,8 @@ def write(operation: Callable[[Context], T]) -> T:
     ctx = domain()
     with ctx.repo.transaction():
         result = operation(ctx)
+        # Under --strict a warning refuses the request: raised inside the transaction, nothing kept.
+        warnings.check(ctx.warnings)
         services().webhooks.publish(tenant_id(), ctx, as_returned)
     return result
 
@@ -57,8 +60,9 @@ def present(schema: str, value):
 
 
 def pdf_url(kind: str, id: int) -> str:
-    """Where a document's PDF is served (its `pdfUrl`)."""
-    return f"{host_url()}v1/{kind}/Download/{id}"
+    """Where a document's PDF is served (its `pdfUrl`): relative and lowercase, as live
+    (`/v1/saleinvoices/download/7`; the canonical layer reads any case)."""
+    return f"/v1/{kind.lower()}/download/{id}"
 
 
 def image_url(product: dict) -> str | None:

@@ -61,6 +61,12 @@ class Context:
         self.reference = reference
         self.clock = clock
         self.events: list[Event] = []
+        # What an operation did that the client almost certainly did not mean (e.g. fields a PUT
+        # reset): the HTTP layer answers them as X-Mock-Warning headers.
+        self.warnings: list[str] = []
+
+    def warn(self, text: str) -> None:
+        self.warnings.append(text)
 
     def emit(self, type: str, kind: str, id: int, data: dict | None = None) -> None:
         self.events.append(Event(type, kind, id, data))

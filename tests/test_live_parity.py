@@ -1,0 +1,225 @@
+"""The sandbox reads requests and answers them as the live API does (shared live-behaviour facts).
+
+Against a real server on loopback (`server_factory`) where the transport matters (paths, keys,
+the rate limit), and the in-process `client` for the rest; each test asserts status, headers, body.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from mock_server.app import create_app
+from mock_server.config import DEFAULT_API_KEY as KEY, Config
+from mock_server.ratelimit import RateLimit, parse
+
+WARNING = "x-mock-warning"
+
+
+@pytest.fixture
+def server(server_factory):
+    return server_factory()
+
+
+def get(url: str, **kwargs) -> httpx.Response:
+    return httpx.get(url, timeout=10, trust_env=False, **kwargs)
+
+
+# --- requests read as ASP.NET reads them ------------------------------------------------------------
+
+@pytest.mark.parametrize("path, contract_path", [
+    ("/v1/vats/", "/v1/Vats"), ("/v1/customers/1", "/v1/Customers/1"), ("/v1/Customers/1/", "/v1/Customers/1"),
+    ("/V1/CUSTOMERS/1", "/v1/Customers/1"), ("/v1/customers/1/Contacts/", "/v1/Customers/1/contacts")])
+def test_paths_match_in_any_case_and_with_a_trailing_slash(server, path, contract_path):
+    response = get(server.url + path, headers={"X-API-KEY": KEY})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert WARNING not in response.headers
+    assert response.json() == get(server.url + contract_path, headers={"X-API-KEY": KEY}).json()
+
+
+@pytest.mark.parametrize("how", ["header-any-case", "basic", "query"])
+def test_the_api_key_in_each_of_its_three_forms(server, how):
+    kwargs = {"header-any-case": {"headers": {"x-Api-Key": KEY}},
+              "basic": {"auth": ("apikey", KEY)},  # curl -u apikey:KEY
+              "query": {"params": {"apikey": KEY}}}[how]
+    response = get(server.url + "/v1/customers", **kwargs)
+    assert response.status_code == 200
+    assert len(response.json()) == 30
+
+
+def test_a_wrong_basic_user_or_key_is_401(server):
+    for auth in (("apikey", "wrong"), ("someone", KEY)):
+        response = get(server.url + "/v1/Customers", auth=auth)
+        assert response.status_code == 401
+        assert response.content == b"" and "content-type" not in response.headers
+
+
+def test_query_names_in_any_case(client):
+    assert len(client.get("/v1/Customers?pagesize=3&PAGEINDEX=2").json()) == 3
+    assert client.get("/v1/Customers?pagesize=3&pageindex=2").json() == \
+        client.get("/v1/Customers", params={"PageSize": 3, "PageIndex": 2}).json()
+
+
+def test_body_property_names_in_any_case_unknown_ones_dropped_numbers_as_strings(client):
+    response = client.post("/v1/Products", json={"Name": "Reliure", "UNITPRICE": "12.5", "colour": "red"})
+    assert response.status_code == 200, response.text
+    product = response.json()
+    assert (product["name"], product["unitPrice"]) == ("Reliure", 12.5)
+    assert "colour" not in product
+    assert response.headers.get_list(WARNING) == ["unknown property ignored: colour"]
+
+
+def test_a_line_with_a_field_lines_do_not_have_is_accepted_and_totals_0(client):
+    # Captured live: `unitPrice` is not a line field; the line is kept, without a price.
+    response = client.post("/v1/SaleInvoices", json={"customerId": 2, "lines": [
+        {"description": "Atelier", "quantity": 1, "unitPrice": 300}]})
+    assert response.status_code == 200, response.text
+    assert response.json()["taxExcludedAmount"] == 0
+    assert response.headers.get_list(WARNING) == ["unknown property ignored: lines[0].unitPrice"]
+
+
+# --- what the n8n node sends -------------------------------------------------------------------------
+
+N8N_LINE = {"type": "Product", "productId": 1, "classificationId": 0, "quantity": 2, "description": ""}
+N8N_SERVICE_LINE = {"type": "Service", "productId": 0, "classificationId": 0, "description": "Pose",
+                    "quantity": 1, "taxExcludedPrice": 150}
+
+
+@pytest.mark.parametrize("path", ["/v1/SaleInvoices", "/v1/SaleCredits", "/v1/SaleQuotes"])
+def test_n8n_sale_document_creates_succeed_with_warnings(client, path):
+    body = {"customerId": 2, "date": "2026-01-01T00:00:00", "lines": [N8N_LINE, N8N_SERVICE_LINE]}
+    response = client.post(path, json=body)
+    assert response.status_code == 200, response.text
+    document = response.json()
+    assert document["date"] == "2026-01-01"
+    assert [line["productId"] for line in document["lines"]][1] is None
+    assert response.headers.get_list(WARNING) == [
+        "date-time read as its date: date", "0 read as no reference: lines[0].classificationId",
+        "0 read as no reference: lines[1].productId", "0 read as no reference: lines[1].classificationId"]
+
+
+def test_n8n_receipt_mark_as_paid_mark_as_refunded_and_list_by_date(client):
+    invoice = client.post("/v1/SaleInvoices", json={"customerId": 2, "lines": [N8N_LINE]}).json()
+    assert client.post(f"/v1/SaleInvoices/Finalize/{invoice['id']}").status_code == 200
+    paid = client.post("/v1/SaleInvoices/MarkAsPaid", json={
+        "invoiceId": invoice["id"], "date": "2026-01-01T00:00:00", "amount": "10", "paymentMethod": "Transfer"})
+    assert paid.status_code == 200, paid.text
+    assert paid.headers.get_list(WARNING) == ["date-time read as its date: date"]
+
+    credit = client.post("/v1/SaleCredits", json={"customerId": 2, "lines": [N8N_LINE]}).json()
+    assert client.post(f"/v1/SaleCredits/Finalize/{credit['id']}").status_code == 200
+    refunded = client.post("/v1/SaleCredits/MarkAsRefunded", json={"creditId": credit["id"],
+                                                                   "date": "2026-01-02T00:00:00"})
+    assert refunded.status_code == 200, refunded.text
+    assert refunded.headers.get_list(WARNING) == ["date-time read as its date: date"]
+
+    receipt = client.post("/v1/Receipts", json={"customerId": 2, "date": "2026-01-03T00:00:00", "amount": 5})
+    assert receipt.status_code == 200, receipt.text
+    assert receipt.json()["date"] == "2026-01-03"
+
+    listed = client.get("/v1/SaleInvoices", params={"From": "2020-01-01T00:00:00"})
+    assert listed.status_code == 200
+    assert listed.json() == client.get("/v1/SaleInvoices", params={"From": "2020-01-01"}).json()
+    assert listed.headers.get_list(WARNING) == ["date-time read as its date: From"]
+
+
+def test_strict_mode_refuses_what_would_draw_a_warning_and_changes_nothing(tmp_path):
+    app = create_app(Config(data_dir=tmp_path, strict=True))
+    try:
+        with app.test_client(headers={"X-API-KEY": KEY}) as c:
+            before = c.get("/v1/Products").json()
+            refused = c.post("/v1/Products", json={"name": "Reliure", "colour": "red"})
+            assert refused.status_code == 400
+            assert refused.json()["errors"] == ["unknown property ignored: colour"]
+            assert c.get("/v1/Products").json() == before
+            assert c.post("/v1/Products", json={"name": "Reliure"}).status_code == 200
+    finally:
+        app.app.extensions["altoviz_mock"].close()
+
+
+# --- the live error surface ---------------------------------------------------------------------------
+
+def test_401_405_and_an_unknown_route_answer_an_empty_body_without_content_type(server):
+    answers = [get(server.url + "/v1/Customers"),
+               httpx.patch(server.url + "/v1/Customers/1", headers={"X-API-KEY": KEY}, trust_env=False, timeout=10),
+               get(server.url + "/v1/NoSuchThing", headers={"X-API-KEY": KEY})]
+    assert [a.status_code for a in answers] == [401, 405, 404]
+    for answer in answers:
+        assert answer.content == b"" and "content-type" not in answer.headers
+    assert answers[1].headers["allow"] == "GET, PUT, DELETE"
+
+
+def test_a_record_404_and_the_400_shapes(client):
+    missing = client.get("/v1/Customers/99999")
+    assert missing.status_code == 404 and missing.json()["errors"] == [] and "99999" in missing.json()["message"]
+    assert client.get("/v1/Customers/abc").json() == {"errors": [], "message": "The value 'abc' is not valid."}
+    page = client.get("/v1/Customers", params={"PageIndex": 0})
+    assert page.status_code == 400
+    assert page.json() == {"errors": ["'Page Index' must be greater than or equal to '1'."], "message": "Validation failed"}
+    invalid = client.post("/v1/Customers", json={"type": "Company"})
+    assert invalid.status_code == 400 and invalid.json()["message"] == "Validation failed"
+    rule = client.post("/v1/Products", json={"name": "Stylo", "vat": {"rate": 7}})
+    assert rule.status_code == 400 and rule.json()["errors"] is None and rule.json()["message"]
+
+
+def test_the_sandbox_controls_keep_problem_details(server):
+    response = get(server.url + "/_mock/nothing-here", headers={"X-API-KEY": KEY})
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/")
+    assert response.json()["status"] == 404
+
+
+# --- live answers -------------------------------------------------------------------------------------
+
+def test_pdf_url_is_relative_lowercase_and_downloads(server):
+    headers = {"X-API-KEY": KEY}
+    invoice = httpx.post(server.url + "/v1/SaleInvoices", json={"customerId": 2, "lines": [N8N_LINE]},
+                         headers=headers, trust_env=False, timeout=10).json()
+    assert invoice["pdfUrl"] == f"/v1/saleinvoices/download/{invoice['id']}"
+    pdf = get(server.url + invoice["pdfUrl"], headers=headers)
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+
+
+# --- the rate limit -----------------------------------------------------------------------------------
+
+def test_serve_enforces_the_live_rate_limit_by_default(server_factory):
+    server = server_factory(env={"ALTOVIZ_MOCK_RATE_LIMIT": ""})
+    statuses = [get(server.url + "/Hello", headers={"X-API-KEY": KEY}).status_code for _ in range(101)]
+    assert statuses == [200] * 100 + [429]
+
+
+def test_past_the_limit_429_text_plain_with_retry_after_in_milliseconds(server_factory):
+    server = server_factory("--rate-limit", "3/3600", "--api-key", "team-b-secret-key")
+    statuses = [get(server.url + "/v1/Vats", params={"apikey": KEY}).status_code for _ in range(3)]
+    throttled = get(server.url + "/v1/vats", auth=("apikey", KEY))
+    assert statuses == [200, 200, 200]
+    assert throttled.status_code == 429
+    assert throttled.headers["content-type"].startswith("text/plain")
+    assert 0 < int(throttled.headers["retry-after"]) <= 3_600_000
+    # The sandbox's own controls never count; another key has its own budget.
+    assert get(server.url + "/_mock/health").status_code == 200
+    assert get(server.url + "/Hello", headers={"X-API-KEY": "team-b-secret-key"}).status_code == 200
+
+
+def test_the_window_rolls_on_the_injected_clock():
+    now = [1000.0]
+    limit = RateLimit(app=None, limit=2, window=60, clock=lambda: now[0])
+    assert limit.retry_after(b"k") is None and limit.retry_after(b"k") is None
+    now[0] += 47
+    assert limit.retry_after(b"k") == 13_000  # the first hit leaves the window in 13 s
+    now[0] += 13
+    assert limit.retry_after(b"k") is None
+    assert limit.retry_after(b"other") is None
+
+
+@pytest.mark.parametrize("text, rule", [("off", None), ("100/60", (100, 60.0)), ("5", (5, 60.0)), ("10/0.5", (10, 0.5))])
+def test_rate_limit_settings(text, rule):
+    assert parse(text) == rule
+
+
+@pytest.mark.parametrize("text", ["fast", "0/60", "10/0", "-1"])
+def test_bad_rate_limit_settings_are_refused(text):
+    with pytest.raises(ValueError):
+        parse(text)
