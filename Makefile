@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test clean chromium bench bench-tools
+.PHONY: run test clean chromium bench bench-tools screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ bench-tools:
 bench: $(BENCH_STAMP) bench-tools
 	$(BIN)/python bench/http_bench.py --write-docs $(BENCH_ARGS)
 	$(BIN)/python bench/store_growth.py --write-docs
+
+# The dashboard's screenshots (README "Dashboard"): a PNG per page into docs/dashboard/, taken by
+# Debian's chromium through Playwright from a sandbox started in memory.
+screenshots: $(STAMP) chromium
+	$(BIN)/python docs/dashboard/make_screenshots.py
 
 clean:
 	rm -rf $(VENV) .altoviz-mock .pytest_cache

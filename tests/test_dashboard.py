@@ -171,8 +171,8 @@ def test_a_browser_follows_an_invoice_from_draft_to_overdue(server_factory):
             page.goto(f"{server.url}/_mock/dashboard/outbox")
             mail = page.locator("tr[data-mail]").first
             assert "compta@exemple.fr" in mail.inner_text() and f"{number}.pdf" in mail.inner_text()
-            mail.locator("summary").click()
-            page.wait_for_function("() => document.querySelector('tr[data-mail] iframe.pdf').src.startsWith('blob:')")
+            page.locator("#main summary", has_text=f"{number}.pdf").click()
+            page.wait_for_function("() => document.querySelector('#main iframe.pdf').src.startsWith('blob:')")
 
             # A second invoice, finalized and unpaid, is overdue once the clock passes its due date.
             second = api.post("/v1/SaleInvoices", json={"customerId": customer.json()["id"], "lines": [
