@@ -87,7 +87,7 @@ def test_the_pages_fetch_nothing_from_the_internet(anonymous):
     assert "Zero-Clause BSD" in anonymous.get("/_mock/dashboard/static/htmx.LICENSE").text
 
 
-def _wait_text(page, selector: str, text: str, timeout: float = 15_000):
+def _wait_text(page, selector: str, text: str, timeout: float = 30_000):
     """Until `selector`'s text holds `text` (a bounded Playwright wait, no sleep)."""
     page.wait_for_function("([s, t]) => { const e = document.querySelector(s); return e && e.textContent.includes(t); }",
                            arg=[selector, text], timeout=timeout)
@@ -112,7 +112,7 @@ def test_a_browser_follows_an_invoice_from_draft_to_overdue(server_factory):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=60_000)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="fr-FR")
-            page.set_default_timeout(15_000)
+            page.set_default_timeout(30_000)  # a shared, loaded machine: generous, but bounded
             page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
             page.on("pageerror", lambda error: problems.append(str(error)))
             # hx-confirm asks with window.confirm: accept, and remember every dialog (an alert would be XSS).
