@@ -197,6 +197,16 @@ def test_a_browser_follows_an_invoice_from_draft_to_overdue(server_factory):
             _wait_text(page, "#main", "Aucune panne")
             assert api.get("/_mock/faults").json() == []
 
+            # Snapshot, reset, restore: the tenant's invoices go and come back.
+            page.click("#save-snapshot")
+            _wait_text(page, "#main", "avant-essai")
+            page.click("#reset")
+            _wait_text(page, "#toast", "remis à zéro")
+            assert api.get(f"/v1/SaleInvoices/{invoice_id}").status_code == 404
+            page.click("text=Restaurer")
+            _wait_text(page, "#toast", "Instantané restauré")
+            assert api.get(f"/v1/SaleInvoices/{invoice_id}").json()["number"] == number
+
             # The request journal: its rows when the sandbox has one, a plain notice otherwise.
             page.goto(f"{server.url}/_mock/dashboard/journal")
             if journal_available():
