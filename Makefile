@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 
-.PHONY: run cli test test-fast clean chromium bench bench-tools
+.PHONY: run cli test test-fast clean chromium bench bench-tools screenshots
 
 $(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -67,6 +67,11 @@ bench-tools:
 bench: $(BENCH_STAMP) bench-tools
 	$(BIN)/python bench/http_bench.py --write-docs $(BENCH_ARGS)
 	$(BIN)/python bench/store_growth.py --write-docs
+
+# The dashboard's screenshots (README "Dashboard"): a PNG per page into docs/dashboard/, taken by
+# Debian's chromium through Playwright from a sandbox started in memory.
+screenshots: $(STAMP) chromium
+	$(BIN)/python docs/dashboard/make_screenshots.py
 
 clean:
 	rm -rf $(VENV) .altoviz-mock .pytest_cache

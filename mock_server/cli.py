@@ -258,7 +258,7 @@ def serve(args: argparse.Namespace) -> int:
     if config.open_tenants:
         console.say("Open tenants: any other X-API-KEY is accepted as a fresh, empty tenant")
     console.say(f"Try: [green]curl -H 'X-API-KEY: {DEFAULT_API_KEY}' {url}/v1/Customers[/]")
-    console.say(f"API page: [cyan]{url}/ui/[/]")
+    console.say(f"API page: [cyan]{url}/ui/[/]   Dashboard: [cyan]{url}/_mock/dashboard/[/]")
     console.say(f"Commands (in another terminal): [green]{console.escape(_cli_hint())}[/]")
     sys.stdout.flush()
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)

@@ -199,6 +199,10 @@ def test_port_0_listens_on_a_free_port_and_says_which(serve_in):
         assert (Path(hint.group(1)).parent / "altoviz-mock").is_file()
     answer = httpx.get(f"http://127.0.0.1:{match.group(1)}/v1/Customers/1", headers={"X-API-KEY": KEY}, timeout=5)
     assert answer.status_code == 200 and answer.json()["id"] == 1
+    # The banner names the dashboard next to the API page, and it answers there (its login form).
+    dashboard = f"http://127.0.0.1:{match.group(1)}/_mock/dashboard/"
+    assert f"Dashboard: {dashboard}" in banner
+    assert "X-API-KEY" in httpx.get(dashboard, follow_redirects=True, timeout=5).text
 
 
 def test_a_bad_config_file_is_one_clear_line(tmp_path):

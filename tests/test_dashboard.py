@@ -87,7 +87,7 @@ def test_the_pages_fetch_nothing_from_the_internet(anonymous):
     assert "Zero-Clause BSD" in anonymous.get("/_mock/dashboard/static/htmx.LICENSE").text
 
 
-def _wait_text(page, selector: str, text: str, timeout: float = 15_000):
+def _wait_text(page, selector: str, text: str, timeout: float = 30_000):
     """Until `selector`'s text holds `text` (a bounded Playwright wait, no sleep)."""
     page.wait_for_function("([s, t]) => { const e = document.querySelector(s); return e && e.textContent.includes(t); }",
                            arg=[selector, text], timeout=timeout)
@@ -112,7 +112,7 @@ def test_a_browser_follows_an_invoice_from_draft_to_overdue(server_factory):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=60_000)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="fr-FR")
-            page.set_default_timeout(15_000)
+            page.set_default_timeout(30_000)  # a shared, loaded machine: generous, but bounded
             page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
             page.on("pageerror", lambda error: problems.append(str(error)))
             # hx-confirm asks with window.confirm: accept, and remember every dialog (an alert would be XSS).
@@ -171,8 +171,8 @@ def test_a_browser_follows_an_invoice_from_draft_to_overdue(server_factory):
             page.goto(f"{server.url}/_mock/dashboard/outbox")
             mail = page.locator("tr[data-mail]").first
             assert "compta@exemple.fr" in mail.inner_text() and f"{number}.pdf" in mail.inner_text()
-            mail.locator("summary").click()
-            page.wait_for_function("() => document.querySelector('tr[data-mail] iframe.pdf').src.startsWith('blob:')")
+            page.locator("#main summary", has_text=f"{number}.pdf").click()
+            page.wait_for_function("() => document.querySelector('#main iframe.pdf').src.startsWith('blob:')")
 
             # A second invoice, finalized and unpaid, is overdue once the clock passes its due date.
             second = api.post("/v1/SaleInvoices", json={"customerId": customer.json()["id"], "lines": [
@@ -196,6 +196,16 @@ def test_a_browser_follows_an_invoice_from_draft_to_overdue(server_factory):
             page.click("#clear-faults")
             _wait_text(page, "#main", "Aucune panne")
             assert api.get("/_mock/faults").json() == []
+
+            # Snapshot, reset, restore: the tenant's invoices go and come back.
+            page.click("#save-snapshot")
+            _wait_text(page, "#main", "avant-essai")
+            page.click("#reset")
+            _wait_text(page, "#toast", "remis à zéro")
+            assert api.get(f"/v1/SaleInvoices/{invoice_id}").status_code == 404
+            page.click("text=Restaurer")
+            _wait_text(page, "#toast", "Instantané restauré")
+            assert api.get(f"/v1/SaleInvoices/{invoice_id}").json()["number"] == number
 
             # The request journal: its rows when the sandbox has one, a plain notice otherwise.
             page.goto(f"{server.url}/_mock/dashboard/journal")
