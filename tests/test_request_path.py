@@ -1,0 +1,85 @@
+"""The one request path: one tenant's slowness never stalls another (real server, loopback).
+
+Fault latency is awaited on the event loop (sandbox/faults.py) and Flask runs in a2wsgi's thread
+pool, so while tenant A's slowed requests wait, tenant B and /_mock/health are answered at their
+normal cost. Asserted with counts and ordering, never with wall-clock durations: B's requests all
+complete before any of A's slowed ones, which a stalled event loop would make impossible.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from conftest import KEY
+
+OTHER_KEY = "tenant-b-key"
+SLOWED = 6  # tenant A's concurrent clients
+LATENCY_MS = 3000
+WAIT = 60.0  # the bound of every wait of the test, far above any answer
+
+
+def http(url: str, key: str) -> httpx.Client:
+    # trust_env=False: loopback only, never through a proxy of the environment.
+    return httpx.Client(base_url=url, headers={"X-API-KEY": key}, timeout=WAIT, trust_env=False)
+
+
+def fired(client: httpx.Client) -> int:
+    return sum(rule["fired"] for rule in client.get("/_mock/faults").json())
+
+
+@pytest.mark.slow
+def test_a_latency_rule_on_tenant_a_leaves_tenant_b_and_health_answering(server_factory):
+    server = server_factory("--api-key", OTHER_KEY)
+    order = itertools.count()
+    lock = threading.Lock()
+    done: list[tuple[int, str, int]] = []  # (completion rank, who, status)
+
+    def finished(who: str, status: int) -> None:
+        with lock:
+            done.append((next(order), who, status))
+
+    with http(server.url, KEY) as a, http(server.url, OTHER_KEY) as b:
+        assert b.get("/v1/Customers/1").status_code == 200  # B's tenant is open and warm
+        rule = a.post("/_mock/faults", json={"operationId": "GET_Hello_Get", "latencyMs": LATENCY_MS})
+        assert rule.status_code == 201, rule.text
+
+        def slowed(_):
+            with http(server.url, KEY) as client:
+                finished("A", client.get("/Hello").status_code)
+
+        with ThreadPoolExecutor(max_workers=SLOWED) as pool:
+            futures = [pool.submit(slowed, n) for n in range(SLOWED)]
+            # Every one of A's requests has reached the rule (it counts its firings): all in flight.
+            deadline = time.monotonic() + WAIT
+            while fired(a) < SLOWED:
+                assert time.monotonic() < deadline, "tenant A's requests never reached the server"
+                time.sleep(0.02)
+            with lock:
+                assert done == [], "a slowed request answered before its latency"
+            timings = []
+            for n in range(10):
+                started = time.perf_counter()
+                finished("B", b.get("/v1/Customers/1").status_code)
+                timings.append(time.perf_counter() - started)
+                finished("health", b.get("/_mock/health").status_code)
+                # B's own /Hello: the rule is A's, B keeps its normal path.
+                finished("B", b.get("/Hello").status_code)
+            for future in futures:
+                future.result(timeout=WAIT)
+        assert fired(a) == SLOWED  # B's /Hello never fired A's rule
+
+    timings.sort()
+    # Printed, not asserted (a shared machine's load would make any duration bound flaky).
+    print(f"tenant B GET /v1/Customers/1 under A's latency: p50 {timings[len(timings) // 2] * 1000:.1f} ms, "
+          f"max {timings[-1] * 1000:.1f} ms")
+    assert all(status == 200 for _, _, status in done), done
+    whose = [who for _, who, _ in sorted(done)]
+    assert whose.count("A") == SLOWED and whose.count("B") == 20 and whose.count("health") == 10
+    # Every answer to B and to health came before the first of A's slowed ones.
+    assert set(whose[:30]) == {"B", "health"}, whose
