@@ -83,3 +83,56 @@ def test_a_latency_rule_on_tenant_a_leaves_tenant_b_and_health_answering(server_
     assert whose.count("A") == SLOWED and whose.count("B") == 20 and whose.count("health") == 10
     # Every answer to B and to health came before the first of A's slowed ones.
     assert set(whose[:30]) == {"B", "health"}, whose
+
+
+# --- request bodies and heads, parsed once and strictly, on /v1 and /_mock alike -------------------
+
+REFUSED_BODIES = {
+    "lone surrogate": (b'{"companyName": "A\\ud800"}', "lone UTF-16 surrogate"),
+    "huge integer": (b'{"companyName": "A", "x": ' + b"7" * 5000 + b"}", "more than 4300 digits"),
+    "deep nesting": (b'{"companyName": "A", "x": ' + b"[" * 65 + b"]" * 65 + b"}", "more than 64 levels"),
+}
+
+
+@pytest.mark.parametrize("path", ["/v1/Customers", "/_mock/faults"])
+@pytest.mark.parametrize("kind", sorted(REFUSED_BODIES))
+def test_a_body_json_cannot_hold_is_a_400_and_stores_nothing(client, path, kind):
+    body, words = REFUSED_BODIES[kind]
+    before = len(client.get("/v1/Customers").json()), client.get("/_mock/faults").json()
+    response = client.post(path, content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    answer = response.json()
+    assert words in answer.get("detail", answer.get("message"))
+    assert (len(client.get("/v1/Customers").json()), client.get("/_mock/faults").json()) == before
+
+
+def test_a_paired_surrogate_escape_is_ordinary_text(client):
+    response = client.post("/v1/Customers", content='{"companyName": "Atelier \\ud83c\\udfa8"}'.encode(),
+                           headers={"Content-Type": "application/json"})
+    assert response.status_code == 200, response.text
+    assert response.json()["companyName"] == "Atelier \U0001F3A8"
+
+
+@pytest.mark.parametrize("content_type", ["Application/JSON; charset=UTF-8", "APPLICATION/JSON"])
+def test_json_media_types_are_case_insensitive_everywhere(client, content_type):
+    headers = {"Content-Type": content_type}
+    created = client.post("/v1/Customers", content=b'{"companyName": "Casse Libre"}', headers=headers)
+    assert created.status_code == 200, created.text
+    assert client.get(f"/v1/Customers/{created.json()['id']}").json()["companyName"] == "Casse Libre"
+    rule = client.post("/_mock/faults", content=b'{"pathPattern": "/v1/Vats", "status": 503}', headers=headers)
+    assert rule.status_code == 201, rule.text
+    assert client.get("/v1/Vats").status_code == 503
+
+
+@pytest.mark.parametrize("host", ["attacker.example/x?", "a b", "evil.example@127.0.0.1", "127.0.0.1:80x"])
+def test_a_malformed_host_never_reaches_an_answer(client, host):
+    for path in ("/Hello", "/v1/Products", "/_mock/health"):
+        response = client.get(path, headers={"Host": host})
+        assert response.status_code == 400, (path, response.text)
+        assert host not in response.text
+
+
+def test_a_well_formed_host_names_the_urls_of_the_answers(client):
+    hello = client.get("/Hello", headers={"Host": "sandbox.test:8123"})
+    assert hello.status_code == 200
+    assert hello.json()["url"] == "http://sandbox.test:8123"
