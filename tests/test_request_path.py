@@ -136,3 +136,24 @@ def test_a_well_formed_host_names_the_urls_of_the_answers(client):
     hello = client.get("/Hello", headers={"Host": "sandbox.test:8123"})
     assert hello.status_code == 200
     assert hello.json()["url"] == "http://sandbox.test:8123"
+
+
+# --- fault rules: admin.yaml's FaultRuleRequest is their one description -----------------------------
+
+def test_a_fault_rule_is_checked_against_admin_yaml(client):
+    from mock_server.sandbox.admin import load_admin_contract
+
+    fields = load_admin_contract()["components"]["schemas"]["FaultRuleRequest"]["properties"]
+    for method in fields["method"]["enum"]:
+        added = client.post("/_mock/faults", json={"pathPattern": "/v1/Vats", "method": method, "status": 503})
+        assert added.status_code == 201, added.text
+        assert added.json()["method"] == method
+    # The schema's enum is upper-case: a lower-case method is not one of them.
+    refused = client.post("/_mock/faults", json={"pathPattern": "/v1/Vats", "method": "get", "status": 503})
+    assert refused.status_code == 400
+    assert refused.json()["detail"] == '"method" must be one of ' + ", ".join(fields["method"]["enum"])
+    too_slow = fields["latencyMs"]["maximum"] + 1
+    refused = client.post("/_mock/faults", json={"pathPattern": "/v1/Vats", "latencyMs": too_slow})
+    assert refused.json()["detail"] == f'"latencyMs" must be an integer from 0 to {too_slow - 1}'
+    refused = client.post("/_mock/faults", json={"pathPattern": "/v1/Vats", "status": 503, "colour": "red"})
+    assert refused.json()["detail"] == "Unknown fields: colour"
