@@ -1,19 +1,17 @@
 """The sandbox over HTTP, side by side with Prism: throughput, growth, memory, cold start, reset.
 
     python bench/http_bench.py [--seconds 10] [--connections 16] [--generator auto|wrk|python]
-                               [--no-prism] [--no-stock] [--no-profile] [--write-docs]
+                               [--no-prism] [--no-profile] [--write-docs]
 
 1. Side by side in one run: this sandbox (`altoviz-mock serve`, on-disk data, seeded, validating
    every request against openapi.yaml) and Prism (`prism mock openapi.yaml`, from bench/.prism),
    the same load generator (wrk when installed, else bench/loadgen.py's asyncio one), the same
    requests: GET by id, list, create customer, create + finalize invoice.
-2. The same rows on the sandbox with Connexion's stock stack (`ALTOVIZ_MOCK_STOCK_STACK=1`: its
-   a2wsgi bridge and a jsonschema validator built per request), to show what the speed-ups buy.
-3. Growth through HTTP: create, update and list latencies of invoices with 100, 1,000 and 10,000
+2. Growth through HTTP: create, update and list latencies of invoices with 100, 1,000 and 10,000
    stored; the process's RSS at 10,000 invoices.
-4. Cold start to the first answered API request (fresh data dir, and reopening 10,000 invoices)
+3. Cold start to the first answered API request (fresh data dir, and reopening 10,000 invoices)
    and `POST /_mock/reset`.
-5. A py-spy profile (GIL-holding samples) of the sandbox under the GET and invoice loads.
+4. A py-spy profile (GIL-holding samples) of the sandbox under the GET and invoice loads.
 
 Every server listens on 127.0.0.1 and is stopped at the end; every loop is bounded.
 """
@@ -199,8 +197,7 @@ LAYERS = [  # (label, regex on a frame's file) — a sample goes to its innermos
     ("response shaping (presenter)", r"mock_server/api/presenter\.py"),
     ("handlers (mock_server/api)", r"mock_server/api/(?!validation|presenter)"),
     ("request validation (jsonschema, validators)", r"jsonschema|referencing/|mock_server/api/validation\.py|connexion/validators|rpds"),
-    ("direct dispatch (routing, parameters, answers)", r"mock_server/dispatch\.py|orjson"),
-    ("Connexion decorators + JSON encoding of answers", r"connexion/(decorators|jsonifier|frameworks|lifecycle|utils|uri_parsing|operations)"),
+    ("Connexion decorators + JSON encoding of answers", r"connexion/(decorators|jsonifier|frameworks|lifecycle|utils|uri_parsing|operations)|orjson"),
     ("Flask + Werkzeug", r"flask/|werkzeug/|mock_server/app\.py"),
     ("Connexion/Starlette middleware (routing, security, context)", r"connexion/|starlette/|mock_server/(asgi|auth)\.py|a2wsgi"),
     ("uvicorn (HTTP parsing, socket writes)", r"uvicorn/|httptools|uvloop"),
@@ -351,7 +348,7 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
 
-def report(args, generator: str, side: dict, stock: dict, prof: dict, grow: dict, cold: dict, reset: dict,
+def report(args, generator: str, side: dict, prof: dict, grow: dict, cold: dict, reset: dict,
            load: tuple[float, float]) -> str:
     out = [f"`python bench/http_bench.py --seconds {args.seconds:g} --connections {args.connections}` "
            f"({time.strftime('%Y-%m-%d %H:%M')}; {machine()}; generator: {generator}, 1 thread, "
@@ -378,14 +375,6 @@ def report(args, generator: str, side: dict, stock: dict, prof: dict, grow: dict
             f"{verdict(all(p < P99_TARGET_MS for p in p99s))} (highest {max(p99s):.1f} ms).",
             "- \"CPU µs/req\" is the server process's user + system CPU time divided by the requests answered: "
             "the cost of a request, less sensitive than req/s to the other work on the machine."]
-    if stock:
-        out += ["", "### What the speed-ups buy (same run, same generator)", "",
-                "| row | stock Connexion stack req/s | p99 ms | CPU µs/req | this sandbox req/s | p99 ms | CPU µs/req "
-                "| CPU saved |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
-        for row, st in stock.items():
-            s = side[row]["sandbox"]
-            out.append(f"| {row} | {st['rps']:,.0f} | {st['p99']:.1f} | {st['cpu_us']:.0f} | {s['rps']:,.0f} "
-                       f"| {s['p99']:.1f} | {s['cpu_us']:.0f} | {100 * (1 - s['cpu_us'] / st['cpu_us']):.0f} % |")
     if prof:
         out += ["", "### Where the sandbox's CPU goes (py-spy, GIL-holding samples)", "",
                 "| layer | " + " | ".join(f"{row} (% of {p['samples']:,} samples)" for row, p in prof.items()) + " |",
@@ -445,7 +434,6 @@ def main() -> None:
     parser.add_argument("--cold-starts", type=int, default=5)
     parser.add_argument("--resets", type=int, default=100)
     parser.add_argument("--no-prism", action="store_true")
-    parser.add_argument("--no-stock", action="store_true", help="skip the stock-stack comparison")
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--write-docs", action="store_true", help="update the HTTP section of docs/benchmarks.md")
     args = parser.parse_args()
@@ -457,7 +445,6 @@ def main() -> None:
         parser.error(f"{PRISM} is missing: `make bench` installs it (or pass --no-prism)")
     load_before = os.getloadavg()[0]
     side: dict = {row: {} for row in ROWS}
-    stock: dict = {}
     prof: dict = {}
     with tempfile.TemporaryDirectory(prefix="altoviz-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -480,21 +467,12 @@ def main() -> None:
         finally:
             for server in servers.values():
                 server.stop()
-        if not args.no_stock:
-            server = sandbox(tmp / "stock", env={"ALTOVIZ_MOCK_STOCK_STACK": "1"})
-            try:
-                server.wait_ready()
-                for row, steps in ROWS.items():
-                    print(f"{row}: stock stack...", file=sys.stderr, flush=True)
-                    stock[row] = measure_row(server, steps, generator, args.connections, args.seconds, args.warmup)
-            finally:
-                server.stop()
         print("growth...", file=sys.stderr, flush=True)
         grow = growth(tmp, sorted(int(s) for s in args.sizes.split(",")), args.rounds)
         print("cold starts and resets...", file=sys.stderr, flush=True)
         cold = cold_starts(tmp, args.cold_starts, tmp / "growth")
         reset = resets(tmp, args.resets)
-    section = report(args, generator, side, stock, prof, grow, cold, reset, (load_before, os.getloadavg()[0]))
+    section = report(args, generator, side, prof, grow, cold, reset, (load_before, os.getloadavg()[0]))
     print(section)
     if args.write_docs:
         write_docs(section)

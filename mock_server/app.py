@@ -20,7 +20,7 @@ from .api.presenter import Presenter
 from .api.problems import ProblemRenderer
 from .api.resolver import OperationResolver
 from .api.validation import validator_map
-from .asgi import BodyLimit
+from .asgi import BodyLimit, RequestHead
 from .auth import security_map
 from .canonical import Canonical
 from .ratelimit import RateLimit
@@ -129,6 +129,7 @@ def create_app(config: Config | None = None) -> connexion.FlaskApp:
     app.app.config["MAX_CONTENT_LENGTH"] = 12 * 1024 * 1024
     # JSON bodies are bounded in front of everything (413, see asgi.py and the contract).
     app.add_middleware(BodyLimit, position=MiddlewarePosition.BEFORE_SWAGGER)
+    app.add_middleware(RequestHead, position=MiddlewarePosition.BEFORE_SWAGGER)
     # Fault rules act once the request is routed and authenticated (operationId and tenant known),
     # before its handler; their latency is awaited on the event loop (sandbox/faults.py).
     app.add_middleware(FaultInjection, position=MiddlewarePosition.BEFORE_CONTEXT,

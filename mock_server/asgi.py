@@ -1,8 +1,11 @@
-"""The ASGI edge of the sandbox: a request-size limit, a Connexion middleware in front of the rest."""
+"""The ASGI edge of the sandbox, Connexion middlewares in front of the rest: a request-size limit,
+and the request's head (Host, Content-Type) parsed strictly."""
 
 from __future__ import annotations
 
-from connexion.exceptions import ProblemException
+import re
+
+from connexion.exceptions import BadRequestProblem, ProblemException
 
 MAX_JSON_BODY = 1024 * 1024
 """Bytes a request body may hold, except multipart uploads (bounded per kind, see app.py)."""
@@ -55,3 +58,38 @@ class BodyLimit:
             return message
 
         return await self.app(scope, counting_receive, send)
+
+
+# RFC 9110 `Host` = uri-host [ ":" port ]: a registered name, an IPv4 address or an [IPv6] literal.
+HOST = re.compile(rb"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
+                  rb"[A-Za-z0-9])?)*\.?|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?\Z")
+
+
+class RequestHead:
+    """The request's `Host` and `Content-Type` headers read once, strictly, before anything uses them.
+
+    A malformed or repeated `Host` (`attacker.example/x?`) is refused with 400: the answers build
+    URLs from it (`Hello.url`, `imageUrl`), so it never reaches one. The media type of
+    `Content-Type` is case-insensitive (RFC 9110): `Application/JSON; charset=UTF-8` is given to
+    Connexion lower-cased (its parameters untouched), so every validator and handler sees JSON.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = scope["headers"]
+        hosts = [value for name, value in headers if name == b"host"]
+        if len(hosts) > 1 or (hosts and not HOST.match(hosts[0])):
+            raise BadRequestProblem(detail="The Host header is not a host name or address with an optional port")
+        for index, (name, value) in enumerate(headers):
+            if name == b"content-type":
+                media_type, sep, parameters = value.partition(b";")
+                if media_type != media_type.lower():
+                    headers = list(headers)
+                    headers[index] = (name, media_type.lower() + sep + parameters)
+                    scope = {**scope, "headers": headers}
+                break
+        return await self.app(scope, receive, send)

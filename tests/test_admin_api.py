@@ -239,7 +239,7 @@ def test_every_admin_operation_has_its_handler_and_the_contract_is_valid():
     from mock_server.sandbox.admin_api import HANDLERS
 
     spec = load_admin_contract()
-    validate(spec)  # the app trusts it at start-up (speedups.trusted_contract)
+    validate(spec)
     ids = [op["operationId"] for item in spec["paths"].values() for op in item.values()
            if isinstance(op, dict) and "operationId" in op]
     assert len(ids) == 28 and sorted(ids) == sorted(HANDLERS)

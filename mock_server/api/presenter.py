@@ -6,6 +6,7 @@ non-nullable one left out; keys the schema does not know (internal `_links`) nev
 
 from __future__ import annotations
 
+import threading
 from typing import Callable
 
 
@@ -20,6 +21,10 @@ class Presenter:
     def __init__(self, schemas: dict):
         self.schemas = schemas
         self._shapers: dict[int, tuple[dict, Callable]] = {}
+        # Handlers run in a thread pool: a shaper being compiled (its placeholder in `_pending`)
+        # must not be used by another thread before it is done.
+        self._compiling = threading.RLock()
+        self._pending: dict[int, tuple[dict, Callable]] = {}
 
     def _resolve(self, schema: dict) -> dict:
         while "$ref" in schema:
@@ -44,13 +49,22 @@ class Presenter:
 
     def _shaper(self, schema: dict) -> Callable:
         entry = self._shapers.get(id(schema))
-        if entry is None or entry[0] is not schema:
-            # Registered before compiling, so that a recursive schema finds itself.
+        if entry is not None and entry[0] is schema:
+            return entry[1]
+        with self._compiling:
+            entry = self._shapers.get(id(schema)) or self._pending.get(id(schema))
+            if entry is not None and entry[0] is schema:
+                return entry[1]
+            # A placeholder first, so that a recursive schema finds itself; only the compiling
+            # thread (holding the lock) ever sees it.
             cell: list[Callable] = []
-            self._shapers[id(schema)] = (schema, lambda value: cell[0](value))
-            cell.append(self._compile(schema))
-            self._shapers[id(schema)] = entry = (schema, cell[0])
-        return entry[1]
+            self._pending[id(schema)] = (schema, lambda value: cell[0](value))
+            try:
+                cell.append(self._compile(schema))
+            finally:
+                del self._pending[id(schema)]
+            self._shapers[id(schema)] = (schema, cell[0])
+            return cell[0]
 
     def _compile(self, schema: dict) -> Callable:
         resolved = self._resolve(schema)

@@ -10,7 +10,8 @@ admin.yaml too).
 The handlers check the rest of each request (query parameters, path parameters' patterns, bodies)
 themselves, in the words clients and tests rely on (`"size" must be an integer from 0 to 700` rather
 than jsonschema's `701 is greater than the maximum of 700`), and answer them as `ControlError`
-ProblemDetails: Connexion's request validators are pass-through ones for this API. The Schemathesis
+ProblemDetails: Connexion's parameter validator is a pass-through one for this API, and its body
+validator only parses JSON bodies (strictly, as /v1's). The Schemathesis
 suite of admin.yaml (contract_tests/test_admin_contract.py) checks that they refuse what it refuses.
 """
 
@@ -21,6 +22,9 @@ import copy
 from connexion.datastructures import MediaTypeDict
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
+from connexion.validators import JSONRequestBodyValidator
+
+from ..api.validation import parse_json
 
 from . import admin, controls, requests, seeding, webhooks
 from .admin import load_admin_contract
@@ -77,7 +81,7 @@ class AdminResolver(Resolver):
 
 
 class Unchecked:
-    """A request validator (parameters or body) that leaves the request to its handler (see above)."""
+    """A parameter validator that leaves the request's parameters to its handler (see above)."""
 
     def __init__(self, *_args, **_kwargs):
         pass
@@ -85,11 +89,19 @@ class Unchecked:
     def validate(self, scope) -> None:
         return None
 
-    async def wrap_receive(self, receive, *, scope):
-        return receive, scope
+
+class ParsedJSONBody(JSONRequestBodyValidator):
+    """A JSON body parsed by the same strict parser as /v1's (`api.validation.parse_json`: 400 for
+    a lone surrogate, a huge integer, deep nesting...), its contents left to the handler."""
+
+    async def _parse(self, stream, scope):
+        return parse_json(b"".join([message async for message in stream]), self._encoding)
+
+    def _validate(self, body):
+        return None
 
 
-VALIDATOR_MAP = {"parameter": Unchecked, "body": MediaTypeDict({"*/*": Unchecked})}
+VALIDATOR_MAP = {"parameter": Unchecked, "body": MediaTypeDict({"*/*json": ParsedJSONBody})}
 
 # The admin API's contract and Swagger UI are `admin.admin_pages` (plain Flask routes), not Connexion's.
 NO_SWAGGER_UI = SwaggerUIOptions(serve_spec=False, swagger_ui=False)

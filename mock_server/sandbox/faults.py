@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import functools
 import itertools
 import json
 import random
@@ -24,21 +25,32 @@ import threading
 
 from connexion.middleware.abstract import ROUTING_CONTEXT
 
+from ..contracts import load_contract
+
 FAULTS_KEY = "altoviz_mock.faults"
-METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
-FIELDS = {"operationId", "pathPattern", "method", "latencyMs", "status", "body", "retryAfter", "probability",
-          "count", "seed"}
-MAX_LATENCY_MS = 60_000
+
+
+@functools.lru_cache(maxsize=1)
+def rule_schema() -> dict:
+    """admin.yaml's `FaultRuleRequest`: the one description of a rule's fields, their types and
+    bounds, which `Faults.add` checks in its own words."""
+    return load_contract("admin.yaml")["components"]["schemas"]["FaultRuleRequest"]["properties"]
+
+
+def _bounds(name: str) -> tuple[int, int | None]:
+    field = rule_schema()[name]
+    return field["minimum"], field.get("maximum")
 
 
 class FaultError(ValueError):
     """An invalid fault rule."""
 
 
-def _int(body: dict, name: str, low: int, high: int | None = None) -> int | None:
+def _int(body: dict, name: str) -> int | None:
     value = body.get(name)
     if value is None:
         return None
+    low, high = _bounds(name)
     if type(value) is not int or value < low or (high is not None and value > high):
         bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
         raise FaultError(f'"{name}" must be an integer {bounds}')
@@ -58,27 +70,29 @@ class Faults:
         return tenant in self._rules
 
     def add(self, tenant: str, body: dict) -> dict:
-        unknown = set(body) - FIELDS
+        fields = rule_schema()
+        unknown = set(body) - set(fields)
         if unknown:
             raise FaultError(f"Unknown fields: {', '.join(sorted(unknown))}")
         op, pattern = body.get("operationId"), body.get("pathPattern")
         if (op is None) == (pattern is None):
             raise FaultError('Give one of "operationId" or "pathPattern"')
         for name, value in (("operationId", op), ("pathPattern", pattern)):
-            if value is not None and (not isinstance(value, str) or not 1 <= len(value) <= 300):
-                raise FaultError(f'"{name}" must be a string of 1 to 300 characters')
-        method = body.get("method")
-        if method is not None and (not isinstance(method, str) or method.upper() not in METHODS):
-            raise FaultError(f'"method" must be one of {", ".join(sorted(METHODS))}')
-        latency = _int(body, "latencyMs", 0, MAX_LATENCY_MS)
-        status = _int(body, "status", 400, 599)
-        retry_after = _int(body, "retryAfter", 0, 86400)
-        count = _int(body, "count", 1)
+            least, most = fields[name]["minLength"], fields[name]["maxLength"]
+            if value is not None and (not isinstance(value, str) or not least <= len(value) <= most):
+                raise FaultError(f'"{name}" must be a string of {least} to {most} characters')
+        method, methods = body.get("method"), fields["method"]["enum"]
+        if method is not None and method not in methods:
+            raise FaultError(f'"method" must be one of {", ".join(methods)}')
+        latency = _int(body, "latencyMs")
+        status = _int(body, "status")
+        retry_after = _int(body, "retryAfter")
+        count = _int(body, "count")
         seed = body.get("seed")
         if seed is not None and (type(seed) is not int or abs(seed) >= 2**63):
             raise FaultError('"seed" must be an integer')
-        probability = body.get("probability", 1)
-        if isinstance(probability, bool) or not isinstance(probability, (int, float)) or not 0 <= probability <= 1:
+        probability, (least, most) = body.get("probability", 1), _bounds("probability")
+        if isinstance(probability, bool) or not isinstance(probability, (int, float)) or not least <= probability <= most:
             raise FaultError('"probability" must be a number from 0 to 1')
         if retry_after is not None and status != 429:
             raise FaultError('"retryAfter" goes with "status": 429')
@@ -88,7 +102,7 @@ class Faults:
             raise FaultError('Give "latencyMs", "status" or both')
         with self._lock:
             rule = {"id": next(self._ids), "operationId": op, "pathPattern": pattern,
-                    "method": method.upper() if method else None, "latencyMs": latency, "status": status,
+                    "method": method, "latencyMs": latency, "status": status,
                     "body": body.get("body"), "retryAfter": retry_after if status == 429 else None,
                     "probability": probability, "count": count, "remaining": count, "seed": seed, "fired": 0}
             self._random[rule["id"]] = random.Random(seed)
@@ -143,7 +157,8 @@ class Faults:
         """The rules of `tenant` that fire for this request, counted as fired: the seconds to wait
         (all their latencies) and the rule answering in place of the handler, if one has a status."""
         fired = self._firing(tenant, method, path, operation_id)
-        latency = min(sum(r["latencyMs"] or 0 for r in fired), MAX_LATENCY_MS) / 1000
+        # Each rule's latency is bounded by the schema; so is their sum.
+        latency = min(sum(r["latencyMs"] or 0 for r in fired), _bounds("latencyMs")[1]) / 1000
         return latency, next((r for r in fired if r["status"] is not None), None)
 
 
