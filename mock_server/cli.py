@@ -115,7 +115,7 @@ def serve(args: argparse.Namespace) -> int:
             data_dir=Path(args.data) if args.data else None,
             api_keys=tuple(args.api_key) if args.api_key else None,
             open_tenants=True if args.open_tenants else None,
-            seed=args.seed, empty=True if args.empty else None,
+            seed=args.seed, empty=True if args.empty else None, log_format=args.log_format,
         )
     except ValueError as exc:
         return console.fail(str(exc), 2, command="serve")
@@ -142,6 +142,7 @@ def serve(args: argparse.Namespace) -> int:
     console.say(f"Try: [green]curl -H 'X-API-KEY: {DEFAULT_API_KEY}' {url}/v1/Customers[/]")
     console.say(f"API page: [cyan]{url}/ui/[/]")
     sys.stdout.flush()
+    _access_log(quiet=args.quiet)
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     speedups.tune_gc()
     server = uvicorn.Server(uvicorn.Config(app, host=config.host, port=port, log_level="warning", access_log=False))
@@ -153,6 +154,20 @@ def serve(args: argparse.Namespace) -> int:
         sock.close()
         app.app.extensions["altoviz_mock"].close()
     return 0 if server.started else 1
+
+
+def _access_log(quiet: bool) -> None:
+    """The access log's lines (journal.py, one per request) on stdout, as written; none with --quiet.
+    Uvicorn's own access log stays off: these lines replace it."""
+    access = logging.getLogger("altoviz_mock.access")
+    access.propagate = False
+    if quiet:
+        access.disabled = True
+        return
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
 
 
 def trigger(args: argparse.Namespace) -> int:
@@ -216,9 +231,13 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--empty", action="store_true", help="start tenants without fixture data (env ALTOVIZ_MOCK_EMPTY=1)")
     group.add_argument("--seed", type=int, metavar="N",
                        help=f"fixture data set to seed tenants with (default {DEFAULT_SEED}; env ALTOVIZ_MOCK_SEED)")
+    p.add_argument("--log-format", choices=("text", "json"), default=None,
+                   help="the access log's lines: text (default) or json, one object per line "
+                        "(env ALTOVIZ_MOCK_LOG_FORMAT)")
+    p.add_argument("--quiet", action="store_true", help="no access-log line per request")
     p.set_defaults(func=serve)
 
-    from . import cli_sandbox  # `seed` and `reset`
+    from . import cli_sandbox  # `seed`, `reset` and `requests`
     cli_sandbox.add_commands(commands, _HelpFormatter)
 
     from .domain.webhooks import TYPES
@@ -234,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_contract import add_commands  # `contract` and `drift`
     add_commands(commands, _HelpFormatter)
 
-    for name in ("serve", "seed", "reset"):
+    for name in ("serve", "seed", "reset", "requests"):
         commands.choices[name].add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
                                             help=f"settings file (TOML; default ./{CONFIG_FILE} when present)")
     return parser
