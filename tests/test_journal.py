@@ -22,6 +22,11 @@ from mock_server.journal import BODY_CAP
 
 from conftest import KEY, TEAM_B, free_port, server_env
 
+pytest_plugins = ["pytester"]
+
+# pytester drops the modules a test imported; a second copy of httpcore would not match httpx's exceptions.
+httpx.Client(trust_env=False).close()
+
 HAR_SCHEMA = json.loads((Path(__file__).parent / "data" / "har-1.2.schema.json").read_text(encoding="utf-8"))
 
 
@@ -330,3 +335,46 @@ def test_the_requests_command_says_when_no_sandbox_answers():
     result = _cli("requests", "--url", f"http://127.0.0.1:{free_port()}")
     assert result.returncode == 1 and "no sandbox answering" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+PLUGIN_TESTS = '''
+import pytest
+
+
+def test_finalize_is_called_once(altoviz_mock):
+    api = altoviz_mock.client
+    customer = api.post("/v1/Customers", json={"companyName": "Boulangerie Martin SARL"}).json()
+    draft = api.post("/v1/SaleInvoices", json={"customerId": customer["id"], "lines": [
+        {"type": "Service", "description": "Pains", "quantity": 3, "taxExcludedPrice": 100, "vat": {"rate": 5.5}}]}).json()
+    api.post(f"/v1/SaleInvoices/Finalize/{draft['id']}")
+    api.get("/v1/Customer/1")
+    altoviz_mock.assert_called("POST_SaleInvoices_Finalize", times=1)
+    altoviz_mock.assert_called("POST_Customers_Post", body_contains={"companyName": "Boulangerie Martin SARL"})
+    altoviz_mock.assert_called("POST_SaleInvoices_Post", body_contains="Pains")
+    refused = altoviz_mock.requests(status="4xx")
+    assert [e["path"] for e in refused] == ["/v1/Customer/1"]
+    assert [e["operationId"] for e in altoviz_mock.requests()][:3] == [
+        "POST_Customers_Post", "POST_SaleInvoices_Post", "POST_SaleInvoices_Finalize"]
+
+
+def test_each_test_starts_with_an_empty_journal(altoviz_mock):
+    assert altoviz_mock.requests() == []
+
+
+def test_a_missing_call_says_what_was_called(altoviz_mock):
+    altoviz_mock.client.get("/v1/Customers/1")
+    altoviz_mock.client.get("/v1/Nothing")
+    altoviz_mock.assert_called("POST_SaleInvoices_Finalize")
+'''
+
+
+@pytest.mark.slow
+def test_the_pytest_plugin_verifies_calls(pytester):
+    pytester.makepyfile(test_calls=PLUGIN_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly", timeout=180)
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines([
+        "*expected POST_SaleInvoices_Finalize to be called at least once, it was called 0 times; "
+        "this test sent 2 requests (the last 2):*",
+        "*#1 GET /v1/Customers/1 -> 200 GET_Customers_Get*",
+        "*#2 GET /v1/Nothing -> 404 (no operation) (*"])
