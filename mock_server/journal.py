@@ -127,6 +127,9 @@ class Operations:
                 self.operations.append({
                     "operationId": operation.get("operationId"), "method": method.upper(), "path": template,
                     "segments": template.strip("/").split("/"), "required": required})
+        self._by_shape: dict[tuple[str, int], list[dict]] = {}
+        for op in sorted(self.operations, key=lambda op: sum(s.startswith("{") for s in op["segments"])):
+            self._by_shape.setdefault((op["method"], len(op["segments"])), []).append(op)
 
     @staticmethod
     def _path_distance(segments: list[str], template: list[str]) -> float:
@@ -140,14 +143,18 @@ class Operations:
                 distance += max(0.1, 1 - difflib.SequenceMatcher(None, sent.lower(), wanted.lower()).ratio())
         return distance
 
+    @staticmethod
+    def _matches(segments: list[str], template: list[str]) -> bool:
+        return len(segments) == len(template) and all(
+            wanted == sent or (wanted[:1] == "{" and sent) for sent, wanted in zip(segments, template))
+
     def match(self, method: str, path: str) -> str | None:
         """The operationId of the operation with this method and a template matching the path."""
         segments = path.strip("/").split("/")
-        exact = [op for op in self.operations if op["method"] == method
-                 and self._path_distance(segments, op["segments"]) == 0]
-        # Static segments win over parameters, as in Connexion's router (/Customers/Find over /{id}).
-        exact.sort(key=lambda op: sum(s.startswith("{") for s in op["segments"]))
-        return exact[0]["operationId"] if exact else None
+        candidates = self._by_shape.get((method, len(segments)), ())
+        # Static segments win over parameters, as in Connexion's router (/Customers/Find over /{id}):
+        # the candidates are in that order.
+        return next((op["operationId"] for op in candidates if self._matches(segments, op["segments"])), None)
 
     def near_misses(self, method: str, path: str, query: str, headers: dict[str, str],
                     operation_id: str | None, limit: int = 3) -> list[dict]:
