@@ -280,7 +280,8 @@ class FilterError(ValueError):
     """A filter of GET /_mock/requests that is not valid (its message says which and why)."""
 
 
-STATUS_FILTER = re.compile(r"^[1-5]([0-9]{2}|xx)$", re.IGNORECASE)
+STATUS_FILTER = re.compile(r"^[1-5]([0-9]{2}|xx)\Z")
+WHOLE = re.compile(r"^-?[0-9]{1,9}\Z")
 
 
 def _parse_since(text: str) -> Callable[[dict], bool]:
@@ -314,11 +315,11 @@ def select(entries: Iterable[dict], args: dict[str, str]) -> list[dict]:
     if args.get("path"):
         pattern = args["path"]
         tests.append(lambda e: fnmatch.fnmatchcase(e["path"], pattern))
-    if args.get("status"):
+    if "status" in args:
         status = args["status"]
         if not STATUS_FILTER.match(status):
             raise FilterError('"status" must be a status (404) or a class (4xx)')
-        if status[1:].lower() == "xx":
+        if status[1:] == "xx":
             tests.append(lambda e: e["status"] // 100 == int(status[0]))
         else:
             tests.append(lambda e: e["status"] == int(status))
@@ -331,17 +332,22 @@ def select(entries: Iterable[dict], args: dict[str, str]) -> list[dict]:
     return [e for e in reversed(list(entries)) if all(test(e) for test in tests)]
 
 
-def page_of(selected: list[dict], args: dict[str, str]) -> dict:
-    """One page of selected entries: `page` (1-based), `pageSize` (default 50, at most 500)."""
-    try:
-        page = int(args.get("page", "1"))
-        size = int(args.get("pageSize", "50"))
-    except ValueError:
-        raise FilterError('"page" and "pageSize" must be whole numbers') from None
+def paging(args: dict[str, str]) -> tuple[int, int]:
+    """`page` (1-based) and `pageSize` (default 50, at most 500), checked."""
+    page, size = args.get("page", "1"), args.get("pageSize", "50")
+    if not (WHOLE.match(page) and WHOLE.match(size)):
+        raise FilterError('"page" and "pageSize" must be whole numbers')
+    page, size = int(page), int(size)
     if page < 1:
         raise FilterError('"page" must be 1 or more')
     if not 1 <= size <= MAX_PAGE_SIZE:
         raise FilterError(f'"pageSize" must be from 1 to {MAX_PAGE_SIZE}')
+    return page, size
+
+
+def page_of(selected: list[dict], args: dict[str, str]) -> dict:
+    """One page of selected entries (`paging`)."""
+    page, size = paging(args)
     start = (page - 1) * size
     return {"total": len(selected), "page": page, "pageSize": size, "items": selected[start:start + size]}
 
