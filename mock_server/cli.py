@@ -221,6 +221,7 @@ def serve(args: argparse.Namespace) -> int:
             # The live API's limit unless the flag or the environment says otherwise.
             rate_limit=args.rate_limit or (None if (os.environ if env is None else env).get("ALTOVIZ_MOCK_RATE_LIMIT")
                                            else ratelimit.DEFAULT),
+            log_format=args.log_format,
         )
     except ValueError as exc:
         return console.fail(str(exc), 2, command="serve")
@@ -261,6 +262,7 @@ def serve(args: argparse.Namespace) -> int:
     console.say(f"API page: [cyan]{url}/ui/[/]   Dashboard: [cyan]{url}/_mock/dashboard/[/]")
     console.say(f"Commands (in another terminal): [green]{console.escape(_cli_hint())}[/]")
     sys.stdout.flush()
+    _access_log(quiet=args.quiet)
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     _tune_gc()
     server = uvicorn.Server(uvicorn.Config(app, host=config.host, port=port, log_level="warning", access_log=False,
@@ -274,6 +276,20 @@ def serve(args: argparse.Namespace) -> int:
         sock.close()
         app.app.extensions["altoviz_mock"].close()
     return 0 if server.started else 1
+
+
+def _access_log(quiet: bool) -> None:
+    """The access log's lines (journal.py, one per request) on stdout, as written; none with --quiet.
+    Uvicorn's own access log stays off: these lines replace it."""
+    access = logging.getLogger("altoviz_mock.access")
+    access.propagate = False
+    if quiet:
+        access.disabled = True
+        return
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
 
 
 def trigger(args: argparse.Namespace) -> int:
@@ -350,9 +366,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "env ALTOVIZ_MOCK_RATE_LIMIT)")
     p.add_argument("--strict", action="store_true",
                    help="refuse (400) every request that would draw an X-Mock-Warning (env ALTOVIZ_MOCK_STRICT=1)")
+    p.add_argument("--log-format", choices=("text", "json"), default=None,
+                   help="the access log's lines: text (default) or json, one object per line "
+                        "(env ALTOVIZ_MOCK_LOG_FORMAT)")
+    p.add_argument("--quiet", action="store_true", help="no access-log line per request")
     p.set_defaults(func=serve)
 
-    from . import cli_sandbox  # `seed` and `reset`
+    from . import cli_sandbox  # `seed`, `reset` and `requests`
     cli_sandbox.add_commands(commands, _HelpFormatter)
 
     from .domain.webhooks import TYPES
@@ -368,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .cli_contract import add_commands  # `contract` and `drift`
     add_commands(commands, _HelpFormatter)
 
-    for name in ("serve", "seed", "reset"):
+    for name in ("serve", "seed", "reset", "requests"):
         commands.choices[name].add_argument("--config", metavar="FILE", default=argparse.SUPPRESS,
                                             help=f"settings file (TOML; default ./{CONFIG_FILE} when present)")
     return parser

@@ -1,9 +1,10 @@
-"""`altoviz-mock seed` and `altoviz-mock reset`: act on a running sandbox over HTTP (its /_mock
+"""`altoviz-mock seed`, `reset` and `requests`: act on a running sandbox over HTTP (its /_mock
 controls), as a test suite or a developer between two sessions of clicking would."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 from . import console
@@ -13,6 +14,9 @@ from .config import DEFAULT_API_KEY, DEFAULT_SEED, DEFAULT_SEED_SIZE, ENV, MAX_S
 STEP_SECONDS = 0.5
 FIRST_STEP = 50
 TIMEOUT = 60.0
+# `requests --follow`: seconds between two polls (bounded both ways: responsive, never a busy loop).
+FOLLOW_INTERVAL = 1.0
+MIN_INTERVAL, MAX_INTERVAL = 0.1, 60.0
 
 
 def add_commands(commands, formatter_class) -> None:
@@ -43,6 +47,25 @@ def add_commands(commands, formatter_class) -> None:
     client_flags(r)
     r.set_defaults(func=reset)
 
+    q = commands.add_parser(
+        "requests", help="show the requests a tenant's client sent to a running sandbox", formatter_class=formatter_class,
+        description="Show the last requests the key's tenant sent to /v1 and /Hello, oldest first: status, operation, "
+                    "duration and why it was refused or warned (GET /_mock/requests). With --follow, keep "
+                    "printing new ones as they arrive (Ctrl-C to stop).",
+        epilog="""examples:
+  altoviz-mock requests
+  altoviz-mock requests --follow --status 4xx
+  altoviz-mock requests --operation GET_Customers_Get --json""")
+    q.add_argument("--follow", "-f", action="store_true", help="keep printing new requests as they arrive")
+    q.add_argument("--operation", metavar="ID", help="only this operationId (e.g. POST_SaleInvoices_Finalize)")
+    q.add_argument("--status", metavar="STATUS", help="only this status (404) or class (4xx)")
+    q.add_argument("--limit", type=_limit, default=20, metavar="N", help="how many past requests to show first (default 20)")
+    q.add_argument("--interval", type=_interval, default=FOLLOW_INTERVAL, metavar="SECONDS",
+                   help=f"with --follow: seconds between two polls ({MIN_INTERVAL} to {MAX_INTERVAL:g}, default {FOLLOW_INTERVAL:g})")
+    q.add_argument("--json", action="store_true", help="one JSON entry per line (the fields of GET /_mock/requests)")
+    client_flags(q)
+    q.set_defaults(func=requests)
+
 
 def _size(text: str) -> int:
     try:
@@ -51,6 +74,26 @@ def _size(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if not 0 <= value <= MAX_SEED_SIZE:
         raise argparse.ArgumentTypeError(f"must be from 0 to {MAX_SEED_SIZE}, got {value}")
+    return value
+
+
+def _limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= value <= 500:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 500, got {value}")
+    return value
+
+
+def _interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not MIN_INTERVAL <= value <= MAX_INTERVAL:
+        raise argparse.ArgumentTypeError(f"must be from {MIN_INTERVAL} to {MAX_INTERVAL:g}, got {text}")
     return value
 
 
@@ -94,10 +137,16 @@ class Sandbox:
                                    timeout=httpx.Timeout(TIMEOUT, connect=5.0))
 
     def post(self, path: str, body: dict | None = None) -> dict:
+        return self.call("POST", path, json=body)
+
+    def get(self, path: str, params: dict | None = None) -> dict:
+        return self.call("GET", path, params=params)
+
+    def call(self, method: str, path: str, **options) -> dict:
         import httpx
 
         try:
-            response = self.client.post(f"/_mock/{path}", json=body)
+            response = self.client.request(method, f"/_mock/{path}", **options)
         except httpx.HTTPError as exc:
             raise SandboxError(f"no sandbox answering at {self.url} ({exc or type(exc).__name__}); "
                                f"start one with `altoviz-mock serve`") from None
@@ -134,6 +183,64 @@ def reset(args: argparse.Namespace) -> int:
         sandbox.close()
     console.say(f"[green]✓[/] Tenant [bold]{console.escape(sandbox.api_key)}[/] of {console.escape(sandbox.url)} "
                 "is back to its initial state")
+    return 0
+
+
+def _entry_line(entry: dict) -> str:
+    """One request as `requests` prints it (rich markup)."""
+    status = entry["status"]
+    colour = "green" if status < 300 else "yellow" if status < 500 else "red"
+    reason = entry["warnings"][0] if entry["warnings"] else entry["refusal"]
+    line = (f"[dim]#{entry['id']} {entry['time'][11:23]}[/] {entry['method']} "
+            f"{console.escape(entry['path'] + ('?' + entry['query'] if entry['query'] else ''))} "
+            f"[{colour}]{status}[/] {console.escape(entry['operationId'] or '(no operation)')} "
+            f"[dim]{entry['durationMs']:.1f} ms[/]")
+    if entry["fault"]:
+        line += f" [magenta]fault {console.escape(entry['fault'])}[/]"
+    if reason:
+        line += f" — {console.escape(reason)}"
+    if entry["nearMisses"]:
+        near = entry["nearMisses"][0]
+        line += f" [dim](closest: {near['method']} {console.escape(near['path'])}, {console.escape(near['differs'])})[/]"
+    return line
+
+
+def _show(entries: list[dict], as_json: bool) -> None:
+    for entry in entries:
+        if as_json:
+            print(json.dumps(entry, ensure_ascii=False), flush=True)
+        else:
+            console.say(_entry_line(entry))
+
+
+def requests(args: argparse.Namespace) -> int:
+    """Print the tenant's last requests (GET /_mock/requests), then with --follow the new ones,
+    polling with `since=<last id>` every --interval seconds."""
+    sandbox = _connect(args)
+    filters = {name: value for name, value in (("operationId", args.operation), ("status", args.status)) if value}
+    try:
+        newest = sandbox.get("requests", {"pageSize": 1})["items"]
+        last = newest[0]["id"] if newest else 0
+        if args.limit:
+            _show(list(reversed(sandbox.get("requests", {**filters, "pageSize": args.limit})["items"])), args.json)
+        while args.follow:
+            time.sleep(args.interval)
+            arrived, number = [], 1
+            while True:  # more than a page may have arrived since the last poll
+                page = sandbox.get("requests", {**filters, "since": str(last), "pageSize": 500, "page": number})
+                arrived += page["items"]
+                if number * 500 >= page["total"]:
+                    break
+                number += 1
+            if arrived:
+                _show(list(reversed(arrived)), args.json)
+                last = arrived[0]["id"]
+    except SandboxError as exc:
+        return console.fail(str(exc), command="requests")
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        sandbox.close()
     return 0
 
 

@@ -127,6 +127,9 @@ class Operations:
                 self.operations.append({
                     "operationId": operation.get("operationId"), "method": method.upper(), "path": template,
                     "segments": template.strip("/").split("/"), "required": required})
+        self._by_shape: dict[tuple[str, int], list[dict]] = {}
+        for op in sorted(self.operations, key=lambda op: sum(s.startswith("{") for s in op["segments"])):
+            self._by_shape.setdefault((op["method"], len(op["segments"])), []).append(op)
 
     @staticmethod
     def _path_distance(segments: list[str], template: list[str]) -> float:
@@ -140,14 +143,18 @@ class Operations:
                 distance += max(0.1, 1 - difflib.SequenceMatcher(None, sent.lower(), wanted.lower()).ratio())
         return distance
 
+    @staticmethod
+    def _matches(segments: list[str], template: list[str]) -> bool:
+        return len(segments) == len(template) and all(
+            wanted == sent or (wanted[:1] == "{" and sent) for sent, wanted in zip(segments, template))
+
     def match(self, method: str, path: str) -> str | None:
         """The operationId of the operation with this method and a template matching the path."""
         segments = path.strip("/").split("/")
-        exact = [op for op in self.operations if op["method"] == method
-                 and self._path_distance(segments, op["segments"]) == 0]
-        # Static segments win over parameters, as in Connexion's router (/Customers/Find over /{id}).
-        exact.sort(key=lambda op: sum(s.startswith("{") for s in op["segments"]))
-        return exact[0]["operationId"] if exact else None
+        candidates = self._by_shape.get((method, len(segments)), ())
+        # Static segments win over parameters, as in Connexion's router (/Customers/Find over /{id}):
+        # the candidates are in that order.
+        return next((op["operationId"] for op in candidates if self._matches(segments, op["segments"])), None)
 
     def near_misses(self, method: str, path: str, query: str, headers: dict[str, str],
                     operation_id: str | None, limit: int = 3) -> list[dict]:
@@ -273,7 +280,8 @@ class FilterError(ValueError):
     """A filter of GET /_mock/requests that is not valid (its message says which and why)."""
 
 
-STATUS_FILTER = re.compile(r"^[1-5]([0-9]{2}|xx)$", re.IGNORECASE)
+STATUS_FILTER = re.compile(r"^[1-5]([0-9]{2}|xx)\Z")
+WHOLE = re.compile(r"^-?[0-9]{1,9}\Z")
 
 
 def _parse_since(text: str) -> Callable[[dict], bool]:
@@ -307,11 +315,11 @@ def select(entries: Iterable[dict], args: dict[str, str]) -> list[dict]:
     if args.get("path"):
         pattern = args["path"]
         tests.append(lambda e: fnmatch.fnmatchcase(e["path"], pattern))
-    if args.get("status"):
+    if "status" in args:
         status = args["status"]
         if not STATUS_FILTER.match(status):
             raise FilterError('"status" must be a status (404) or a class (4xx)')
-        if status[1:].lower() == "xx":
+        if status[1:] == "xx":
             tests.append(lambda e: e["status"] // 100 == int(status[0]))
         else:
             tests.append(lambda e: e["status"] == int(status))
@@ -324,17 +332,22 @@ def select(entries: Iterable[dict], args: dict[str, str]) -> list[dict]:
     return [e for e in reversed(list(entries)) if all(test(e) for test in tests)]
 
 
-def page_of(selected: list[dict], args: dict[str, str]) -> dict:
-    """One page of selected entries: `page` (1-based), `pageSize` (default 50, at most 500)."""
-    try:
-        page = int(args.get("page", "1"))
-        size = int(args.get("pageSize", "50"))
-    except ValueError:
-        raise FilterError('"page" and "pageSize" must be whole numbers') from None
+def paging(args: dict[str, str]) -> tuple[int, int]:
+    """`page` (1-based) and `pageSize` (default 50, at most 500), checked."""
+    page, size = args.get("page", "1"), args.get("pageSize", "50")
+    if not (WHOLE.match(page) and WHOLE.match(size)):
+        raise FilterError('"page" and "pageSize" must be whole numbers')
+    page, size = int(page), int(size)
     if page < 1:
         raise FilterError('"page" must be 1 or more')
     if not 1 <= size <= MAX_PAGE_SIZE:
         raise FilterError(f'"pageSize" must be from 1 to {MAX_PAGE_SIZE}')
+    return page, size
+
+
+def page_of(selected: list[dict], args: dict[str, str]) -> dict:
+    """One page of selected entries (`paging`)."""
+    page, size = paging(args)
     start = (page - 1) * size
     return {"total": len(selected), "page": page, "pageSize": size, "items": selected[start:start + size]}
 

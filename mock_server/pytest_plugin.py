@@ -94,7 +94,7 @@ class SandboxProcess:
             with log:
                 self.proc = subprocess.Popen(
                     [sys.executable, "-m", "mock_server.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-                     "--in-memory", "--open-tenants", "--seed", str(self.seed)],
+                     "--in-memory", "--open-tenants", "--seed", str(self.seed), "--quiet"],
                     cwd=self.workdir, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
             deadline = time.monotonic() + self.timeout
             while time.monotonic() < deadline:
@@ -185,8 +185,57 @@ class AltovizMock:
         """The mails the tenant's Send operations recorded."""
         return self._control("GET", "outbox")
 
+    def requests(self, operation: str | None = None, status: str | int | None = None, **filters) -> list[dict]:
+        """The requests this test's tenant sent to /v1 and /Hello, oldest first, as the sandbox
+        recorded them (GET /_mock/requests entries: method, path, operationId, requestBody, status,
+        refusal, warnings...). `operation`: an operationId; `status`: 404 or "4xx"; other filters
+        as the endpoint's (method=, path= a glob, refused=True...)."""
+        params = {name: str(value).lower() if isinstance(value, bool) else str(value)
+                  for name, value in {"operationId": operation, "status": status, **filters}.items()
+                  if value is not None}
+        entries, page = [], 1
+        while True:
+            answer = self._control("GET", "requests", params={**params, "page": page, "pageSize": 500})
+            entries += answer["items"]
+            if page * 500 >= answer["total"]:
+                return list(reversed(entries))
+            page += 1
+
+    def assert_called(self, operation: str, times: int | None = None, body_contains: str | dict | None = None) -> list[dict]:
+        """Assert that this test's code called `operation` (an operationId): `times` times exactly
+        (None: at least once), counting only the calls whose body contains `body_contains` (a text,
+        or a dict: these JSON properties with these values). Gives the matching entries back; the
+        failure lists what was called instead."""
+        calls = [entry for entry in self.requests(operation=operation) if _body_matches(entry, body_contains)]
+        if (len(calls) >= 1) if times is None else (len(calls) == times):
+            return calls
+        wanted = "at least once" if times is None else f"{times} time{'s' * (times != 1)}"
+        condition = f" with a body containing {body_contains!r}" if body_contains is not None else ""
+        sent = self.requests()
+        listing = "\n".join(f"  #{e['id']} {e['method']} {e['path']}{'?' + e['query'] if e['query'] else ''} -> "
+                            f"{e['status']} {e['operationId'] or '(no operation)'}"
+                            f"{' (' + e['refusal'] + ')' if e['refusal'] else ''}" for e in sent[-30:])
+        raise AssertionError(
+            f"expected {operation} to be called {wanted}{condition}, it was called {len(calls)} "
+            f"time{'s' * (len(calls) != 1)}; this test sent {len(sent)} request{'s' * (len(sent) != 1)}"
+            + (f" (the last {min(len(sent), 30)}):\n{listing}" if sent else ""))
+
     def close(self) -> None:
         self.client.close()
+
+
+def _body_matches(entry: dict, wanted: str | dict | None) -> bool:
+    if wanted is None:
+        return True
+    if isinstance(wanted, str):
+        return wanted in entry["requestBody"]
+    import json
+
+    try:
+        body = json.loads(entry["requestBody"])
+    except ValueError:
+        return False
+    return isinstance(body, dict) and all(body.get(name) == value for name, value in wanted.items())
 
 
 def _instant(text: str) -> dt.datetime:
@@ -212,8 +261,10 @@ def altoviz_mock_url(pytestconfig: pytest.Config):
 @pytest.fixture
 def altoviz_mock(altoviz_mock_url: str, pytestconfig: pytest.Config):
     """The Altoviz sandbox for one test: `base_url`, `api_key`, `client` (an httpx.Client with both),
-    `reset()`, `now()`, `set_clock(iso, frozen=True)`, `advance(days=...)`, `inbox(name)`, `outbox()`.
-    The test starts from the seeded data set, in a tenant no other test sees."""
+    `reset()`, `now()`, `set_clock(iso, frozen=True)`, `advance(days=...)`, `inbox(name)`, `outbox()`,
+    `requests(operation=..., status=...)`, `assert_called(operation, times=None, body_contains=None)`.
+    The test starts from the seeded data set and an empty request journal, in a tenant no other
+    test sees."""
     fixed_key = _option(pytestconfig, "altoviz_mock_api_key")
     seed = int(_option(pytestconfig, "altoviz_mock_seed") or 42)
     mock = AltovizMock(altoviz_mock_url, fixed_key or f"pytest-{uuid.uuid4().hex}", seed)
@@ -225,6 +276,7 @@ def altoviz_mock(altoviz_mock_url: str, pytestconfig: pytest.Config):
         if response.status_code != 200:
             pytest.fail(f"the sandbox at {altoviz_mock_url} could not be seeded: {response.status_code} "
                         f"{response.text}", pytrace=False)
+        mock.client.delete("/_mock/requests")  # what this test's code sends, nothing before it
         yield mock
         if not fixed_key:
             # An open tenant resets to empty: the sandbox keeps no data of finished tests.

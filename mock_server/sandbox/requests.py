@@ -8,7 +8,7 @@ import flask
 
 from .. import __version__
 from ..api._http import EXTENSION
-from ..journal import FilterError, Journal, har, page_of, select
+from ..journal import FilterError, Journal, har, page_of, paging, select
 from .controls import ControlError, _tenant
 
 
@@ -17,7 +17,10 @@ def _journal() -> Journal:
 
 
 def _selected() -> list[dict]:
+    """The entries the filters keep (`page` and `pageSize`, shared by the three endpoints in
+    admin.yaml, are checked here too, so that a bad one is a 400 wherever it is given)."""
     try:
+        paging(flask.request.args)
         return select(_journal().entries(_tenant()), flask.request.args)
     except FilterError as exc:
         raise ControlError(400, "Bad Request", str(exc)) from None
