@@ -12,7 +12,7 @@ Baseline file (YAML or JSON), a list of entries, or a mapping with the list unde
         check: response_schema_conformance # check name (contract) or change kind (drift); wildcards
         detail: "companyName renamed"       # regular expression searched in the finding's detail
         reason: vendor rename, ticket #42   # free text, shown in the report
-        expires: 2026-06-30                 # optional: after this day the entry no longer applies
+        expires: 2027-06-30                 # optional: after this day the entry no longer applies
 
 Every key but `operation` is optional (`check` and `detail` then match anything). A finding that
 an entry matches is "known": listed in the report, not counted as drift.
@@ -95,8 +95,11 @@ class BaselineEntry:
         text = f"{self.operation} / {self.check}" + (f" / {self.detail}" if self.detail else "")
         return text + (f" ({self.reason})" if self.reason else "")
 
+    def expired(self, today: dt.date) -> bool:
+        return self.expires is not None and self.expires < today
+
     def matches(self, finding: Finding, today: dt.date) -> bool:
-        if self.expires is not None and self.expires < today:
+        if self.expired(today):
             return False
         names = [finding.operation] + ([finding.operation_id] if finding.operation_id else [])
         if not any(fnmatch.fnmatchcase(name, self.operation) for name in names):
@@ -160,6 +163,21 @@ def apply_baseline(findings: Iterable[Finding], entries: list[BaselineEntry],
                 finding.known = entry
                 entry.matched += 1
                 break
+
+
+def baseline_notes(entries: list[BaselineEntry], today: dt.date | None = None) -> list[str]:
+    """What the run says about its baseline once applied: the entries past their `expires` day
+    (what they accepted fails again), then those that accepted nothing (the difference is gone)."""
+    today = today or dt.date.today()
+    expired = [f"{entry.describe()}, expired {entry.expires.isoformat()}" for entry in entries if entry.expired(today)]
+    unused = [entry.describe() for entry in entries if not entry.expired(today) and not entry.matched]
+    notes = []
+    if expired:
+        notes.append("Baseline entries expired (what they accepted counts as new; renew or remove them): "
+                     + "; ".join(expired))
+    if unused:
+        notes.append("Baseline entries that matched nothing (fixed? remove them): " + "; ".join(unused))
+    return notes
 
 
 def _regex_escape(text: str) -> str:

@@ -107,7 +107,7 @@ def contract(args: argparse.Namespace) -> int:
     try:
         from contract_tests.live import DEFAULT_LIVE_RATE_LIMIT, DEFAULT_MAX_EXAMPLES, DEFAULT_SEED, \
             RunOptions, TargetUnreachable, run_contract
-        from contract_tests.report import BaselineError, apply_baseline, write_reports
+        from contract_tests.report import BaselineError, apply_baseline, baseline_notes, write_reports
     except ImportError as exc:  # schemathesis & co. come with the test extras
         return _fail(f"the contract suites need the test extras (pip install 'altoviz-mock[test]'): {exc}")
 
@@ -183,9 +183,7 @@ def contract(args: argparse.Namespace) -> int:
     apply_baseline(report.findings, baseline)
     report.title = f"Contract check of {target}"
     report.command = _command_line(args)
-    stale = [entry.describe() for entry in baseline if not entry.matched]
-    if stale:
-        report.notes.append("Baseline entries that matched nothing (fixed? remove them): " + "; ".join(stale))
+    report.notes.extend(baseline_notes(baseline))
     for note in report.notes:
         print(note)
     print(report.summary() + f" ({report.seconds:.1f} s)")
@@ -197,7 +195,7 @@ def contract(args: argparse.Namespace) -> int:
 
 def drift(args: argparse.Namespace) -> int:
     from contract_tests.drift import SpecError, describe_counts, diff_specs, load_spec, outcomes
-    from contract_tests.report import BaselineError, Report, apply_baseline, write_reports
+    from contract_tests.report import BaselineError, Report, apply_baseline, baseline_notes, write_reports
 
     started = time.monotonic()
     try:
@@ -229,10 +227,9 @@ def drift(args: argparse.Namespace) -> int:
         for f in shown:
             mark = "  (known)" if f.known is not None else ""
             print(f"  {f.check}: {f.detail}{mark}")
-    stale = [entry.describe() for entry in baseline if not entry.matched]
-    if stale:
-        report.notes.append("Baseline entries that matched nothing: " + "; ".join(stale))
-        print(report.notes[-1])
+    for note in baseline_notes(baseline):
+        report.notes.append(note)
+        print(note)
     report.seconds = time.monotonic() - started
     new, known = len(report.new), len(report.known)
     changed = len({f.operation for f in report.new})

@@ -4,6 +4,7 @@ baseline/report formats: small hand-written spec pairs, one kind of change at a 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import functools
 import http.server
 import json
@@ -388,6 +389,27 @@ def test_drift_command_exits_1_on_new_differences_and_0_once_they_are_baselined(
     assert "4 difference(s): 0 new in 0 operation(s), 4 known (baseline)" in capsys.readouterr().out
 
     assert main(["drift", "--contract", contract, "--against", contract]) == 0
+
+
+def test_an_expired_baseline_entry_is_reported_as_expired_and_no_longer_accepts(tmp_path, capsys):
+    contract = _write(tmp_path, "contract.yaml", _base())
+    published_spec = _base()
+    _schemas(published_spec)["CustomerType"]["enum"].append("Government")
+    published = _write(tmp_path, "published.yaml", published_spec)
+    yesterday = (dt.date.today() - dt.timedelta(days=1)).isoformat()
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    baseline = tmp_path / "baseline.yaml"
+    baseline.write_text(yaml.safe_dump({"known": [
+        {"operation": "*", "detail": "Government", "reason": "vendor's new type", "expires": yesterday},
+        {"operation": "GET_Units_List", "reason": "gone since", "expires": tomorrow}]}))
+
+    assert main(["drift", "--contract", contract, "--against", published, "--baseline", str(baseline)]) == 1
+    out = capsys.readouterr().out
+    assert "4 difference(s): 4 new in 3 operation(s), 0 known (baseline)" in out
+    expired = next(line for line in out.splitlines() if line.startswith("Baseline entries expired"))
+    assert f"* / * / Government (vendor's new type), expired {yesterday}" in expired and "GET_Units_List" not in expired
+    unused = next(line for line in out.splitlines() if "matched nothing" in line)
+    assert "GET_Units_List" in unused and "Government" not in unused
 
 
 def test_drift_command_reads_a_published_spec_from_a_url(tmp_path, capsys):
