@@ -210,7 +210,7 @@ def test_a_pdf_becomes_a_pending_purchase_invoice_dated_by_the_sandbox_clock(fro
     invoice = response.json()
     assert invoice["status"] == "Pending"
     assert invoice["date"] == "2026-03-11"  # Europe/Paris, by the frozen clock
-    assert path_of(invoice["pdfUrl"]) == f"/v1/PurchaseInvoices/Download/{invoice['id']}"
+    assert path_of(invoice["pdfUrl"]) == f"/v1/purchaseinvoices/download/{invoice['id']}"  # relative, lowercase, as live
     download = frozen.get(path_of(invoice["pdfUrl"]))
     assert download.status_code == 200
     assert download.headers["content-type"] == "application/pdf"
