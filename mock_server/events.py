@@ -36,6 +36,7 @@ import logging
 import socket
 import threading
 import time
+import secrets
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
@@ -57,6 +58,15 @@ DELIVERIES = "WebhookDeliveries"  # {uid, eventId, event, webhookId, url, type, 
 ATTEMPTS = "WebhookAttempts"  # one per HTTP attempt: the delivery log
 
 Present = Callable[[str, dict], dict]  # (kind, document view) → the resource as GET returns it
+
+
+EVENT_ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def new_event_id() -> str:
+    """An event id as the live API's look (`evt_9tafmf170u6fs6c0cla6h8otz`): `evt_` and 25 random
+    base36 characters."""
+    return "evt_" + "".join(secrets.choice(EVENT_ID_ALPHABET) for _ in range(25))
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -164,7 +174,7 @@ class Dispatcher:
         deliveries = []
         with repo.transaction():
             for event, data, targets in events:
-                event_id = str(uuid.uuid4())
+                event_id = new_event_id()
                 body = json.dumps({"id": event_id, "type": event.type, "data": data},
                                   ensure_ascii=False, separators=(",", ":"))
                 stored = repo.insert(EVENTS, {"eventId": event_id, "type": event.type, "kind": event.kind,

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import io
 import json
+import re
 import socket
 import statistics
 import subprocess
@@ -211,6 +212,7 @@ def test_a_delivery_is_a_signed_text_plain_post_of_id_type_and_the_resource(app,
     assert request["headers"]["X-Signature"] == signature(signed["secretKey"], body)
     event = json.loads(body.decode("utf-8"))
     assert set(event) == {"id", "type", "data"}
+    assert re.fullmatch(r"evt_[0-9a-z]{25}", event["id"])  # as the live API's event ids
     assert event["type"] == "CustomerCreated"
     assert event["data"] == created == client.get(f"/v1/Customers/{created['id']}").json()
 
