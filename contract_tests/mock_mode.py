@@ -13,6 +13,8 @@ from mock_server.config import DEFAULT_API_KEY, Config
 # the schema cannot express (a VAT rate or customer that does not exist, a file that is not a
 # PDF) or a state that forbids the operation (finalizing twice, paying a draft, deleting a
 # customer that has invoices). Every other operation must accept every schema-valid request.
+FIND_OPERATIONS = [op["operationId"] for item in load_contract()["paths"].values() for op in item.values()
+                   if isinstance(op, dict) and op.get("operationId", "").endswith("_Find")]
 BUSINESS_RULE_OPERATIONS = [
     "POST_Products_Post", "PUT_Products_Update", "DELETE_Customers_Delete",
     "POST_SaleInvoices_Post", "PUT_SaleInvoices_Put", "DELETE_SaleInvoices_Delete", "POST_SaleInvoices_Finalize",
@@ -26,6 +28,9 @@ BUSINESS_RULE_OPERATIONS = [
     # A receipt's links must name finalized documents with a balance left, within the receipt's
     # amount; refunds follow the payment rules; a quote is sent to valid addresses.
     "POST_Receipts_Post", "PUT_Receipts_Update", "POST_SaleCredits_MarkAsRefunded", "POST_SaleQuotes_Send",
+    # As live: a Find needs at least one criterion (the parameters are each optional, one is not);
+    # a family still used is not deleted (409).
+    *FIND_OPERATIONS, "DELETE_CustomerFamilies_Delete", "DELETE_ProductFamilies_Delete",
 ]
 
 def implemented_operation_ids() -> list[str]:
@@ -55,7 +60,7 @@ def mock_mode_config(max_examples: int = 30, max_steps: int | None = None) -> Sc
         "auth": {"openapi": {"ApiKey": {"api_key": DEFAULT_API_KEY}}},
         "operations": [{
             "include-operation-id": op_id,
-            "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "400", "401", "404"]}},
+            "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "400", "401", "404", "409"]}},
         } for op_id in BUSINESS_RULE_OPERATIONS],
     })
 

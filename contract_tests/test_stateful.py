@@ -353,12 +353,14 @@ def test_product_family_and_product_crud(stateful_schema):
     image = follow(updated, "GetProductImage").response.json()
     assert image["id"] == product_id and image.get("imageUrl") is None
 
-    follow(family, "DeleteProductFamily")
-    follow(family, "GetProductFamily", status=404)
-    assert follow(product, "GetProduct").response.json().get("family") is None  # the product is kept
+    # As live: a family still used is not deleted (409), nothing is cascaded; once unused it goes.
+    follow(family, "DeleteProductFamily", status=409)
+    assert follow(product, "GetProduct").response.json()["family"]["id"] == family_id
     follow(product, "DeleteProduct")
     follow(product, "GetProduct", status=404)
     follow(product, "GetProductImage", status=404)
+    follow(family, "DeleteProductFamily")
+    follow(family, "GetProductFamily", status=404)
 
 
 def test_contact_crud(stateful_schema):

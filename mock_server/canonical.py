@@ -274,7 +274,7 @@ class Canonical:
         for name, value in query:
             lower = name.lower()
             if lower == KEY_QUERY:
-                key = key or value.encode("latin-1")
+                key = key or value.encode("utf-8")
                 continue
             if operation is not None:
                 if lower in IGNORED_QUERY:

@@ -285,13 +285,19 @@ WHOLE = re.compile(r"^-?[0-9]{1,9}\Z")
 
 
 def _parse_since(text: str) -> Callable[[dict], bool]:
-    if text.isdigit():
-        after = int(text)
-        return lambda entry: entry["id"] > after
+    """`since`: the entries after this entry id."""
+    if not text.isdigit() or len(text) > 18:
+        raise FilterError('"since" must be an entry id (a non-negative integer)')
+    after = int(text)
+    return lambda entry: entry["id"] > after
+
+
+def _parse_after(text: str) -> Callable[[dict], bool]:
+    """`after`: the entries recorded after this ISO 8601 instant (wall clock)."""
     try:
-        instant = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+        instant = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00").replace("t", "T"))
     except ValueError:
-        raise FilterError('"since" must be an entry id or an ISO 8601 instant') from None
+        raise FilterError('"after" must be an ISO 8601 instant') from None
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=dt.timezone.utc)
     return lambda entry: dt.datetime.fromisoformat(entry["time"].replace("Z", "+00:00")) > instant
@@ -325,6 +331,8 @@ def select(entries: Iterable[dict], args: dict[str, str]) -> list[dict]:
             tests.append(lambda e: e["status"] == int(status))
     if args.get("since"):
         tests.append(_parse_since(args["since"]))
+    if args.get("after"):
+        tests.append(_parse_after(args["after"]))
     if "warnings" in args and _boolean("warnings", args["warnings"]):
         tests.append(lambda e: bool(e["warnings"]))
     if "refused" in args and _boolean("refused", args["refused"]):
