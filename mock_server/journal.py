@@ -329,9 +329,9 @@ def select(entries: Iterable[dict], args: dict[str, str]) -> list[dict]:
             tests.append(lambda e: e["status"] // 100 == int(status[0]))
         else:
             tests.append(lambda e: e["status"] == int(status))
-    if args.get("since"):
+    if "since" in args:
         tests.append(_parse_since(args["since"]))
-    if args.get("after"):
+    if "after" in args:
         tests.append(_parse_after(args["after"]))
     if "warnings" in args and _boolean("warnings", args["warnings"]):
         tests.append(lambda e: bool(e["warnings"]))
