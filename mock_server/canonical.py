@@ -30,8 +30,11 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
+from connexion.exceptions import BadRequestProblem
+
 from . import warnings
 from .api.problems import VALIDATION_FAILED, LiveBadRequest
+from .api.validation import ABSENT, parse_json
 
 METHODS = ("get", "post", "put", "delete", "patch")
 DATE_TIME_PREFIX = re.compile(r"(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}")
@@ -327,10 +330,12 @@ class Canonical:
         notes: list[str] = []
         reader = BodyReader()
         try:
-            parsed = json.loads(body)
-            rewritten = reader.read(schema, parsed, "")
-        except (ValueError, RecursionError):
-            pass  # not JSON, or nested too deep: the chain's validation words the refusal
+            # The request-body parser's own rules (depth, huge integers, lone surrogates): a body it
+            # refuses is passed on as sent, for the chain's validation to refuse in its words.
+            parsed = parse_json(body)
+            rewritten = parsed if parsed is ABSENT else reader.read(schema, parsed, "")
+        except (BadRequestProblem, ValueError, RecursionError):
+            pass
         else:
             notes = reader.warnings
             if notes or rewritten != parsed:
