@@ -54,6 +54,12 @@ def check(texts: list[str]) -> None:
     warn(*texts)
 
 
+def _header_text(text: str) -> bytes:
+    """`text` as a header value: printable ASCII, anything else escaped (`\\n`, `\\xe9`), since a
+    warning may name a property the client sent, whose name can hold any character."""
+    return "".join(c if " " <= c <= "~" else c.encode("unicode_escape").decode("ascii") for c in text).encode("ascii")
+
+
 def header_values(collected: list[str]) -> list[tuple[bytes, bytes]]:
-    """The `X-Mock-Warning` headers of an answer (latin-1 safe: anything else is escaped)."""
-    return [(HEADER.lower().encode(), text.encode("latin-1", "backslashreplace")) for text in collected]
+    """The `X-Mock-Warning` headers of an answer."""
+    return [(HEADER.lower().encode(), _header_text(text)) for text in collected]

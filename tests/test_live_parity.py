@@ -223,3 +223,11 @@ def test_rate_limit_settings(text, rule):
 def test_bad_rate_limit_settings_are_refused(text):
     with pytest.raises(ValueError):
         parse(text)
+
+
+def test_a_warning_naming_an_odd_property_is_a_valid_header(client):
+    # A property name may hold any character; its warning must still be a header uvicorn can send.
+    answer = client.post("/v1/Customers", json={"companyName": "A", "x\ny\u00e9": 1})
+    assert answer.status_code == 200
+    warning = answer.headers["X-Mock-Warning"]
+    assert warning.isascii() and warning.isprintable() and "x\\ny\\xe9" in warning
