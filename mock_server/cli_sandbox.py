@@ -67,24 +67,22 @@ def add_commands(commands, formatter_class) -> None:
     q.set_defaults(func=requests)
 
 
-def _size(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 0 <= value <= MAX_SEED_SIZE:
-        raise argparse.ArgumentTypeError(f"must be from 0 to {MAX_SEED_SIZE}, got {value}")
-    return value
+def _whole_number(low: int, high: int):
+    """An argparse type: a whole number from `low` to `high`."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, got {value}")
+        return value
+
+    return parse
 
 
-def _limit(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 0 <= value <= 500:
-        raise argparse.ArgumentTypeError(f"must be from 0 to 500, got {value}")
-    return value
+_size = _whole_number(0, MAX_SEED_SIZE)
+_limit = _whole_number(0, 500)
 
 
 def _interval(text: str) -> float:
