@@ -50,7 +50,7 @@ from schemathesis.generation import GenerationMode
 from mock_server.app import load_contract
 from mock_server.config import DEFAULT_API_KEY
 
-from .mock_mode import BUSINESS_RULE_OPERATIONS
+from .mock_mode import BUSINESS_RULE_OPERATIONS, FIND_OPERATIONS
 from .report import Finding, OperationOutcome, Report
 from .shapes import Resolver, describe, instance_diff, show
 
@@ -128,6 +128,13 @@ def operation_id_of(operation) -> str | None:
     return operation.definition.raw.get("operationId")
 
 
+# Where a schema-valid request may be a 400 on the live API too: the business rules, and a Find
+# without any criterion (captured live, ../shared/reference/live-behaviour.md). The sandbox's
+# further rules (families in use, a customer's family) stay out, so that a new required field on
+# those operations is still reported.
+LIVE_RULE_OPERATIONS = [*BUSINESS_RULE_OPERATIONS, *FIND_OPERATIONS]
+
+
 def build_config(options: RunOptions) -> SchemathesisConfig:
     """The mock mode's configuration (seed, auth, business-rule allowances) for this target."""
     data: dict = {
@@ -138,7 +145,7 @@ def build_config(options: RunOptions) -> SchemathesisConfig:
         "operations": [{
             "include-operation-id": op_id,
             "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "400", "401", "404"]}},
-        } for op_id in BUSINESS_RULE_OPERATIONS],
+        } for op_id in LIVE_RULE_OPERATIONS],
     }
     if options.base_url:
         data["base-url"] = options.base_url.rstrip("/")

@@ -29,10 +29,10 @@ BUSINESS_RULE_OPERATIONS = [
     # amount; refunds follow the payment rules; a quote is sent to valid addresses.
     "POST_Receipts_Post", "PUT_Receipts_Update", "POST_SaleCredits_MarkAsRefunded", "POST_SaleQuotes_Send",
 ]
-# The same, for the sandbox only (the live-mode suite, contract_tests/live.py, keeps the list above
-# so that a stand-in's new required parameter or field on these operations is still reported): a
-# Find needs at least one criterion (each parameter is optional, one is not); a family still used
-# is not deleted (409); a customer's family must exist (by id or number).
+# The same, for the sandbox: a Find needs at least one criterion (each parameter is optional, one
+# is not; the live API too, contract_tests/live.py); a family still used is not deleted (409); a
+# customer's family must exist (by id or number). The live-mode suite leaves the last two out, so
+# that a stand-in's new required field on those operations is still reported.
 SANDBOX_RULE_OPERATIONS = [*BUSINESS_RULE_OPERATIONS, *FIND_OPERATIONS, "DELETE_CustomerFamilies_Delete",
                            "DELETE_ProductFamilies_Delete", "POST_Customers_Post", "PUT_Customers_Update"]
 

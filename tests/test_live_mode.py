@@ -79,15 +79,7 @@ def test_writes_on_a_faithful_server_report_nothing_touch_only_what_the_run_crea
     assert {o.operation: o.skipped for o in report.outcomes}["POST /v1/SaleInvoices/Send/{id}"].startswith("never sent")
 
 
-# Known regression of this round (closing note of 2026-12-01): since the canonical layer reads
-# bodies and queries as the live API does, these two drifts (a new required body field, a new
-# required query parameter) go unreported by the live-mode suite. Marked so that it stays visible.
-KNOWN_UNREPORTED = {"new-required-field", "new-required-parameter"}
-
-
-@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.xfail(
-    reason="drift not reported since the live binding of requests (known regression, see closing note)"))
-    if name in KNOWN_UNREPORTED else name for name in DRIFTS])
+@pytest.mark.parametrize("name", list(DRIFTS))
 def test_each_drift_is_reported_naming_its_operation_and_nothing_else(name):
     drift = DRIFTS[name]
     # A write drift is checked on its resource's operations (the faithful write run covers the rest).
