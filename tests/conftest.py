@@ -91,7 +91,7 @@ class ServerProcess:
         self.proc: subprocess.Popen | None = None
         self._out = self._err = None
 
-    def start(self, timeout: float = 15.0) -> "ServerProcess":
+    def start(self, timeout: float = 60.0) -> "ServerProcess":
         cmd = [sys.executable, "-m", "mock_server.cli", "serve", "--port", str(self.port),
                "--data", str(self.data_dir), *self.args]
         self.close()

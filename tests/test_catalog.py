@@ -189,27 +189,34 @@ def test_find_products_by_number_and_internal_id(client):
     assert refused.status_code == 400 and "Number or internal ID have to be defined" in refused.text
 
 
-def test_update_changes_the_vat_and_keeps_the_rest(client):
+def test_a_partial_put_replaces_the_product_omitted_fields_take_their_defaults_and_are_named(client):
+    # As live: PUT replaces the whole entity; the vendor's advice is read-modify-write.
     product = client.post("/v1/Products", json={**PRODUCT, "vat": {"rate": 20}, "unit": {"code": "j"}, "family": {"id": 1}}).json()
     updated = client.put(f"/v1/Products/{product['id']}", json={"vat": {"rate": 5.5}, "unitPrice": 990, "imageUrl": "http://x"})
     assert updated.status_code == 200, updated.text
     body = updated.json()
     assert body["vat"] == vat(client, "FR", 5.5)
-    assert body["unitPrice"] == 990
-    assert body["imageUrl"] is None
-    for kept in ("name", "number", "internalId", "type", "description", "purchasePrice", "unit", "family"):
-        assert body[kept] == product[kept], kept
+    assert (body["unitPrice"], body["imageUrl"]) == (990, None)
+    for reset in ("name", "number", "internalId", "description", "unit", "family"):
+        assert body.get(reset) is None, reset
+    assert (body["type"], body["purchasePrice"], body["active"]) == ("Product", 0, True)  # the defaults of a create
+    warning = updated.headers["X-Mock-Warning"]
+    assert warning.startswith("PUT reset omitted fields to their defaults: ")
+    named = set(warning.partition(": ")[2].split(", "))
+    assert {"name", "number", "internalId", "description", "unit", "family", "type", "purchasePrice"} <= named
+    assert not named & {"vat", "unitPrice", "imageUrl", "id"}
     assert client.get(f"/v1/Products/{product['id']}").json() == body
 
 
 def test_update_can_move_or_remove_the_family(client):
     product = client.post("/v1/Products", json={**PRODUCT, "family": {"id": 1}}).json()
-    moved = client.put(f"/v1/Products/{product['id']}", json={"family": {"number": "FAM-03"}}).json()
+    moved = client.put(f"/v1/Products/{product['id']}", json={**PRODUCT, "family": {"number": "FAM-03"}}).json()
     assert moved["family"] == client.get("/v1/Products/Find", params={"number": PRODUCT["number"]}).json()[0]["family"]
     assert moved["family"]["number"] == "FAM-03"
-    removed = client.put(f"/v1/Products/{product['id']}", json={"family": {}})
+    removed = client.put(f"/v1/Products/{product['id']}", json={**PRODUCT, "family": {}})
     assert removed.status_code == 200, removed.text
     assert removed.json().get("family") is None
+    assert "X-Mock-Warning" not in removed.headers  # given as empty: nothing omitted
 
 
 def test_delete_a_product(client):

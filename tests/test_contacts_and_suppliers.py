@@ -85,7 +85,8 @@ def test_read_only_contact_fields_sent_by_the_client_are_ignored(client):
     assert contact["id"] != 4242
     assert contact["displayName"] == "Étienne Garnier" and contact["invertedDisplayName"] == "Garnier Étienne"
 
-    updated = client.put(f"/v1/Contacts/{contact['id']}", json={"id": 1, "displayName": "Forged", "lastName": "Garnier-Roux"})
+    updated = client.put(f"/v1/Contacts/{contact['id']}",
+                         json={**contact, "id": 1, "displayName": "Forged", "lastName": "Garnier-Roux"})
     assert updated.status_code == 200, updated.text
     body = updated.json()
     assert body["id"] == contact["id"]
@@ -94,9 +95,9 @@ def test_read_only_contact_fields_sent_by_the_client_are_ignored(client):
     assert client.get("/v1/Contacts/1").json()["displayName"] != "Étienne Garnier-Roux"
 
 
-def test_contact_update_merges_fields(client):
+def test_contact_read_modify_write_changes_only_what_the_client_changed(client):
     contact = client.post("/v1/Contacts", json=CONTACT).json()
-    updated = client.put(f"/v1/Contacts/{contact['id']}", json={"function": "Directeur", "cellPhone": None}).json()
+    updated = client.put(f"/v1/Contacts/{contact['id']}", json={**contact, "function": "Directeur", "cellPhone": None}).json()
     assert updated["function"] == "Directeur"
     assert updated["cellPhone"] is None
     assert {k: updated[k] for k in ("email", "phone", "internalId", "companyName", "displayName")} == \
@@ -178,11 +179,11 @@ def test_create_derives_the_address_and_records_who_and_when(client, clock):
     assert client.get(f"/v1/Suppliers/{supplier['id']}").json() == supplier
 
 
-def test_update_merges_fields_moves_updated_at_and_keeps_created_at(client, clock):
+def test_read_modify_write_moves_updated_at_and_keeps_created_at(client, clock):
     supplier = client.post("/v1/Suppliers", json=SUPPLIER).json()
     clock.now += dt.timedelta(hours=1, minutes=30)
     updated = client.put(f"/v1/Suppliers/{supplier['id']}",
-                         json={"phone": "04 00 00 00 00", "internalNotes": None, "createdAt": "2000-01-01T00:00:00Z"})
+                         json={**supplier, "phone": "04 00 00 00 00", "internalNotes": None, "createdAt": "2000-01-01T00:00:00Z"})
     assert updated.status_code == 200, updated.text
     body = updated.json()
     assert body["phone"] == "04 00 00 00 00"
@@ -264,14 +265,14 @@ def test_supplier_contacts_are_its_main_contact_and_the_people_of_the_company(cl
 
 def test_main_contact_follows_the_supplier(client):
     supplier = client.post("/v1/Suppliers", json=SUPPLIER).json()
-    client.put(f"/v1/Suppliers/{supplier['id']}", json={"firstName": "Inès-Marie", "name": "Papeterie Lumière & Co"})
+    client.put(f"/v1/Suppliers/{supplier['id']}", json={**supplier, "firstName": "Inès-Marie", "name": "Papeterie Lumière & Co"})
     main = client.get(f"/v1/Suppliers/{supplier['id']}/contacts").json()[0]
     assert main["isMain"] and main["displayName"] == "Inès-Marie Faure"
     assert main["companyName"] == "Papeterie Lumière & Co"
 
     # Without any person field left, the supplier has no main contact any more.
     nobody = {k: None for k in ("title", "firstName", "lastName", "email", "phone", "cellPhone")}
-    client.put(f"/v1/Suppliers/{supplier['id']}", json=nobody)
+    client.put(f"/v1/Suppliers/{supplier['id']}", json={**supplier, **nobody})
     assert client.get(f"/v1/Suppliers/{supplier['id']}/contacts").json() == []
     assert client.get(f"/v1/Contacts/{main['id']}").status_code == 404
 
@@ -305,7 +306,7 @@ def test_renaming_a_supplier_lists_the_people_of_its_new_name(client):
     supplier = client.post("/v1/Suppliers", json=SUPPLIER).json()
     old_colleague = client.post("/v1/Contacts", json={"lastName": "Blanc", "companyName": SUPPLIER["name"]}).json()
     new_colleague = client.post("/v1/Contacts", json={"lastName": "Rouge", "companyName": "Papeterie Soleil SAS"}).json()
-    client.put(f"/v1/Suppliers/{supplier['id']}", json={"name": "Papeterie Soleil SAS"})
+    client.put(f"/v1/Suppliers/{supplier['id']}", json={**supplier, "name": "Papeterie Soleil SAS"})
     contacts = client.get(f"/v1/Suppliers/{supplier['id']}/contacts").json()
     assert [(c["id"], c["isMain"]) for c in contacts] == [(contacts[0]["id"], True), (new_colleague["id"], False)]
     assert old_colleague["id"] not in {c["id"] for c in contacts}

@@ -70,16 +70,28 @@ def test_find_and_get_by_internal_id(client):
     assert "nope" in missing.json()["message"]
 
 
-def test_update_merges_fields_and_keeps_number(client):
+def test_a_partial_put_replaces_the_customer_and_names_what_it_reset(client):
+    # As live (the vendor's "Best practices"): what the body omits takes its default.
     customer = client.post("/v1/Customers", json=NEW).json()
     updated = client.put(f"/v1/Customers/{customer['id']}", json={"phone": "04 78 00 00 00", "companyName": "Martin & Fils"})
     assert updated.status_code == 200, updated.text
     body = updated.json()
-    assert body["phone"] == "04 78 00 00 00"
-    assert body["name"] == "Martin & Fils"
-    assert body["number"] == customer["number"]
-    assert body["email"] == NEW["email"]
+    assert (body["phone"], body["name"]) == ("04 78 00 00 00", "Martin & Fils")
+    assert body["number"] == customer["number"]  # not given: the customer keeps its number
+    for reset in ("email", "firstName", "lastName", "internalId", "billingAddress"):
+        assert body.get(reset) is None, reset
+    named = updated.headers["X-Mock-Warning"].partition("defaults: ")[2].split(", ")
+    assert {"email", "firstName", "lastName", "internalId", "billingAddress"} <= set(named)
+    assert "phone" not in named and "number" not in named
     assert client.get(f"/v1/Customers/{customer['id']}").json() == body
+
+
+def test_read_modify_write_changes_only_what_the_client_changed(client):
+    customer = client.post("/v1/Customers", json=NEW).json()
+    updated = client.put(f"/v1/Customers/{customer['id']}", json={**customer, "phone": "04 78 00 00 00"})
+    assert updated.status_code == 200, updated.text
+    assert updated.json() == {**customer, "phone": "04 78 00 00 00"}
+    assert "X-Mock-Warning" not in updated.headers
 
 
 def test_read_only_fields_sent_by_the_client_are_ignored(client):
@@ -104,7 +116,7 @@ def test_main_contact_follows_the_customer_and_company_contacts_are_linked(clien
     assert [(c["displayName"], c["isMain"]) for c in contacts] == [("Claire Martin", True), ("Paul Durand", False)]
     assert contacts[1]["id"] == colleague["id"]
 
-    client.put(f"/v1/Customers/{customer['id']}", json={"firstName": "Claire-Marie"})
+    client.put(f"/v1/Customers/{customer['id']}", json={**customer, "firstName": "Claire-Marie"})
     main = client.get(f"/v1/Customers/{customer['id']}/contacts").json()[0]
     assert main["displayName"] == "Claire-Marie Martin" and main["isMain"]
 

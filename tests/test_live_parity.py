@@ -138,6 +138,41 @@ def test_strict_mode_refuses_what_would_draw_a_warning_and_changes_nothing(tmp_p
         app.app.extensions["altoviz_mock"].close()
 
 
+# --- PUT replaces, as live ----------------------------------------------------------------------------
+
+def test_a_credit_put_without_lines_empties_the_credit_and_says_which_fields_it_reset(server):
+    # Captured live: a partial PUT resets what it omits; the vendor's advice is read-modify-write.
+    with httpx.Client(base_url=server.url, headers={"X-API-KEY": KEY}, trust_env=False, timeout=10) as c:
+        credit = c.post("/v1/SaleCredits", json={"customerId": 1, "subject": "Geste commercial", "lines": [
+            {"type": "Service", "description": "Remise", "quantity": 1, "taxExcludedPrice": 100, "vat": {"rate": 20}}]})
+        assert credit.status_code == 200, credit.text
+        credit = credit.json()
+        partial = c.put(f"/v1/SaleCredits/{credit['id']}", json={"customerId": 1, "internalNotes": "relu"})
+        assert partial.status_code == 200, partial.text
+        emptied = partial.json()
+        assert (emptied["lines"], emptied["taxIncludedAmount"], emptied["subject"]) == ([], 0, None)
+        reset = partial.headers[WARNING].partition("defaults: ")[2].split(", ")
+        assert {"lines", "subject"} <= set(reset) and "internalNotes" not in reset
+        assert c.get(f"/v1/SaleCredits/{credit['id']}").json() == emptied
+        # Read-modify-write keeps everything else, and draws no warning.
+        whole = c.put(f"/v1/SaleCredits/{credit['id']}", json={**credit, "internalNotes": "relu"})
+        assert whole.status_code == 200 and WARNING not in whole.headers
+        assert whole.json() == {**credit, "internalNotes": "relu"}
+
+
+def test_strict_mode_refuses_a_partial_put_and_keeps_the_entity(tmp_path):
+    app = create_app(Config(data_dir=tmp_path, strict=True))
+    try:
+        with app.test_client(headers={"X-API-KEY": KEY}) as c:
+            before = c.get("/v1/Customers/1").json()
+            refused = c.put("/v1/Customers/1", json={"companyName": before["companyName"]})
+            assert refused.status_code == 400
+            assert refused.json()["errors"][0].startswith("PUT reset omitted fields to their defaults: ")
+            assert c.get("/v1/Customers/1").json() == before
+    finally:
+        app.app.extensions["altoviz_mock"].close()
+
+
 # --- the live error surface ---------------------------------------------------------------------------
 
 def test_401_405_and_an_unknown_route_answer_an_empty_body_without_content_type(server):

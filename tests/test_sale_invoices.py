@@ -49,8 +49,9 @@ def test_a_new_invoice_is_a_numberless_draft_with_computed_amounts(frozen):
 
 def test_drafts_can_be_updated_and_deleted_but_finalized_invoices_cannot(frozen):
     draft = frozen.post("/v1/SaleInvoices", json=DRAFT).json()
-    updated = frozen.put(f"/v1/SaleInvoices/{draft['id']}", json={"subject": "Refonte v2"}).json()
+    updated = frozen.put(f"/v1/SaleInvoices/{draft['id']}", json={**draft, "subject": "Refonte v2"}).json()
     assert updated["subject"] == "Refonte v2" and updated["taxIncludedAmount"] == draft["taxIncludedAmount"]
+    assert [line["description"] for line in updated["lines"]] == [line["description"] for line in draft["lines"]]
     finalized = frozen.post(f"/v1/SaleInvoices/Finalize/{draft['id']}").json()
     for response in (frozen.put(f"/v1/SaleInvoices/{draft['id']}", json={"subject": "x"}),
                      frozen.delete(f"/v1/SaleInvoices/{draft['id']}")):
@@ -59,6 +60,16 @@ def test_drafts_can_be_updated_and_deleted_but_finalized_invoices_cannot(frozen)
     other = frozen.post("/v1/SaleInvoices", json=DRAFT).json()
     assert frozen.delete(f"/v1/SaleInvoices/{other['id']}").status_code == 200
     assert frozen.get(f"/v1/SaleInvoices/{other['id']}").status_code == 404
+
+
+def test_a_put_without_lines_empties_the_draft_as_live(frozen):
+    draft = frozen.post("/v1/SaleInvoices", json=DRAFT).json()
+    response = frozen.put(f"/v1/SaleInvoices/{draft['id']}", json={"customerId": CUSTOMER, "subject": "Refonte v2"})
+    assert response.status_code == 200, response.text
+    emptied = response.json()
+    assert emptied["lines"] == [] and emptied["taxIncludedAmount"] == 0
+    assert emptied["customerName"] == draft["customerName"]  # blank: taken from the customer again
+    assert "lines" in response.headers["X-Mock-Warning"].partition("defaults: ")[2].split(", ")
 
 
 def test_finalize_numbers_gaplessly_dates_and_schedules_payment(frozen):

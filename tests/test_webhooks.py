@@ -14,7 +14,6 @@ import io
 import json
 import re
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -243,23 +242,23 @@ def test_every_webhook_type_is_emitted_by_the_operation_that_causes_it(app, clie
                                                      "lastName": "Rivière", "email": "lea@riviere.fr"}))
     main_contact = client.get(f"/v1/Customers/{customer['id']}/contacts").json()[0]
     expected += [("CustomerCreated", customer["id"]), ("ContactCreated", main_contact["id"])]
-    ok(client.put(f"/v1/Customers/{customer['id']}", json={"phone": "04 78 00 00 00"}))
+    ok(client.put(f"/v1/Customers/{customer['id']}", json={**customer, "phone": "04 78 00 00 00"}))
     expected += [("CustomerUpdated", customer["id"]), ("ContactUpdated", main_contact["id"])]
 
     contact = ok(client.post("/v1/Contacts", json={"firstName": "Paul", "lastName": "Durand"}))
-    ok(client.put(f"/v1/Contacts/{contact['id']}", json={"function": "Comptable"}))
+    ok(client.put(f"/v1/Contacts/{contact['id']}", json={**contact, "function": "Comptable"}))
     ok(client.delete(f"/v1/Contacts/{contact['id']}"))
     expected += [("ContactCreated", contact["id"]), ("ContactUpdated", contact["id"]), ("ContactDeleted", contact["id"])]
 
     product = ok(client.post("/v1/Products", json={"name": "Audit", "number": "AUD-1", "type": "Service",
                                                    "unitPrice": 500, "vat": {"rate": 20}}))
-    ok(client.put(f"/v1/Products/{product['id']}", json={"unitPrice": 550}))
+    ok(client.put(f"/v1/Products/{product['id']}", json={**product, "unitPrice": 550}))
     ok(client.delete(f"/v1/Products/{product['id']}"))
     expected += [("ProductCreated", product["id"]), ("ProductUpdated", product["id"]), ("ProductDeleted", product["id"])]
 
     lines = [{"type": "Service", "description": "Audit", "quantity": 1, "taxExcludedPrice": 500, "vat": {"rate": 20}}]
     invoice = ok(client.post("/v1/SaleInvoices", json={"customerId": customer["id"], "lines": lines}))
-    ok(client.put(f"/v1/SaleInvoices/{invoice['id']}", json={"subject": "Audit annuel"}))
+    ok(client.put(f"/v1/SaleInvoices/{invoice['id']}", json={**invoice, "subject": "Audit annuel"}))
     ok(client.post(f"/v1/SaleInvoices/Finalize/{invoice['id']}"))
     assert client.put(f"/v1/SaleInvoices/{invoice['id']}", json={"subject": "refusé"}).status_code == 400  # no event
     ok(client.post("/v1/SaleInvoices/MarkAsPaid", json={"invoiceId": invoice["id"], "amount": 100}))
@@ -344,7 +343,8 @@ def test_product_events_carry_the_image_url_of_the_host_the_request_came_in_on(a
     uploaded = client.post("/v1/ProductImages/1", files={"file": ("p.png", png, "image/png")},
                            headers={"Host": "altoviz-mock:8000"})
     assert uploaded.status_code == 200, uploaded.text
-    assert client.put("/v1/Products/1", json={"name": "Renommé"}, headers={"Host": "localhost:9000"}).status_code == 200
+    assert client.put("/v1/Products/1", json={**client.get("/v1/Products/1").json(), "name": "Renommé"},
+                      headers={"Host": "localhost:9000"}).status_code == 200
     assert client.delete("/v1/ProductImages/1").status_code == 200
 
     events = wait_until(lambda: len(receiver.events("/products")) >= 3 and receiver.events("/products"),
@@ -410,42 +410,29 @@ def test_deliveries_of_one_resource_arrive_in_the_order_of_its_changes(app, clie
     assert phones == ["1"] + [str(i) for i in range(1, 11)]
 
 
-def test_a_dead_or_hanging_receiver_does_not_slow_the_api(tmp_path):
-    app = create_app(Config(data_dir=tmp_path, webhook_backoff=0.05, webhook_max_attempts=3, webhook_timeout=5.0))
-    try:
-        with app.test_client(headers={"X-API-KEY": KEY}) as client:
-            check_latencies(client)
-    finally:
-        app.app.extensions["altoviz_mock"].close()
-
-
-def check_latencies(client):
-    def latencies(n: int = 8) -> list[float]:
-        times = []
-        for i in range(n):
-            started = time.perf_counter()
-            assert client.post("/v1/Customers", json={"companyName": f"Rapide {i}"}).status_code == 200
-            times.append(time.perf_counter() - started)
-        return times
-
-    latencies(3)  # warm up
-    without = latencies()
+def test_a_dead_or_hanging_receiver_does_not_hold_up_the_api(tmp_path):
+    # A receiver that accepts and never answers holds its delivery until the 60 s timeout; every
+    # write meanwhile must answer: they are all done while that attempt is still in flight.
+    app = create_app(Config(data_dir=tmp_path, webhook_backoff=0.05, webhook_max_attempts=3, webhook_timeout=60.0))
     closed_port = free_port()  # nobody listens: connection refused
-    hanging = socket.socket()  # accepts connections (backlog) and never answers: read timeout
+    hanging = socket.socket()  # accepts connections (backlog) and never answers
     hanging.bind(("127.0.0.1", 0))
     hanging.listen(64)
+    hanging_url = f"http://127.0.0.1:{hanging.getsockname()[1]}/hook"
     try:
-        register(client, f"http://127.0.0.1:{closed_port}/hook", ["CustomerCreated"])
-        register(client, f"http://127.0.0.1:{hanging.getsockname()[1]}/hook", ["CustomerCreated"])
-        with_dead = latencies()
-        wait_until(lambda: len(client.get("/_mock/webhooks/deliveries").json()) >= 4, what="failed attempts")
-        with_dead += latencies()
+        with app.test_client(headers={"X-API-KEY": KEY}) as client:
+            register(client, f"http://127.0.0.1:{closed_port}/hook", ["CustomerCreated"])
+            register(client, hanging_url, ["CustomerCreated"])
+            for i in range(16):
+                assert client.post("/v1/Customers", json={"companyName": f"Rapide {i}"}).status_code == 200
+            wait_until(lambda: len(client.get("/_mock/webhooks/deliveries").json()) >= 3, what="refused attempts")
+            attempts = client.get("/_mock/webhooks/deliveries", params={"pageSize": 1000}).json()
+            assert {a["error"].split(":")[0] for a in attempts if a["url"] != hanging_url} == {"ConnectError"}
+            assert not [a for a in attempts if a["url"] == hanging_url], "the hanging attempt cannot have ended yet"
+            assert any(d["url"] == hanging_url for d in client.get("/_mock/webhooks/pending").json())
     finally:
         hanging.close()
-    assert max(with_dead) < 2.5, with_dead  # never waits for a receiver (it would take the 5 s timeout)
-    assert statistics.median(with_dead) < 3 * statistics.median(without) + 0.05, (without, with_dead)
-    errors = {e["error"].split(":")[0] for e in client.get("/_mock/webhooks/deliveries").json()}
-    assert "ConnectError" in errors
+        app.app.extensions["altoviz_mock"].close()
 
 
 def test_unregistering_stops_deliveries(app, client, receiver):
@@ -617,7 +604,7 @@ def test_the_retry_schedule_comes_from_the_environment():
 def test_the_domain_emits_events_it_never_delivers(tmp_path):
     ctx = Context(Store(None).tenant("t"), reference_data())
     customer = Customers(ctx).create({"companyName": "Émetteur", "email": "e@emetteur.fr"})
-    Customers(ctx).update(customer["id"], {"companyName": "Émetteur SA"})
+    Customers(ctx).update(customer["id"], {**customer, "companyName": "Émetteur SA"})
     Customers(ctx).delete(customer["id"])
     assert [(e.type, e.kind) for e in ctx.events] == [
         ("CustomerCreated", "Customers"), ("ContactCreated", "Contacts"), ("CustomerUpdated", "Customers"),

@@ -38,7 +38,7 @@ def test_colleagues_crud_and_find(client):
     refused = client.get("/v1/Colleagues/Find")
     assert refused.status_code == 400 and "Email or internal ID or number have to be defined" in refused.text
     assert [c["id"] for c in client.get("/v1/Colleagues", params={"query": "garnier"}).json()] == [id_]
-    updated = client.put(f"/v1/Colleagues/{id_}", json={"phone": "+33 1 23 45 67 89", "lastName": "Moreau"}).json()
+    updated = client.put(f"/v1/Colleagues/{id_}", json={**colleague, "phone": "+33 1 23 45 67 89", "lastName": "Moreau"}).json()
     assert updated["phone"] == "+33 1 23 45 67 89" and updated["name"] == "Inès Moreau"
     assert updated["number"] == colleague["number"] and updated["email"] == "ines@atelier.fr"
     assert client.delete(f"/v1/Colleagues/{id_}").status_code == 200
@@ -70,12 +70,16 @@ def test_customers_reference_their_family_and_lose_it_when_it_is_deleted(client)
     assert {k: v for k, v in customer["billingOptions"].items() if v is not None} == {"useTaxIncludedPrices": True,
                                                                                    "colleagueId": 1}
     assert client.get(f"/v1/Customers/{customer['id']}").json()["family"] == family
-    # Untouched by an update that does not name it; replaced or removed when it does.
-    assert client.put(f"/v1/Customers/{customer['id']}", json={"active": False}).json()["family"] == family
+    # Kept by a read-modify-write, replaced or removed when the body changes it, and removed when a
+    # (partial) PUT omits it: PUT replaces, as live.
+    customer = client.put(f"/v1/Customers/{customer['id']}", json={**customer, "active": False}).json()
+    assert customer["family"] == family
     other = client.post("/v1/CustomerFamilies", json={"number": "ETI", "label": "ETI"}).json()
-    moved = client.put(f"/v1/Customers/{customer['id']}", json={"family": {"id": other["id"]}}).json()
+    moved = client.put(f"/v1/Customers/{customer['id']}", json={**customer, "family": {"id": other["id"]}}).json()
     assert moved["family"] == other and moved["active"] is False
-    assert client.put(f"/v1/Customers/{customer['id']}", json={"family": None}).json().get("family") is None
+    assert client.put(f"/v1/Customers/{customer['id']}", json={**customer, "family": None}).json().get("family") is None
+    assert client.put(f"/v1/Customers/{customer['id']}", json=moved).json()["family"] == other
+    assert client.put(f"/v1/Customers/{customer['id']}", json={"companyName": "Boulangerie Dupain"}).json().get("family") is None
     # Unknown families are refused.
     for unknown in ({"id": 999}, {"number": "NOPE"}):
         refused = client.post("/v1/Customers", json={"companyName": "X", "family": unknown})

@@ -37,8 +37,7 @@ class Products(Collection):
         # As observed live: a product given no VAT has none (`vat: null`); its lines take the default.
         doc["vat"] = ref.resolve_vat(doc["vat"]) if doc.get("vat") is not None else None
         doc["unit"] = ref.resolve_unit(doc.get("unit"))
-        if "family" in data or current is None:
-            doc["_familyId"] = ProductFamilies(self.ctx).resolve(doc.get("family"))
+        doc["_familyId"] = ProductFamilies(self.ctx).resolve(doc.get("family"))
         doc.pop("family", None)
         defaults = {"active": True, "type": "Product", "defaultQuantity": 0, "isUnitPriceTaxIncluded": False,
                     "unitPrice": 0, "purchasePrice": 0}

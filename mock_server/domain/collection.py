@@ -159,15 +159,33 @@ class Collection:
         return self.view(doc)
 
     def update(self, id: int, data: dict) -> dict:
-        """Fields present in `data` replace the stored ones (null included); absent fields are kept."""
+        """`PUT` replaces the whole entity, as live: the document is rebuilt from `data` as a create
+        builds it, every writable field the body omits taking its default (null, 0, false, []).
+        What a client cannot write is kept: read-only and create-only fields and the sandbox's own
+        (`_`-prefixed) ones. The fields that held a value and were reset are named in a warning."""
         with self.repo.transaction():
             current = self.load(id)
-            merged = {**current, **self._writable(data, current)}
-            doc = self.prepare(merged, current)
+            given = self._writable(data, current)
+            kept = {k: v for k, v in current.items() if k.startswith("_") or k in self._fixed_on_update}
+            doc = self.prepare({**kept, **given}, current)
+            self._warn_reset(current, given, doc)
             doc = self.repo.replace(self.kind, id, doc)
             self.emit("Updated", id)
             self.after_write(doc, current)
         return self.view(doc)
+
+    @property
+    def _fixed_on_update(self) -> tuple[str, ...]:
+        return (*self.read_only, *self.create_only)
+
+    def _warn_reset(self, current: dict, given: dict, doc: dict) -> None:
+        """Warn about the writable fields the body omitted that held a value the `PUT` replaced."""
+        before, after = self.view(current), self.view(doc)
+        reset = sorted(k for k, v in before.items()
+                       if not k.startswith("_") and k not in self._fixed_on_update and k not in given
+                       and v not in (None, "", [], {}) and after.get(k) != v)
+        if reset:
+            self.ctx.warn(f"PUT reset omitted fields to their defaults: {', '.join(reset)}")
 
     def delete(self, id: int) -> dict:
         with self.repo.transaction():

@@ -195,8 +195,7 @@ class Customers(Party):
 
     def prepare(self, data: dict, current: dict | None) -> dict:
         doc = super().prepare(data, current)
-        if current is None or "family" in data:
-            doc["_familyId"] = CustomerFamilies(self.ctx).resolve(doc.get("family"))
+        doc["_familyId"] = CustomerFamilies(self.ctx).resolve(doc.get("family"))
         doc.pop("family", None)
         if not doc.get("type"):
             doc["type"] = "Business" if doc.get("companyName") else "Consumer"

@@ -52,19 +52,17 @@ class SaleDocuments(Collection):
     find_fields = ("number", "internalId")
 
     # --- building a document from client input --------------------------------------------------
-    def update(self, id: int, data: dict) -> dict:
-        data = dict(data or {})
-        if "customerId" in data and data["customerId"] != self.load(id).get("customerId"):
-            for field in SNAPSHOT_FIELDS:
-                data.setdefault(field, None)
-        return super().update(id, data)
-
     def prepare(self, data: dict, current: dict | None) -> dict:
         if current is not None and self.drafts and not current.get("isDraft"):
             raise WrongState(f"{self.label} {current.get('number')} is finalized: only a draft can be changed")
         doc = {k: v for k, v in data.items() if k not in COMPUTED}
-        if current is None or data.get("customerId") != current.get("customerId"):
-            self._snapshot_customer(doc)
+        # What the client leaves blank of the customer's identity is taken from the customer; when
+        # an update changes the customer, what the client copied of the former one is forgotten.
+        if current is not None and doc.get("customerId") != current.get("customerId"):
+            for field in SNAPSHOT_FIELDS:
+                if doc.get(field) == current.get(field):
+                    doc[field] = None
+        self._snapshot_customer(doc)
         doc["region"] = doc.get("region") or "FR"
         doc["lines"] = [self._line(line, i, doc["region"]) for i, line in enumerate(doc.get("lines") or [])]
         self._defaults(doc)
