@@ -6,6 +6,7 @@ import copy
 import json
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import connexion
@@ -42,11 +43,14 @@ from .store import Store
 log = logging.getLogger(__name__)
 
 
-# The API page at /ui/ (the contract at /openapi.json): swagger-ui-bundle's packaged assets only,
-# no online validator, nothing fetched from the internet.
-SWAGGER_UI = SwaggerUIOptions(swagger_ui_path="/ui", swagger_ui_config={
-    "validatorUrl": None, "displayOperationId": True, "docExpansion": "list", "filter": True,
-    "persistAuthorization": True, "tryItOutEnabled": True})
+# The API page at /ui/ (the contract at /openapi.json): the project's template (swagger_ui/index.j2)
+# over swagger-ui-bundle's packaged assets, no online validator, nothing fetched from the internet.
+# The options go into the page's SwaggerUIBundle call: Swagger UI ignores `filter` in a configUrl.
+SWAGGER_UI = SwaggerUIOptions(
+    swagger_ui_path="/ui", swagger_ui_template_dir=str(Path(__file__).parent / "swagger_ui"),
+    swagger_ui_template_arguments={"options": {
+        "validatorUrl": None, "displayOperationId": True, "docExpansion": "list", "filter": True,
+        "persistAuthorization": True, "tryItOutEnabled": True}})
 
 
 class OrJSON:

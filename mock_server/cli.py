@@ -11,6 +11,7 @@ import shutil
 import signal
 import socket
 import sys
+import tempfile
 import textwrap
 import warnings
 from pathlib import Path
@@ -53,6 +54,20 @@ def _bad_host(host: str) -> str | None:
     except OSError as exc:
         if exc.errno == errno.EADDRNOTAVAIL:
             return f"host {host}: not an address of this machine (use 127.0.0.1, or 0.0.0.0 for every interface)"
+    return None
+
+
+def _bad_data_dir(path: Path) -> str | None:
+    """Why tenants' data cannot be kept in `path` (exit status 2, like a bad flag), or None: it must
+    be a directory (created when missing) this process can create files in."""
+    try:
+        if path.exists() and not path.is_dir():
+            return f"data directory {path}: not a directory (give a directory with --data, or --in-memory)"
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        return f"data directory {path}: {exc.strerror or exc} (give a writable directory with --data, or --in-memory)"
     return None
 
 
@@ -232,7 +247,7 @@ def serve(args: argparse.Namespace) -> int:
                             command="serve")
     if in_memory:
         config = Config(**{**config.__dict__, "data_dir": None})
-    problem = _bad_host(config.host)
+    problem = _bad_host(config.host) or (_bad_data_dir(config.data_dir) if config.data_dir else None)
     if problem:
         return console.fail(problem, 2, command="serve")
     sock, problem = _listen(config.host, config.port)

@@ -137,6 +137,9 @@ class Config:
             raise ValueError("webhook_log_keep must be at least 1")
         if self.max_open_tenants < 1:
             raise ValueError("max_open_tenants must be at least 1")
+        # An empty key would be the one a request without a key sends.
+        if "" in (*map(str.strip, self.api_keys), self.admin_key):
+            raise ValueError("an API key or admin key cannot be empty")
         ratelimit.parse(self.rate_limit)
 
     @property

@@ -16,6 +16,8 @@ import socket
 import httpx
 import pytest
 
+from mock_server.cli import main
+
 KEY = "altoviz-sandbox-key"
 ANSI = re.compile(r"\x1b\[")
 
@@ -70,14 +72,9 @@ def test_no_command_shows_the_help():
     assert result.returncode == 2 and "examples:" in result.stdout
 
 
+# The command as installed (`serve`'s flags one by one: test_every_bad_serve_flag_is_one_clear_line).
 @pytest.mark.parametrize("args, words", [
-    (("serve", "--port", "abc"), ("--port", "'abc'", "from 0 to 65535", "altoviz-mock serve --help")),
-    (("serve", "--port", "99999"), ("--port", "'99999'", "from 0 to 65535")),
-    (("serve", "--port", "-1"), ("--port", "'-1'", "from 0 to 65535")),
-    (("serve", "--host", "999.1.1.1"), ("host 999.1.1.1", "not a host name or address")),
-    (("serve", "--host", "192.0.2.1"), ("host 192.0.2.1", "not an address of this machine")),
-    (("serve", "--colour"), ("unrecognized arguments: --colour",)),
-    (("serve", "--in-memory", "--bogus"), ("unrecognized arguments: --bogus",)),
+    (("serve", "--port", "99999"), ("--port", "'99999'", "from 0 to 65535", "altoviz-mock serve --help")),
     (("seed", "--size", "100000"), ("--size", "from 0 to 700")),
     (("launch",), ("invalid choice", "launch")),
 ])
@@ -114,6 +111,76 @@ def test_a_bad_environment_value_is_one_clear_line(variable, value, words):
     for word in words:
         assert word in lines[0]
     assert "Traceback" not in result.stderr and not ANSI.search(result.stderr)
+
+
+@pytest.fixture
+def unwritable_dir(tmp_path):
+    """A directory this process cannot create files in: read-only by its mode, or, for root (whom
+    modes do not stop), Linux's /proc/self."""
+    if os.geteuid() == 0:
+        yield Path("/proc/self")
+        return
+    path = tmp_path / "read-only"
+    path.mkdir(mode=0o500)
+    yield path
+    path.chmod(0o700)
+
+
+SERVE_BAD_FLAGS = [
+    (("--port", "99999"), ("--port", "'99999'", "from 0 to 65535", "altoviz-mock serve --help")),
+    (("--port", "-1"), ("--port", "'-1'", "from 0 to 65535")),
+    (("--port", "abc"), ("--port", "'abc'", "from 0 to 65535")),
+    (("--port", ""), ("--port", "from 0 to 65535")),
+    (("--host", ""), ("host", "not a host name or address")),
+    (("--host", "999.1.1.1"), ("host 999.1.1.1", "not a host name or address")),
+    (("--host", "192.0.2.1"), ("host 192.0.2.1", "not an address of this machine")),
+    (("--data", "{file}"), ("data directory", "not a directory")),
+    (("--data", "{file}/tenants"), ("data directory", "Not a directory")),
+    (("--data", "{unwritable}"), ("data directory", "writable directory")),
+    (("--data", "{long}"), ("data directory", "File name too long")),
+    (("--api-key", ""), ("API key", "empty")),
+    (("--admin-key", ""), ("admin key", "empty")),
+    (("--max-open-tenants", "0"), ("max_open_tenants", "at least 1")),
+    (("--max-open-tenants", "-3"), ("max_open_tenants", "at least 1")),
+    (("--max-open-tenants", "many"), ("--max-open-tenants", "'many'")),
+    (("--seed", "x"), ("--seed", "'x'")),
+    (("--empty", "--seed", "7"), ("--seed", "not allowed with argument --empty")),
+    (("--rate-limit", "fast"), ("rate limit 'fast'", "N/SECONDS")),
+    (("--rate-limit", "0/0"), ("rate limit '0/0'",)),
+    (("--rate-limit", "10/nan"), ("rate limit '10/nan'",)),
+    (("--rate-limit=-5/10",), ("rate limit '-5/10'",)),
+    (("--log-format", "xml"), ("--log-format", "'xml'", "text", "json")),
+    (("--config", "{missing}"), ("cannot read config file",)),
+    (("--config", "{tmp}"), ("cannot read config file", "Is a directory")),
+    (("--colour",), ("unrecognized arguments: --colour",)),
+]
+
+
+@pytest.mark.parametrize("flags, words", SERVE_BAD_FLAGS, ids=[" ".join(flags) for flags, _ in SERVE_BAD_FLAGS])
+def test_every_bad_serve_flag_is_one_clear_line(flags, words, tmp_path, unwritable_dir, monkeypatch, capsys):
+    for name in [name for name in os.environ if name.startswith("ALTOVIZ_MOCK_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-file").write_text("not a directory", encoding="utf-8")
+    paths = {"file": tmp_path / "a-file", "unwritable": unwritable_dir, "long": tmp_path / ("x" * 300),
+             "missing": tmp_path / "missing.toml", "tmp": tmp_path}
+    flags = [flag.format(**paths) for flag in flags]
+    # Were the value accepted, `serve` would stop at this port in use (status 1), not serve forever.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = () if any(flag.startswith("--port") for flag in flags) else ("--port", str(taken.getsockname()[1]))
+        try:
+            status = main(["serve", *port, *flags])
+        except SystemExit as exit_:  # argparse's errors
+            status = exit_.code
+    out, err = capsys.readouterr()
+    assert status == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("altoviz-mock"), err
+    for word in words:
+        assert word in lines[0]
+    assert "Traceback" not in err and out == ""
 
 
 def test_colour_only_where_wanted():

@@ -259,6 +259,7 @@ def admin_ui():
 
 @admin_pages.get("/ui/<asset>")
 def admin_ui_asset(asset: str):
+    """swagger-ui-bundle's packaged assets, for this page and the main API's (mock_server/swagger_ui)."""
     import swagger_ui_bundle
     if asset not in ("swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png", "favicon-16x16.png"):
         raise ControlError(404, "Not Found", f"No {asset}")
