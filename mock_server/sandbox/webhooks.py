@@ -174,7 +174,8 @@ def trigger():
     resource_id = body.get("id")
     if resource_id is not None and (type(resource_id) is not int or not 0 <= resource_id < 2**31):
         raise ControlError(400, "Bad Request", '"id" must be an integer from 0 (the made-up resource)')
-    overrides = body.get("set") or {}
+    overrides = body.get("set")
+    overrides = {} if overrides is None else overrides
     if not isinstance(overrides, dict):
         raise ControlError(400, "Bad Request", '"set" must be an object: {"data.customerName": "..."}')
     faults = _faults_of(body, TRIGGER_FAULTS)
