@@ -235,3 +235,13 @@ def test_the_trigger_command_aims_overrides_and_faults(server_factory, capsys):
             assert bad.value.code == 2 and "expected PATH=VALUE" in capsys.readouterr().err
     finally:
         receiver.close()
+
+
+def test_the_dashboards_deliveries_page_shows_the_faults_and_the_signature_sent(app, client, anonymous, receiver):
+    register(client, f"{receiver.url}/dash", ["CustomerCreated"], secret=SECRET)
+    trigger(client, type="CustomerCreated", badSignature=True)
+    settle(app)
+    sent = receiver.at("/dash")[0]["headers"]["X-Signature"]
+    assert anonymous.post("/_mock/dashboard/login", data={"key": KEY}, follow_redirects=False).status_code == 303
+    page = anonymous.get("/_mock/dashboard/deliveries").text
+    assert "bad-signature" in page and sent in page  # what was sent, not the right signature
