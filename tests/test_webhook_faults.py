@@ -227,6 +227,13 @@ def test_the_trigger_command_aims_overrides_and_faults(server_factory, capsys):
             assert event["data"]["active"] is False and event["data"]["tags"] == [1, 2]
             assert second["body"] == first["body"] and not verifies(first) and not verifies(second)
 
+            # The built-in inbox shows both copies of a duplicated event (one message per delivery).
+            c.post("/v1/Webhooks", json={"name": "inbox", "url": f"{server.url}/_mock/inbox/dups",
+                                         "types": ["QuoteCreated"]})
+            assert cli.main(["trigger", "QuoteCreated", "--url", server.url, "--duplicate"]) == 0
+            copies = wait_until(lambda: (m := c.get("/_mock/inbox/dups").json())[1:] and m, what="two messages")
+            assert copies[0]["body"] == copies[1]["body"] and copies[0]["id"] != copies[1]["id"]
+
             assert cli.main(["trigger", "CustomerUpdated", "--url", server.url, "--id", "99999"]) == 1
             err = capsys.readouterr().err
             assert err == "altoviz-mock: 404 No Customer 99999 in this tenant\n"

@@ -322,10 +322,12 @@ def _from_tenant():
     repo = _tenants().open(_tenant())
 
     def delivered_for_tenant(messages: list[dict]) -> set[int]:
-        ids = {m["json"]["id"]: m["id"] for m in messages
-               if isinstance(m.get("json"), dict) and isinstance(m["json"].get("id"), str)}
+        ids: dict[str, list[int]] = {}  # event id → the messages carrying it (a redelivery, a duplicate: several)
+        for m in messages:
+            if isinstance(m.get("json"), dict) and isinstance(m["json"].get("id"), str):
+                ids.setdefault(m["json"]["id"], []).append(m["id"])
         known = {event["eventId"] for event in repo.select_by(EVENTS, _event_id, ids)} if ids else set()
-        return {ids[event_id] for event_id in known}
+        return {message_id for event_id in known for message_id in ids[event_id]}
 
     return delivered_for_tenant
 
