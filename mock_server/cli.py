@@ -307,8 +307,22 @@ def _access_log(quiet: bool) -> None:
     access.setLevel(logging.INFO)
 
 
+def _override_flag(value: str) -> tuple[str, object]:
+    """`--set data.customerName=ACME`: the path and the value, parsed as JSON when it parses
+    (`data.balance=0`, `data.isPaid=true`, `data.lines=[]`), else the text as a string."""
+    import json
+
+    path, equals, text = value.partition("=")
+    if not equals or not path:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected PATH=VALUE, e.g. data.customerName=ACME")
+    try:
+        return path, json.loads(text)
+    except ValueError:
+        return path, text
+
+
 def trigger(args: argparse.Namespace) -> int:
-    """Ask a running sandbox to send a sample event of a type to the key's webhooks."""
+    """Ask a running sandbox to send sample events of some types to the key's webhooks."""
     import httpx
 
     from .cli_sandbox import sandbox_api_key, sandbox_url
@@ -316,10 +330,20 @@ def trigger(args: argparse.Namespace) -> int:
     # As seed and reset: flags, then env variables and the config file, then the defaults.
     url, api_key = sandbox_url(args), sandbox_api_key(args)
     endpoint = f"{url}/_mock/webhooks/trigger"
+    request = {"type": args.type if len(args.type) > 1 else args.type[0]}
+    if args.id is not None:
+        request["id"] = args.id
+    if args.set:
+        request["set"] = dict(args.set)
+    for flag, field in (("duplicate", "duplicate"), ("out_of_order", "outOfOrder"),
+                        ("bad_signature", "badSignature")):
+        if getattr(args, flag):
+            request[field] = True
+    if args.delay is not None:
+        request["delay"] = args.delay
     try:
         # trust_env=False: straight to the sandbox, never through an HTTP(S)_PROXY of the environment.
-        response = httpx.post(endpoint, json={"type": args.type}, headers={"X-API-KEY": api_key},
-                              timeout=10, trust_env=False)
+        response = httpx.post(endpoint, json=request, headers={"X-API-KEY": api_key}, timeout=10, trust_env=False)
     except httpx.HTTPError as exc:
         print(f"altoviz-mock: no sandbox answering at {url} ({exc or type(exc).__name__})", file=sys.stderr)
         return 1
@@ -332,14 +356,30 @@ def trigger(args: argparse.Namespace) -> int:
         return 1
     deliveries = body.get("deliveries") or []
     if not deliveries:
-        print(f"{args.type}: no webhook of this API key subscribes to it; nothing sent "
+        print(f"{', '.join(args.type)}: no webhook of this API key subscribes to it; nothing sent "
               "(register one with POST /v1/Webhooks)")
         return 0
-    print(f"{args.type} event {body.get('eventId')} queued for {len(deliveries)} webhook(s):")
-    for delivery in deliveries:
-        print(f"  delivery {delivery['id']} to {delivery['url']} (webhook {delivery['webhookId']})")
+    for event in body.get("events") or []:
+        mine = [d for d in deliveries if d["eventId"] == event["eventId"]]
+        if not mine:
+            print(f"{event['type']}: no webhook of this API key subscribes to it; nothing sent")
+            continue
+        print(f"{event['type']} event {event['eventId']} queued for {len({d['webhookId'] for d in mine})} webhook(s):")
+        for delivery in mine:
+            faults = f", faults: {', '.join(delivery['faults'])}" if delivery.get("faults") else ""
+            print(f"  delivery {delivery['id']} to {delivery['url']} (webhook {delivery['webhookId']}{faults})")
     print(f"Attempts: curl -H 'X-API-KEY: {api_key}' {url}/_mock/webhooks/deliveries")
     return 0
+
+
+def _seconds_flag(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 600:
+        raise argparse.ArgumentTypeError(f"{value!r}: a number of seconds from 0 to 600")
+    return seconds
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -394,9 +434,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = commands.add_parser("trigger", help="make a running sandbox send a sample webhook event",
                             formatter_class=_HelpFormatter,
-                            description="Make a running sandbox send a sample event of TYPE to the webhooks the API key "
-                                        "registered: its latest resource of that kind (nothing is changed).")
-    t.add_argument("type", metavar="TYPE", choices=TYPES, help=f"a WebhookType: {', '.join(TYPES)}")
+                            description="Make a running sandbox send a sample event of each TYPE, in that order, to "
+                                        "the webhooks the API key registered: its resource of that kind with --id, "
+                                        "else its latest one (nothing is changed). The fault flags test how the "
+                                        "receiver copes; each faulted attempt is marked in the delivery log.")
+    t.add_argument("type", metavar="TYPE", nargs="+", choices=TYPES, help=f"a WebhookType: {', '.join(TYPES)}")
+    t.add_argument("--id", type=int, metavar="N", help="the resource the events are about (a 404 when there is none)")
+    t.add_argument("--set", metavar="PATH=VALUE", action="append", type=_override_flag,
+                   help="override a field of the event sent (repeatable): a dotted path into its data, "
+                        "e.g. data.customerName=ACME; VALUE is JSON when it parses, else a string")
+    t.add_argument("--duplicate", action="store_true", help="deliver each event twice (same event id, same body)")
+    t.add_argument("--out-of-order", action="store_true",
+                   help="deliver the events of this trigger newest first, one at a time")
+    t.add_argument("--bad-signature", action="store_true", help="send an X-Signature that does not verify")
+    t.add_argument("--delay", type=_seconds_flag, metavar="SECONDS", help="wait before the first attempt (0 to 600)")
     cli_sandbox.client_flags(t)
     t.set_defaults(func=trigger)
 

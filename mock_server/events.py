@@ -21,6 +21,20 @@
    tenant never has more than `workers - 1` attempts in flight, so slow receivers of one tenant
    always leave a worker for the others.
 6. Pending deliveries are stored: after a restart, `resume` queues them again.
+7. Delivery faults, to test a receiver's robustness (`FAULTS`), asked for by a sandbox trigger or
+   set on a webhook (`WEBHOOK_FAULTS`, stored with the tenant's data), are decided when the
+   delivery is recorded and stored on it (`faults`), so a retry or a restart keeps them; each
+   attempt they change names them in the delivery log (`fault`):
+   - `duplicate`: a second delivery of the same event (same event id, same body) right after the
+     first one, in the same lane; the second one is the marked copy.
+   - `bad-signature`: every attempt carries an `X-Signature` (64 hex digits, as a right one) that
+     does not verify under the webhook's secret.
+   - `delay`: the first attempt waits that many seconds (in the queue: no worker waits).
+   - `out-of-order`: a batch of deliveries to one webhook goes out newest first, one at a time
+     (each after the previous one is done with, retries included), in a lane of its own instead
+     of the resources' lanes. A trigger's batch is the events it sends; a webhook's batch is the
+     deliveries recorded within `outOfOrderWindow` seconds of the first one, which all wait
+     until that window is over.
 """
 
 from __future__ import annotations
@@ -56,6 +70,11 @@ log = logging.getLogger(__name__)
 EVENTS = "WebhookEvents"  # {eventId, type, kind, resourceId, body, createdAt}
 DELIVERIES = "WebhookDeliveries"  # {uid, eventId, event, webhookId, url, type, resource, state, attempts, ...}
 ATTEMPTS = "WebhookAttempts"  # one per HTTP attempt: the delivery log
+WEBHOOK_FAULTS = "WebhookFaults"  # {webhookId, duplicate, badSignature, delay, outOfOrder, outOfOrderWindow}
+
+DUPLICATE, BAD_SIGNATURE, DELAY, OUT_OF_ORDER = "duplicate", "bad-signature", "delay", "out-of-order"
+FAULTS = {"duplicate": DUPLICATE, "badSignature": BAD_SIGNATURE, "delay": DELAY, "outOfOrder": OUT_OF_ORDER}
+"""The delivery faults: the field that asks for each (a trigger's, a webhook's setting) → its name in the log."""
 
 Present = Callable[[str, dict], dict]  # (kind, document view) → the resource as GET returns it
 
@@ -72,6 +91,22 @@ def new_event_id() -> str:
 def sign(secret: str, body: bytes) -> str:
     """The `X-Signature` of a delivery: hex HMAC-SHA256 of the raw body under the webhook's secret."""
     return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def wrong_signature(secret: str | None, body: bytes) -> str:
+    """The `X-Signature` of a `bad-signature` delivery: shaped like `sign`'s, under another key."""
+    return sign(f"bad-signature:{secret or ''}", body)
+
+
+def effective_faults(webhook: dict | None, trigger: dict | None) -> dict:
+    """The faults of a delivery: the webhook's setting and the trigger's fields, either one asking
+    (the trigger's `delay` wins over the webhook's)."""
+    webhook, trigger = webhook or {}, trigger or {}
+    merged = {name: bool(webhook.get(name) or trigger.get(name)) for name in ("duplicate", "badSignature")}
+    merged["delay"] = trigger["delay"] if trigger.get("delay") is not None else webhook.get("delay") or 0
+    merged["outOfOrder"] = "trigger" if trigger.get("outOfOrder") else "window" if webhook.get("outOfOrder") else None
+    merged["outOfOrderWindow"] = webhook.get("outOfOrderWindow") or 0
+    return merged
 
 
 def _now() -> dt.datetime:
@@ -94,7 +129,8 @@ def public_delivery(doc: dict) -> dict:
     """A delivery as the sandbox controls show it."""
     return {"id": doc["id"], "eventId": doc["eventId"], "type": doc["type"], "webhookId": doc["webhookId"],
             "url": doc["url"], "resource": doc["resource"], "state": doc["state"], "attempts": doc["attempts"],
-            "nextAttemptAt": doc.get("nextAttemptAt"), "createdAt": doc["createdAt"]}
+            "nextAttemptAt": doc.get("nextAttemptAt"), "createdAt": doc["createdAt"],
+            "faults": doc.get("faults") or []}
 
 
 @dataclass
@@ -104,7 +140,8 @@ class _Job:
     tenant: str
     id: int
     uid: str
-    lane: tuple  # (tenant, webhook id, resource): deliveries that must go out one after the other
+    lane: tuple  # (tenant, webhook id, resource or out-of-order batch): deliveries sent one after the other
+    rank: int  # the order in the lane: the store id (commit order), its opposite in an out-of-order batch
     not_before: float  # time.monotonic()
 
 
@@ -169,33 +206,88 @@ class Dispatcher:
                 found.append((Event(event_type, kind, doc_id), present(kind, data), targets))
             return self._record(tenant, ctx.repo, found)
 
-    def _record(self, tenant: str, repo, events: list[tuple[Event, dict, list[dict]]]) -> list[dict]:
-        now = _iso(_now())
+    def _record(self, tenant: str, repo, events: list[tuple[Event, dict, list[dict]]],
+                faults: dict | None = None) -> list[dict]:
+        """Store the events and their deliveries (with the faults asked by `faults`, a trigger's
+        fields, or by the webhooks' settings), and queue them."""
+        now = _now()
         deliveries = []
         with repo.transaction():
+            settings = {doc["webhookId"]: doc for doc in repo.scan(WEBHOOK_FAULTS)} if repo.count(WEBHOOK_FAULTS) else {}
+            batches: dict[int, tuple[str, dt.datetime]] = {}  # per webhook, this record's out-of-order batch
             for event, data, targets in events:
                 event_id = new_event_id()
                 body = json.dumps({"id": event_id, "type": event.type, "data": data},
                                   ensure_ascii=False, separators=(",", ":"))
                 stored = repo.insert(EVENTS, {"eventId": event_id, "type": event.type, "kind": event.kind,
-                                              "resourceId": event.id, "body": body, "createdAt": now})
+                                              "resourceId": event.id, "body": body, "createdAt": _iso(now)})
                 for webhook in targets:
-                    deliveries.append(self._new_delivery(repo, stored, webhook, now))
+                    chosen = effective_faults(settings.get(webhook["id"]), faults)
+                    deliveries.extend(self._faulted(repo, stored, webhook, chosen, now, batches))
             self._queue(tenant, deliveries)
         return [public_delivery(d) for d in deliveries]
 
+    def _faulted(self, repo, event: dict, webhook: dict, chosen: dict, now: dt.datetime,
+                 batches: dict[int, tuple[str, dt.datetime]]) -> list[dict]:
+        """The deliveries of one event to one webhook with the faults `chosen` (effective_faults)."""
+        names, extra = [], {}
+        if chosen["outOfOrder"]:
+            names.append(OUT_OF_ORDER)
+            if webhook["id"] not in batches:
+                batches[webhook["id"]] = self._open_batch(repo, webhook["id"], chosen, now)
+            batch, ends = batches[webhook["id"]]
+            extra = {"batch": batch, "batchEnds": _iso(ends)}
+        else:
+            ends = now
+        if chosen["badSignature"]:
+            names.append(BAD_SIGNATURE)
+        if chosen["delay"]:
+            names.append(DELAY)
+        due = _iso(ends + dt.timedelta(seconds=chosen["delay"]))
+        first = self._new_delivery(repo, event, webhook, _iso(now), due=due, faults=names, **extra)
+        if not chosen["duplicate"]:
+            return [first]
+        return [first, self._new_delivery(repo, event, webhook, _iso(now), due=due, faults=[*names, DUPLICATE],
+                                          **extra)]
+
     @staticmethod
-    def _new_delivery(repo, event: dict, webhook: dict, now: str) -> dict:
+    def _open_batch(repo, webhook_id: int, chosen: dict, now: dt.datetime) -> tuple[str, dt.datetime]:
+        """The out-of-order batch a new delivery to the webhook joins, and when it closes: a trigger's
+        own (closed at once); else the webhook's batch still open, or a new one open for its window."""
+        if chosen["outOfOrder"] == "window":
+            for doc in reversed(repo.find(DELIVERIES, webhookId=webhook_id)):
+                if doc.get("batch") and doc.get("batchEnds"):
+                    ends = dt.datetime.fromisoformat(doc["batchEnds"].replace("Z", "+00:00"))
+                    if ends > now and doc["batch"].startswith("window-"):
+                        return doc["batch"], ends
+                    break
+            return f"window-{uuid.uuid4().hex}", now + dt.timedelta(seconds=chosen["outOfOrderWindow"])
+        return f"trigger-{uuid.uuid4().hex}", now
+
+    @staticmethod
+    def _new_delivery(repo, event: dict, webhook: dict, now: str, due: str | None = None, faults=(),
+                      **extra) -> dict:
         return repo.insert(DELIVERIES, {
             "uid": uuid.uuid4().hex, "eventId": event["eventId"], "event": event["id"], "webhookId": webhook["id"],
             "url": webhook["url"], "type": event["type"], "resource": f"{event['kind']}:{event['resourceId']}",
-            "state": "pending", "attempts": 0, "nextAttemptAt": now, "createdAt": now})
+            "state": "pending", "attempts": 0, "nextAttemptAt": due or now, "createdAt": now,
+            "faults": list(faults), **extra})
 
-    def emit(self, tenant: str, ctx: Context, event: Event, present: Present) -> list[dict]:
-        """Record one event whose resource (`event.data`, a document view) is given (sandbox trigger)."""
-        with ctx.repo.transaction():
-            ctx.events.append(event)
-            return self.publish(tenant, ctx, present)
+    def emit(self, tenant: str, repo, events: list[tuple[Event, dict]],
+             faults: dict | None = None) -> list[list[dict]]:
+        """Record events whose payload `data` is given (a sandbox trigger), to the webhooks that
+        subscribe to their types, with the delivery faults `faults` asks for (`effective_faults`);
+        the deliveries of each event (none when no webhook subscribes to its type)."""
+        with repo.transaction():
+            webhooks = repo.all(Webhooks.kind)
+            found = [(event, data, [w for w in webhooks if event.type in (w.get("types") or ())])
+                     for event, data in events]
+            created = self._record(tenant, repo, [f for f in found if f[2]], faults)
+        by_event: dict[str, list[dict]] = {}
+        for delivery in created:
+            by_event.setdefault(delivery["eventId"], []).append(delivery)
+        recorded = iter(by_event.values())
+        return [next(recorded) if targets else [] for _event, _data, targets in found]
 
     def redeliver(self, tenant: str, repo, ident: str) -> list[dict]:
         """Send an event again (to the webhooks it went to) or a delivery, as new deliveries."""
@@ -220,9 +312,11 @@ class Dispatcher:
 
     @staticmethod
     def cancel(repo, webhook_ids: list[int]) -> None:
-        """Give up the pending deliveries to these (unregistered) webhooks."""
+        """Give up the pending deliveries to these (unregistered) webhooks, and forget their faults."""
         with repo.transaction():
             for webhook_id in webhook_ids:
+                for doc in repo.find(WEBHOOK_FAULTS, webhookId=webhook_id):
+                    repo.delete(WEBHOOK_FAULTS, doc["id"])
                 for doc in repo.find(DELIVERIES, webhookId=webhook_id, state="pending"):
                     repo.replace(DELIVERIES, doc["id"], {**doc, "state": "cancelled", "nextAttemptAt": None})
 
@@ -241,7 +335,8 @@ class Dispatcher:
     @staticmethod
     def attempts(repo, **equals) -> list[dict]:
         """The delivery log of a tenant, oldest first (optionally only the entries equal to `equals`)."""
-        return [{"id": a["id"], **a} for a in (repo.find(ATTEMPTS, **equals) if equals else repo.all(ATTEMPTS))]
+        return [{"id": a["id"], "fault": None, **a}
+                for a in (repo.find(ATTEMPTS, **equals) if equals else repo.all(ATTEMPTS))]
 
     @staticmethod
     def pending(repo) -> list[dict]:
@@ -292,12 +387,14 @@ class Dispatcher:
                         wait = max(0.0, (due - now_wall).total_seconds())
                     except ValueError:
                         pass
-                lane = (tenant, doc["webhookId"], doc["resource"])
-                job = _Job(tenant, doc["id"], doc["uid"], lane, now + wait)
+                batch = doc.get("batch")  # an out-of-order batch: a lane of its own, newest first
+                lane = (tenant, doc["webhookId"], f"batch:{batch}" if batch else doc["resource"])
+                job = _Job(tenant, doc["id"], doc["uid"], lane, -doc["id"] if batch else doc["id"], now + wait)
                 jobs = self._lanes.setdefault(lane, [])
-                # By store id, i.e. commit order (a resumed delivery may be queued after a newer one);
-                # never ahead of the job being attempted.
-                position = bisect.bisect_right(jobs, job.id, lo=1 if lane in self._busy else 0, key=lambda j: j.id)
+                # By rank, i.e. commit order (a resumed delivery may be queued after a newer one) or its
+                # reverse; never ahead of the job being attempted.
+                position = bisect.bisect_right(jobs, job.rank, lo=1 if lane in self._busy else 0,
+                                               key=lambda j: j.rank)
                 jobs.insert(position, job)
                 if position == 0:
                     self._schedule(lane, job.not_before)
@@ -396,7 +493,8 @@ class Dispatcher:
                     "deliveryId": job.id, "eventId": delivery["eventId"], "type": delivery["type"],
                     "webhookId": delivery["webhookId"], "url": delivery["url"], "resource": delivery["resource"],
                     "attempt": delivery["attempts"] + 1, "statusCode": None, "durationMs": 0.0, "error": reason,
-                    "result": "failed", "nextAttemptAt": None, "timestamp": now})
+                    "result": "failed", "nextAttemptAt": None, "fault": delivery.get("faults") or None,
+                    "timestamp": now})
                 repo.replace(DELIVERIES, job.id, {**delivery, "state": "failed", "attempts": delivery["attempts"] + 1,
                                                   "nextAttemptAt": None})
         except Exception:  # noqa: BLE001 - the tenant's store itself fails: nothing more can be recorded
@@ -471,7 +569,10 @@ class Dispatcher:
                 return None
         body = event["body"].encode("utf-8")
         headers = {"Content-Type": "text/plain"}
-        if webhook.get("secretKey"):
+        faults = delivery.get("faults") or []
+        if BAD_SIGNATURE in faults:
+            headers["X-Signature"] = wrong_signature(webhook.get("secretKey"), body)
+        elif webhook.get("secretKey"):
             headers["X-Signature"] = sign(webhook["secretKey"], body)
         status, error = None, None
         started = time.perf_counter()
@@ -487,6 +588,7 @@ class Dispatcher:
         if status is not None and not 200 <= status < 300:
             error = f"HTTP {status}"
         attempt = delivery["attempts"] + 1
+        marks = [name for name in faults if name != DELAY or attempt == 1] or None
         now = _now()
         if error is None:
             state, retry_in = "delivered", None
@@ -504,7 +606,7 @@ class Dispatcher:
                 "webhookId": webhook["id"], "url": webhook["url"], "resource": delivery["resource"],
                 "attempt": attempt, "statusCode": status, "durationMs": duration, "error": error,
                 "result": {"pending": "retrying"}.get(state, state), "nextAttemptAt": next_at,
-                "timestamp": _iso(now)})
+                "fault": marks, "timestamp": _iso(now)})
             repo.replace(DELIVERIES, job.id, {**current, "state": state, "attempts": attempt,
                                               "nextAttemptAt": next_at, "url": webhook["url"]})
             self.prune(repo, self.log_keep)

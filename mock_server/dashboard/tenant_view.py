@@ -17,7 +17,7 @@ from ..domain.catalog import Products
 from ..domain.parties import Customers, Suppliers
 from ..domain.sales import OUTBOX, SaleCredits, SaleInvoices, SaleQuotes
 from ..domain.webhooks import Webhooks
-from ..events import ATTEMPTS, EVENTS, sign
+from ..events import ATTEMPTS, BAD_SIGNATURE, EVENTS, sign, wrong_signature
 from ..sandbox import admin
 from ..sandbox.clock import TenantClock
 from ..sandbox.faults import faults
@@ -115,7 +115,8 @@ class TenantView:
 
     # --- webhooks and mails --------------------------------------------------------------------
     def deliveries(self) -> list[dict]:
-        """Every delivery attempt, newest first, with the payload sent and its `X-Signature`."""
+        """Every delivery attempt, newest first, with the payload sent, its `X-Signature` and its
+        delivery faults (`fault`)."""
         events = {e["eventId"]: e for e in self.repo.all(EVENTS)}
         hooks = {w["id"]: w for w in self.repo.all(Webhooks.kind)}
         shown = []
@@ -123,7 +124,10 @@ class TenantView:
             event = events.get(attempt.get("eventId")) or {}
             body = event.get("body")
             secret = (hooks.get(attempt.get("webhookId")) or {}).get("secretKey")
-            signature = sign(secret, body.encode("utf-8")) if body is not None and secret else None
+            if body is not None and BAD_SIGNATURE in (attempt.get("fault") or ()):
+                signature = wrong_signature(secret, body.encode("utf-8"))
+            else:
+                signature = sign(secret, body.encode("utf-8")) if body is not None and secret else None
             shown.append({**attempt, "payload": body, "signature": signature})
         return shown
 

@@ -1,4 +1,5 @@
-"""Admin API handlers of webhooks (never under /v1): the delivery log, redelivery, sample events,
+"""Admin API handlers of webhooks (never under /v1): the delivery log, redelivery, sample events
+(aimed at a resource, with field overrides and delivery faults), the webhooks' delivery faults,
 and a built-in receiver (`/_mock/inbox/<name>`) a webhook can point at to watch what the sandbox
 sends. Connexion serves them from admin.yaml (see admin_api.py)."""
 
@@ -6,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import copy
 import datetime as dt
 import itertools
 import json
@@ -16,8 +18,11 @@ import flask
 
 from ..api._http import EXTENSION, as_returned
 from ..domain.collection import Event
+from ..domain.errors import NotFound
 from ..domain.kinds import TYPES, split_type
-from ..events import EVENTS, DeliveryNotFound, NotRedeliverable
+from ..domain.webhooks import Webhooks
+from ..events import EVENTS, WEBHOOK_FAULTS, DeliveryNotFound, NotRedeliverable
+from .admin import load_admin_contract
 from .controls import ControlError, _json, _tenant, _tenants
 
 INBOX_NAME = re.compile(r"^[A-Za-z0-9._~-]{1,100}$")
@@ -75,22 +80,162 @@ def redeliver(ident: str):
     return {"deliveries": created}, 202
 
 
-def trigger():
-    """{"type": "InvoiceUpdated"}: a sample event of that type to the calling tenant's webhooks.
+# --- sample events and delivery faults ------------------------------------------------------------
 
-    Its data is the tenant's latest resource of the kind (as GET returns it), or a made-up one
-    (id 0) when it has none; nothing is changed.
-    """
-    event_type = _json().get("type")
-    if event_type not in TYPES:
-        raise ControlError(400, "Bad Request", f"type must be one of the WebhookTypes: {', '.join(TYPES)}")
+TRIGGER_FAULTS = ("duplicate", "outOfOrder", "badSignature", "delay")
+WEBHOOK_FAULT_FIELDS = (*TRIGGER_FAULTS, "outOfOrderWindow")
+MAX_TRIGGER_TYPES = 20
+
+
+def _fault_fields() -> dict:
+    """admin.yaml's `DeliveryFaults`: the one description of the faults' fields and bounds."""
+    return load_admin_contract()["components"]["schemas"]["DeliveryFaults"]["properties"]
+
+
+def _faults_of(body: dict, names: tuple[str, ...]) -> dict:
+    """The delivery-fault fields `names` given in `body`, checked (null is the same as absent)."""
+    fields, found = _fault_fields(), {}
+    for name in names:
+        value = body.get(name)
+        if value is None:
+            continue
+        field = fields[name]
+        if field["type"] == "boolean":
+            if not isinstance(value, bool):
+                raise ControlError(400, "Bad Request", f'"{name}" must be true or false')
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                not field["minimum"] <= value <= field["maximum"]:
+            raise ControlError(400, "Bad Request",
+                               f'"{name}" must be a number of seconds from {field["minimum"]:g} to {field["maximum"]:g}')
+        found[name] = value
+    return found
+
+
+def _unknown_fields(body: dict, known) -> None:
+    unknown = sorted(set(body) - set(known))
+    if unknown:
+        raise ControlError(400, "Bad Request", f"Unknown fields: {', '.join(unknown)}")
+
+
+def _override(payload: dict, overrides: dict) -> dict:
+    """`payload` (an event: id, type, data) with `overrides` ({"data.customerName": value}) applied."""
+    for path, value in overrides.items():
+        names = path.split(".")
+        if len(names) < 2 or names[0] != "data" or not all(names):
+            raise ControlError(400, "Bad Request",
+                               f'"set": {path!r} is not a dotted path into the event\'s data (e.g. data.customerName)')
+        where = payload
+        for depth, name in enumerate(names):
+            last = depth == len(names) - 1
+            if isinstance(where, list):
+                if not name.isdigit() or int(name) >= len(where):
+                    raise ControlError(400, "Bad Request",
+                                       f'"set": {path!r}: {".".join(names[:depth])} has no item {name}')
+                key = int(name)
+            elif isinstance(where, dict):
+                key = name
+            else:
+                raise ControlError(400, "Bad Request",
+                                   f'"set": {path!r}: {".".join(names[:depth])} is not an object or a list')
+            if last:
+                where[key] = value
+            else:
+                if isinstance(where, dict) and where.get(key) is None:
+                    where[key] = {}  # a missing (or null) object on the way
+                where = where[key]
+    return payload
+
+
+def _subject(ctx, kind, resource_id: int | None) -> dict:
+    """A trigger's resource (a document view): `resource_id`'s (0: the made-up one), else the latest
+    of the kind, else the made-up one."""
+    if resource_id == 0:
+        return dict(kind.sample)
+    if resource_id is not None:
+        try:
+            return kind.collection(ctx).get(resource_id)
+        except NotFound:
+            raise ControlError(404, "Not Found", f"No {kind.subject} {resource_id} in this tenant") from None
+    docs = ctx.repo.all(kind.name)
+    return kind.collection(ctx).view(docs[-1]) if docs else dict(kind.sample)
+
+
+def trigger():
+    """{"type": "InvoiceUpdated"} (or a list of types), "id", "set" and delivery faults (admin.yaml):
+    sample events to the calling tenant's webhooks; nothing is changed."""
+    body = _json()
+    _unknown_fields(body, ("type", "id", "set", *TRIGGER_FAULTS))
+    types = body.get("type")
+    types = [types] if isinstance(types, str) else types
+    if not isinstance(types, list) or not 1 <= len(types) <= MAX_TRIGGER_TYPES or \
+            any(not isinstance(t, str) or t not in TYPES for t in types):
+        raise ControlError(400, "Bad Request", f"type must be one of the WebhookTypes (or a list of 1 to "
+                                               f"{MAX_TRIGGER_TYPES} of them): {', '.join(TYPES)}")
+    resource_id = body.get("id")
+    if resource_id is not None and (type(resource_id) is not int or not 0 <= resource_id < 2**31):
+        raise ControlError(400, "Bad Request", '"id" must be an integer from 0 (the made-up resource)')
+    overrides = body.get("set")
+    overrides = {} if overrides is None else overrides
+    if not isinstance(overrides, dict):
+        raise ControlError(400, "Bad Request", '"set" must be an object: {"data.customerName": "..."}')
+    faults = _faults_of(body, TRIGGER_FAULTS)
     tenant, services = _tenant(), _services()
     ctx = _tenants().context(tenant, real_clock=services.clock)
-    kind, _change = split_type(event_type)
-    docs = ctx.repo.all(kind.name)
-    data = kind.collection(ctx).view(docs[-1]) if docs else dict(kind.sample)
-    created = services.webhooks.emit(tenant, ctx, Event(event_type, kind.name, data["id"], data), as_returned)
-    return {"type": event_type, "eventId": created[0]["eventId"] if created else None, "deliveries": created}, 202
+    events = []
+    for event_type in types:
+        kind, _change = split_type(event_type)
+        data = _subject(ctx, kind, resource_id)
+        payload = _override({"data": as_returned(kind.name, data)}, copy.deepcopy(overrides))
+        events.append((Event(event_type, kind.name, data["id"]), payload["data"]))
+    per_event = services.webhooks.emit(tenant, ctx.repo, events, faults)
+    answered = [{"type": event_type, "eventId": created[0]["eventId"] if created else None}
+                for event_type, created in zip(types, per_event)]
+    return {"type": types[0], "eventId": answered[0]["eventId"], "events": answered,
+            "deliveries": [d for created in per_event for d in created]}, 202
+
+
+def _webhook_faults_view(webhook_id: int, doc: dict | None) -> dict:
+    doc = doc or {}
+    return {"webhookId": webhook_id, "duplicate": bool(doc.get("duplicate")),
+            "badSignature": bool(doc.get("badSignature")), "delay": doc.get("delay") or 0,
+            "outOfOrder": bool(doc.get("outOfOrder")),
+            "outOfOrderWindow": doc.get("outOfOrderWindow") or _fault_fields()["outOfOrderWindow"]["default"]}
+
+
+def _webhook_faults(repo, webhook_id: int) -> list[dict]:
+    """The stored setting of one of the tenant's webhooks (none or one document); 404 if no such webhook."""
+    if repo.get(Webhooks.kind, webhook_id) is None:
+        raise ControlError(404, "Not Found", f"No webhook {webhook_id} in this tenant")
+    return repo.find(WEBHOOK_FAULTS, webhookId=webhook_id)
+
+
+def get_webhook_faults(webhook_id: int):
+    """The delivery faults of one of the calling tenant's webhooks (all off by default)."""
+    found = _webhook_faults(_tenants().open(_tenant()), webhook_id)
+    return _webhook_faults_view(webhook_id, found[0] if found else None)
+
+
+def set_webhook_faults(webhook_id: int):
+    """Replace the webhook's delivery faults (admin.yaml's DeliveryFaults; absent fields are off)."""
+    body = _json()
+    _unknown_fields(body, WEBHOOK_FAULT_FIELDS)
+    view = _webhook_faults_view(webhook_id, _faults_of(body, WEBHOOK_FAULT_FIELDS))
+    repo = _tenants().open(_tenant())
+    with repo.transaction():
+        for doc in _webhook_faults(repo, webhook_id):
+            repo.delete(WEBHOOK_FAULTS, doc["id"])
+        if any(view[name] for name in TRIGGER_FAULTS):
+            repo.insert(WEBHOOK_FAULTS, dict(view))
+    return view
+
+
+def clear_webhook_faults(webhook_id: int):
+    """Turn the webhook's delivery faults off."""
+    repo = _tenants().open(_tenant())
+    with repo.transaction():
+        for doc in _webhook_faults(repo, webhook_id):
+            repo.delete(WEBHOOK_FAULTS, doc["id"])
+    return _webhook_faults_view(webhook_id, None)
 
 
 # --- the built-in receiver -------------------------------------------------------------------------
@@ -177,10 +322,12 @@ def _from_tenant():
     repo = _tenants().open(_tenant())
 
     def delivered_for_tenant(messages: list[dict]) -> set[int]:
-        ids = {m["json"]["id"]: m["id"] for m in messages
-               if isinstance(m.get("json"), dict) and isinstance(m["json"].get("id"), str)}
+        ids: dict[str, list[int]] = {}  # event id → the messages carrying it (a redelivery, a duplicate: several)
+        for m in messages:
+            if isinstance(m.get("json"), dict) and isinstance(m["json"].get("id"), str):
+                ids.setdefault(m["json"]["id"], []).append(m["id"])
         known = {event["eventId"] for event in repo.select_by(EVENTS, _event_id, ids)} if ids else set()
-        return {ids[event_id] for event_id in known}
+        return {message_id for event_id in known for message_id in ids[event_id]}
 
     return delivered_for_tenant
 
