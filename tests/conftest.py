@@ -177,3 +177,15 @@ def server_factory(tmp_path):
             server.stop()
         finally:
             server.close()
+
+
+@pytest.fixture(scope="module")
+def module_server(tmp_path_factory):
+    """One real server (`serve --rate-limit off`, its own data dir) shared by a module's tests: for tests
+    that only read, or write only what they create themselves."""
+    server = ServerProcess(tmp_path_factory.mktemp("module-server"), "--rate-limit", "off")
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+        server.close()

@@ -17,8 +17,8 @@ WARNING = "x-mock-warning"
 
 
 @pytest.fixture
-def server(server_factory):
-    return server_factory()
+def server(module_server):
+    return module_server
 
 
 def get(url: str, **kwargs) -> httpx.Response:

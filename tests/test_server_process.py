@@ -357,26 +357,36 @@ def test_concurrent_clients_lose_nothing(server_factory):
                 "email": f"maj-{i}@exemple.fr", "internalNotes": f"note {i}",
                 "companyName": f"Société Mise à Jour {i}"}[field]
 
-    plan = [(targets[i]["id"], fields[i % 5], value(fields[i % 5], i)) for i in range(50)]
-    # ... then 50 more, five on each of 10 customers, each setting a different field (PUT merges).
-    plan += [(targets[50 + i // 5]["id"], fields[i % 5], value(fields[i % 5], 50 + i)) for i in range(50)]
+    # ... each a read-modify-write (PUT replaces, as live) of a different customer: all kept...
+    plan = [(targets[i], fields[i % 5], value(fields[i % 5], i)) for i in range(50)]
+    # ... then 50 more, five on each of 10 customers at once: each customer ends up exactly as one
+    # of its five bodies made it (the last writer wins whole; never a mix of two writes).
+    plan += [(targets[50 + i // 5], fields[i % 5], value(fields[i % 5], 50 + i)) for i in range(50)]
+
+    def body(target: dict, field: str, val: str) -> dict:
+        return {**target, field: val}
 
     def update(i: int) -> None:
-        id_, field, val = plan[i]
+        target, field, val = plan[i]
         with client(server) as c:
-            response = c.put(f"/v1/Customers/{id_}", json={field: val})
+            response = c.put(f"/v1/Customers/{target['id']}", json=body(target, field, val))
             assert response.status_code == 200, response.text
 
     for wave in (range(50), range(50, 100)):
         assert run_threads(lambda i, wave=wave: update(wave[i]), 50) == []
-    expected: dict[int, dict] = {}
-    for id_, field, val in plan:
-        expected.setdefault(id_, {})[field] = val
+    sent: dict[int, list[dict]] = {}
+    for target, field, val in plan:
+        sent.setdefault(target["id"], []).append({field: val})
     with client(server) as c:
-        for id_, changes in expected.items():
+        for id_, changes in sent.items():
             now = c.get(f"/v1/Customers/{id_}").json()
-            assert {field: now[field] for field in changes} == changes, id_
-            assert now["internalId"] == next(x["internalId"] for x in targets if x["id"] == id_)
+            target = next(x for x in targets if x["id"] == id_)
+            won = [change for change in changes if all(now[k] == v for k, v in change.items())]
+            assert len(won) == 1, (id_, changes)
+            untouched = {k for k in target if k not in (*fields, "name")}
+            assert {k: now[k] for k in untouched} == {k: target[k] for k in untouched}, id_
+            for field in set(fields) - set(won[0]):
+                assert now[field] == target[field], (id_, field)
 
         # 50 clients adding a contact to the same customer (linked by its company name) at once.
         company = "Coopérative des Essais Concurrents SCOP"
