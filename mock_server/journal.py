@@ -35,7 +35,7 @@ from typing import Callable, Iterable
 from urllib.parse import parse_qsl, urlencode
 
 from .config import DEFAULT_API_KEY
-from .store import tenant_dirname
+from .store import replace_file, tenant_dirname
 
 access_log = logging.getLogger("altoviz_mock.access")
 
@@ -234,9 +234,8 @@ class Journal:
         count = self._lines.get(tenant, 0)
         # The file holds at most twice the ring: past that it is rewritten with the ring alone.
         if count >= 2 * self.size:
-            temporary = path.with_suffix(".tmp")
-            temporary.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in ring), encoding="utf-8")
-            temporary.replace(path)
+            replace_file(path, "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in ring).encode("utf-8"),
+                         sync=False)
             self._lines[tenant] = len(ring)
             return
         with open(path, "a", encoding="utf-8") as file:
