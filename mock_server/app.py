@@ -21,10 +21,11 @@ from .api.presenter import Presenter
 from .api.problems import ProblemRenderer
 from .api.resolver import OperationResolver
 from .api.validation import validator_map
-from .asgi import BodyLimit, RequestHead
+from .asgi import BodyDeadline, BodyLimit, RequestHead
 from .auth import security_map
 from .canonical import Canonical
 from .ratelimit import RateLimit
+from .rendering import FairRenders, RenderSlots
 from .config import Config
 from .contracts import load_contract
 from .dashboard import dashboard
@@ -80,6 +81,7 @@ class Services:
     webhooks: Dispatcher
     inbox: Inbox
     journal: Journal
+    renders: RenderSlots
     clock: Callable = utcnow
 
     def close(self) -> None:
@@ -111,7 +113,8 @@ def create_app(config: Config | None = None) -> connexion.FlaskApp:
                         presenter=Presenter(spec["components"]["schemas"]),
                         webhooks=Dispatcher(config, tenants.open), inbox=Inbox(),
                         journal=Journal(config.journal_size,
-                                        config.data_dir if config.journal_persist else None))
+                                        config.data_dir if config.journal_persist else None),
+                        renders=RenderSlots(config.pdf_renders, config.pdf_renders_per_tenant))
 
     # Compact UTF-8 JSON, encoded by orjson (a fifth of a list answer's CPU time with json.dumps).
     jsonifier = Jsonifier(OrJSON, ensure_ascii=False, separators=(",", ":"))
@@ -133,11 +136,15 @@ def create_app(config: Config | None = None) -> connexion.FlaskApp:
     app.app.config["MAX_CONTENT_LENGTH"] = 12 * 1024 * 1024
     # JSON bodies are bounded in front of everything (413, see asgi.py and the contract).
     app.add_middleware(BodyLimit, position=MiddlewarePosition.BEFORE_SWAGGER)
+    # Bodies arrive within a deadline, read on the event loop, never by a waiting thread (asgi.py).
+    app.add_middleware(BodyDeadline, position=MiddlewarePosition.BEFORE_SWAGGER, timeout=config.body_timeout)
     app.add_middleware(RequestHead, position=MiddlewarePosition.BEFORE_SWAGGER)
     # Fault rules act once the request is routed and authenticated (operationId and tenant known),
     # before its handler; their latency is awaited on the event loop (sandbox/faults.py).
     app.add_middleware(FaultInjection, position=MiddlewarePosition.BEFORE_CONTEXT,
                        rules=faults(app.app), tenants=tenants)
+    # PDF downloads take turns per tenant for the render slots, waiting on the loop (rendering.py).
+    app.add_middleware(FairRenders, position=MiddlewarePosition.BEFORE_CONTEXT, slots=services.renders)
     # Requests read as the live API reads them, before anything routes or validates them.
     app.add_middleware(Canonical, position=MiddlewarePosition.BEFORE_SWAGGER, spec=spec, strict=config.strict)
     if config.rate_limit_rule:

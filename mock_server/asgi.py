@@ -1,8 +1,9 @@
 """The ASGI edge of the sandbox, Connexion middlewares in front of the rest: a request-size limit,
-and the request's head (Host, Content-Type) parsed strictly."""
+a deadline on the request body, and the request's head (Host, Content-Type) parsed strictly."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from connexion.exceptions import BadRequestProblem, ProblemException
@@ -58,6 +59,85 @@ class BodyLimit:
             return message
 
         return await self.app(scope, counting_receive, send)
+
+
+class BodyTimeout(ProblemException):
+    """408: the body did not arrive in time; the connection is closed after the answer."""
+
+    def __init__(self, seconds: float):
+        super().__init__(status=408, title="Request Timeout", headers={"Connection": "close"},
+                         detail=f"The request body was not received within {seconds:g} s of its head")
+
+
+_NO_BODY_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+class BodyDeadline:
+    """A request body must arrive within `timeout` seconds of the request's head, else 408 and the
+    connection is closed: a client dribbling a body a byte at a time holds nothing for longer.
+
+    A body that is not an upload (at most `MAX_JSON_BODY` bytes, `BodyLimit` counts it) is read
+    whole here, on the event loop, before the rest of the app sees it: a handler's thread never
+    waits on a slow client. An upload (multipart) or a body on a GET goes on as it comes, each
+    `receive` bounded by the same deadline (Connexion parses uploads on the loop too).
+    A request without a body costs one look at its headers.
+    """
+
+    def __init__(self, app, timeout: float):
+        self.app = app
+        self.timeout = timeout
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        has_body = multipart = False
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                has_body = has_body or value.strip() not in (b"0", b"")
+            elif name == b"transfer-encoding":
+                has_body = True
+            elif name == b"content-type":
+                multipart = value.lower().startswith(b"multipart/")
+        if not has_body:
+            return await self.app(scope, receive, send)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+
+        async def bounded_receive():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise BodyTimeout(self.timeout)
+            try:
+                return await asyncio.wait_for(receive(), remaining)
+            except asyncio.TimeoutError:
+                raise BodyTimeout(self.timeout) from None
+
+        if multipart or scope["method"] in _NO_BODY_METHODS:
+            complete = False
+
+            async def receive_until_complete():
+                nonlocal complete
+                if complete:  # the body is in: what comes next is a disconnect, whenever it comes
+                    return await receive()
+                message = await bounded_receive()
+                complete = message["type"] != "http.request" or not message.get("more_body", False)
+                return message
+
+            return await self.app(scope, receive_until_complete, send)
+        chunks = []
+        while True:
+            message = await bounded_receive()
+            if message["type"] != "http.request":
+                return  # the client left before its body was complete: nobody to answer
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        whole: list[dict] = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
+
+        async def replaying_receive():
+            return whole.pop() if whole else await receive()
+
+        return await self.app(scope, replaying_receive, send)
 
 
 # RFC 9110 `Host` = uri-host [ ":" port ]: a registered name, an IPv4 address or an [IPv6] literal.

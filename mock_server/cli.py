@@ -231,7 +231,7 @@ def serve(args: argparse.Namespace) -> int:
             open_tenants=True if args.open_tenants else None,
             seed=args.seed, empty=True if args.empty else None,
             max_open_tenants=args.max_open_tenants, admin_key=args.admin_key,
-            recover=True if args.recover else None,
+            recover=True if args.recover else None, body_timeout=args.body_timeout,
             strict=True if args.strict else None,
             # The live API's limit unless the flag or the environment says otherwise.
             rate_limit=args.rate_limit or (None if (os.environ if env is None else env).get("ALTOVIZ_MOCK_RATE_LIMIT")
@@ -410,6 +410,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--admin-key", metavar="KEY",
                    help="X-Admin-Key of the controls across tenants (reset?all=true, /_mock/tenants); "
                         "without one they are refused (env ALTOVIZ_MOCK_ADMIN_KEY)")
+    p.add_argument("--body-timeout", type=float, metavar="SECONDS",
+                   help="seconds a client has to send a request body after its head, then 408 and the "
+                        "connection closed (default 30; env ALTOVIZ_MOCK_BODY_TIMEOUT)")
     p.add_argument("--recover", action="store_true",
                    help="start on damaged data files, keeping what is readable and logging what is dropped")
     group = p.add_mutually_exclusive_group()

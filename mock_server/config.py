@@ -72,6 +72,8 @@ ENV = {
     "ALTOVIZ_MOCK_WEBHOOK_LOG_KEEP": ("webhook_log_keep", int),
     "ALTOVIZ_MOCK_MAX_OPEN_TENANTS": ("max_open_tenants", int),
     "ALTOVIZ_MOCK_ADMIN_KEY": ("admin_key", lambda v: v or None),
+    "ALTOVIZ_MOCK_BODY_TIMEOUT": ("body_timeout", parse_float),
+    "ALTOVIZ_MOCK_PDF_RENDERS": ("pdf_renders", int),
 }
 
 
@@ -120,6 +122,11 @@ class Config:
     admin_key: str | None = None
     # Start on damaged data files keeping what is readable (and logging what is dropped).
     recover: bool = False
+    # Seconds a client has to send a request's body after its head: then 408, connection closed.
+    body_timeout: float = 30.0
+    # PDF renders at a time, fewer than the 10 request threads; one tenant gets at most half of
+    # them (at least one), the others' downloads are not kept waiting behind it (rendering.py).
+    pdf_renders: int = 4
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
@@ -137,10 +144,22 @@ class Config:
             raise ValueError("webhook_log_keep must be at least 1")
         if self.max_open_tenants < 1:
             raise ValueError("max_open_tenants must be at least 1")
+<<<<<<< HEAD
         # An empty key would be the one a request without a key sends.
         if "" in (*map(str.strip, self.api_keys), self.admin_key):
             raise ValueError("an API key or admin key cannot be empty")
+=======
+        if not (math.isfinite(self.body_timeout) and self.body_timeout > 0):
+            raise ValueError("body_timeout must be a number of seconds > 0")
+        if not 1 <= self.pdf_renders <= 9:
+            raise ValueError("pdf_renders must be from 1 to 9 (fewer than the 10 request threads)")
+>>>>>>> hostile
         ratelimit.parse(self.rate_limit)
+
+    @property
+    def pdf_renders_per_tenant(self) -> int:
+        """Renders one tenant may have at a time: half of them, at least one."""
+        return max(1, self.pdf_renders // 2)
 
     @property
     def rate_limit_rule(self) -> tuple[int, float] | None:

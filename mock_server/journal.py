@@ -35,13 +35,15 @@ from typing import Callable, Iterable
 from urllib.parse import parse_qsl, urlencode
 
 from .config import DEFAULT_API_KEY
-from .store import tenant_dirname
+from .store import replace_file, tenant_dirname
 
 access_log = logging.getLogger("altoviz_mock.access")
 
 BODY_CAP = 16 * 1024
 """Characters of a request or answer body kept in an entry (the rest is cut, `...Truncated` says so)."""
 DEFAULT_SIZE = 1000
+CLIENT_CLOSED = 499
+"""The status recorded for a request the client left before it was answered (nginx's): nothing was sent."""
 MAX_PAGE_SIZE = 500
 REDACTED = "***"
 SECRET_HEADERS = {"x-api-key", "authorization", "cookie", "proxy-authorization"}
@@ -86,6 +88,8 @@ def refusal_of(status: int, body: bytes) -> str | None:
     """Why a 4xx/5xx answer refused: its body's `message` or `detail`, else the status's phrase."""
     if status < 400:
         return None
+    if status == CLIENT_CLOSED:
+        return "The client closed the connection before it was answered"
     try:
         answer = json.loads(body) if body else None
     except (ValueError, UnicodeDecodeError):
@@ -234,9 +238,8 @@ class Journal:
         count = self._lines.get(tenant, 0)
         # The file holds at most twice the ring: past that it is rewritten with the ring alone.
         if count >= 2 * self.size:
-            temporary = path.with_suffix(".tmp")
-            temporary.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in ring), encoding="utf-8")
-            temporary.replace(path)
+            replace_file(path, "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in ring).encode("utf-8"),
+                         sync=False)
             self._lines[tenant] = len(ring)
             return
         with open(path, "a", encoding="utf-8") as file:
@@ -482,7 +485,7 @@ class RequestJournal:
         record = journaled(path)
         began, wall = time.perf_counter(), self.clock()
         request_body, received = bytearray(), 0
-        answer = {"status": 500, "headers": []}
+        answer = {"status": 500, "headers": [], "started": False}
         response_body = bytearray()
 
         async def recording_receive():
@@ -498,12 +501,15 @@ class RequestJournal:
         async def recording_send(message):
             if message["type"] == "http.response.start":
                 answer["status"], answer["headers"] = message["status"], list(message.get("headers", []))
+                answer["started"] = True
             elif message["type"] == "http.response.body" and len(response_body) <= BODY_CAP * 4:
                 response_body.extend(message.get("body", b"")[:BODY_CAP * 4 + 1 - len(response_body)])
             await send(message)
 
         try:
             await self.app(scope, recording_receive if record else receive, recording_send)
+            if not answer["started"]:  # an app returns without answering only when the client left
+                answer["status"] = CLIENT_CLOSED
         finally:
             duration = round((time.perf_counter() - began) * 1000, 2)
             try:

@@ -37,10 +37,11 @@ import re
 import unicodedata
 from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Callable
 
 from fpdf import FPDF
 
-__all__ = ["render_sale_document", "format_amount", "format_date", "format_rate", "DocumentTooLarge",
+__all__ = ["render_sale_document", "format_amount", "format_date", "format_rate", "DocumentTooLarge", "RenderCancelled",
            "MAX_LINES", "MAX_CHARACTERS", "REVERSE_CHARGE_MENTION", "EU_REVERSE_CHARGE_MENTION",
            "DEBIT_OPTION_MENTION"]
 
@@ -142,6 +143,7 @@ def render_sale_document(
     customer: dict | None,
     vat_settings: dict | None = None,
     invoice_settings: dict | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> bytes:
     """A real PDF of an Invoice / Credit / Quote (kind is "Invoice", "Credit" or "Quote").
 
@@ -149,12 +151,18 @@ def render_sale_document(
     (the document's own customer fields win), `vat_settings` `Settings.vat` (VatSettingsDto,
     for the non-liable mention) and `invoice_settings` `Settings.sales.invoices`
     (InvoiceSettingsDto, for the late-payment and collection-costs mentions on invoices).
+    `cancelled`, asked before each line, stops the render with `RenderCancelled` once it is true
+    (its client left).
     """
     if kind not in _KINDS:
         raise ValueError(f"kind must be one of {sorted(_KINDS)}, not {kind!r}")
     _check_size(document or {})
     return _Renderer(kind, document or {}, company or {}, customer or {}, vat_settings or {},
-                     invoice_settings or {}).render()
+                     invoice_settings or {}, cancelled).render()
+
+
+class RenderCancelled(Exception):
+    """The render was stopped before its end: its `cancelled` check said so."""
 
 
 class DocumentTooLarge(ValueError):
@@ -411,8 +419,9 @@ class _SaleDocumentPdf(FPDF):
 class _Renderer:
     """Lays out one sale document on a `_SaleDocumentPdf`, top to bottom."""
 
-    def __init__(self, kind, document, company, customer, vat_settings, invoice_settings):
+    def __init__(self, kind, document, company, customer, vat_settings, invoice_settings, cancelled=None):
         self.kind = kind
+        self.cancelled = cancelled
         self.doc = document
         self.company = company
         self.customer = customer
@@ -678,6 +687,8 @@ class _Renderer:
         page_capacity = int((self.pdf.page_break_trigger - _MARGIN - header_height - 2 * _TABLE_PAD + 1e-6) // _TABLE_LINE)
         rows_on_page, fresh_page = 0, False
         for line in self.doc.get("lines") or []:
+            if self.cancelled is not None and self.cancelled():
+                raise RenderCancelled()
             line_type = line.get("type") or "Product"
             if line_type == "NewPage":
                 if rows_on_page:

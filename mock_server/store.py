@@ -46,7 +46,7 @@ import orjson
 from tinydb import TinyDB
 from tinydb.storages import Storage
 
-__all__ = ["CorruptStoreError", "Store", "TenantDir", "TenantStore", "tenant_dirname"]
+__all__ = ["CorruptStoreError", "Store", "TenantDir", "TenantStore", "remove_temp_files", "tenant_dirname"]
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +124,37 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+TEMP_SUFFIXES = (".tmp", ".compacting")
+"""How the files written before being renamed into place end (`replace_file`'s, a compaction's):
+what a crash or a full disk mid-write leaves behind."""
+
+
+def _is_tenant_dirname(name: str) -> bool:
+    return len(name) == 32 and all(c in "0123456789abcdef" for c in name)
+
+
+def remove_temp_files(data_dir: Path) -> int:
+    """Delete the temp files that writes cut short (`kill -9`, a full disk) left in the tenants'
+    directories and their `snapshots/`; how many. Only files named as ours, in directories named as
+    tenants' (`tenant_dirname`): nothing else in the data directory is touched."""
+    removed = 0
+    with os.scandir(data_dir) as tenants:
+        directories = [Path(entry.path) for entry in tenants
+                       if _is_tenant_dirname(entry.name) and entry.is_dir(follow_symlinks=False)]
+    for directory in directories:
+        for folder in (directory, directory / "snapshots"):
+            try:
+                with os.scandir(folder) as entries:
+                    leftovers = [entry.path for entry in entries
+                                 if entry.name.endswith(TEMP_SUFFIXES) and entry.is_file(follow_symlinks=False)]
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            for leftover in leftovers:
+                os.unlink(leftover)
+                removed += 1
+    return removed
 
 
 def replace_file(path: Path, data: bytes, *, rename: bool = True, sync: bool = True) -> None:
@@ -214,9 +245,7 @@ class _Journal:
         self.epoch, self.records, self._tail = 0, 0, None
         if not self.directory.exists():
             return {}  # a tenant that never wrote
-        for leftover in (self.snapshot_path.with_name("snapshot.json.tmp"), self._compacting_path,
-                         self.path.with_name("journal.jsonl.tmp")):
-            leftover.unlink(missing_ok=True)  # a write a crash or a full disk cut short
+        # Temp files a crash left here went at start-up (`remove_temp_files`).
         tables, self.epoch, folded = self._read_snapshot()
         if not self.snapshot_path.exists():
             # A directory of an older release: the empty epoch-0 dataset it stands for, named.
@@ -974,6 +1003,10 @@ class Store:
         self._compactor: ThreadPoolExecutor | None = None
         if self._data_dir is not None:
             self._data_dir.mkdir(parents=True, exist_ok=True)
+            # Before any tenant is opened: no write of this process is under way yet.
+            removed = remove_temp_files(self._data_dir)
+            if removed:
+                log.info("removed %d temp file(s) of writes a crash cut short", removed)
             self._compactor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="compaction")
 
     def tenant(self, tenant_id: str) -> TenantStore:

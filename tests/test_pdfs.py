@@ -10,7 +10,8 @@ import pytest
 from pypdf import PdfReader
 
 from mock_server.pdfs import (
-    MAX_CHARACTERS, MAX_LINES, DocumentTooLarge, format_amount, format_date, format_rate, render_sale_document,
+    MAX_CHARACTERS, MAX_LINES, DocumentTooLarge, RenderCancelled, format_amount, format_date, format_rate,
+    render_sale_document,
 )
 
 NBSP = "\u00a0"
@@ -431,6 +432,19 @@ def test_a_document_beyond_the_print_limits_is_refused_with_the_reason():
         render(document=too_many_lines)
     with pytest.raises(DocumentTooLarge, match=f"caractères dans ses lignes et ses notes \\({MAX_CHARACTERS} au plus\\)"):
         render(document=too_much_text)
+
+
+def test_a_render_stops_at_its_next_line_once_its_client_has_left():
+    asked = []
+
+    def cancelled() -> bool:  # the client leaves while the third line is drawn
+        asked.append(len(asked) + 1)
+        return len(asked) > 3
+
+    with pytest.raises(RenderCancelled):
+        render_sale_document("Invoice", invoice(lines=[line("Ligne", 1, "u", 1.0, 20.0, 1.0)] * 1000),
+                             company={}, customer=None, cancelled=cancelled)
+    assert asked == [1, 2, 3, 4]
 
 
 def test_rendering_is_deterministic():

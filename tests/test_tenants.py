@@ -229,3 +229,35 @@ def test_a_damaged_open_tenant_is_refused_with_503_and_the_others_are_served(ser
     with client(server) as c:
         assert c.get("/_mock/health").status_code == 200
     assert str(journal) in server.stderr
+
+
+def test_temp_files_a_crash_left_are_removed_at_start_and_nothing_else(server_factory, tmp_path):
+    """What a `kill -9` mid-write leaves (a snapshot, journal, compaction, request-journal or named
+    snapshot not yet renamed into place, an upload not yet named) is gone once the server answers,
+    before the tenant is next used; files that are not the sandbox's temp files stay."""
+    data = tmp_path / "data"
+    key = "crashed-tenant-key"
+    server = server_factory("--open-tenants", "--empty", data_dir=data,
+                            env={"ALTOVIZ_MOCK_JOURNAL_PERSIST": "1"})
+    with client(server, key) as c:
+        created = c.post("/v1/Customers", json=new_customer("CRASH")).json()
+        assert c.post("/_mock/snapshots/avant").status_code == 201
+    server.kill()
+
+    tenant = data / tenant_dirname(key)
+    planted = [tenant / "snapshot.json.tmp", tenant / "journal.jsonl.tmp", tenant / "snapshot.json.compacting",
+               tenant / "requests.jsonl.tmp", tenant / "snapshots" / "avant.json.tmp",
+               data / "files" / ".upload-k9x2"]
+    foreign = [data / "notes.tmp", data / "not-a-tenant" / "draft.tmp", tenant / "snapshots" / "avant.json",
+               tenant / "journal.jsonl", tenant / "snapshot.json"]
+    for path in planted + foreign[:2]:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b'{"tables": {"Customers": {"1": {"cut sh')
+
+    server = server_factory("--open-tenants", "--empty", data_dir=data, env={"ALTOVIZ_MOCK_JOURNAL_PERSIST": "1"})
+
+    assert [p for p in planted if p.exists()] == []
+    assert [p for p in foreign if not p.exists()] == []
+    with client(server, key) as c:  # the tenant's data and its named snapshot are intact
+        assert c.get(f"/v1/Customers/{created['id']}").json()["companyName"] == "Atelier CRASH SARL"
+        assert c.get("/_mock/snapshots").json() == ["avant"]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import flask
 
 from .. import pdfs
+from ..journal import CLIENT_CLOSED
+from ..rendering import cancellation
 from ..domain.errors import InvalidRequest
 from ..domain.parties import Customers
 from ..domain.sales import SaleDocuments
@@ -70,9 +72,12 @@ class SaleResource:
                 self.schema, present(self.schema, document), company=ctx.reference.settings.get("company") or {},
                 customer=present("Customer", customer) if customer else None,
                 vat_settings=ctx.reference.settings.get("vat"),
-                invoice_settings=(ctx.reference.settings.get("sales") or {}).get("invoices"))
+                invoice_settings=(ctx.reference.settings.get("sales") or {}).get("invoices"),
+                cancelled=cancellation())
         except pdfs.DocumentTooLarge as exc:
             raise InvalidRequest(str(exc)) from None
+        except pdfs.RenderCancelled:
+            return flask.Response(status=CLIENT_CLOSED)  # dropped by FairRenders: the client left
         name = document.get("number") or f"{self.schema}-{id}-brouillon"
         return flask.Response(body, status=200, mimetype="application/pdf",
                               headers={"Content-Disposition": f'inline; filename="{name}.pdf"'})

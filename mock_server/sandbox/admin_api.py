@@ -34,6 +34,7 @@ BASE_PATH = "/_mock"
 
 HANDLERS = {
     "GET_Mock_Health": controls.health,
+    "GET_Mock_Renders": controls.renders,
     "POST_Mock_Reset": admin.reset,
     "POST_Mock_Seed": seeding.seed,
     "GET_Mock_Tenants": admin.tenants,

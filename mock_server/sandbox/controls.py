@@ -61,6 +61,11 @@ def health():
     return {"status": "ok", "version": __version__}
 
 
+def renders():
+    """The calling tenant's PDF renders: running, waiting for a slot, cancelled (client gone)."""
+    return flask.current_app.extensions[EXTENSION].renders.state(_tenant())
+
+
 def get_clock():
     """The calling tenant's sandbox time."""
     return _clock().state()
