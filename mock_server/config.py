@@ -144,16 +144,13 @@ class Config:
             raise ValueError("webhook_log_keep must be at least 1")
         if self.max_open_tenants < 1:
             raise ValueError("max_open_tenants must be at least 1")
-<<<<<<< HEAD
         # An empty key would be the one a request without a key sends.
         if "" in (*map(str.strip, self.api_keys), self.admin_key):
             raise ValueError("an API key or admin key cannot be empty")
-=======
         if not (math.isfinite(self.body_timeout) and self.body_timeout > 0):
             raise ValueError("body_timeout must be a number of seconds > 0")
         if not 1 <= self.pdf_renders <= 9:
             raise ValueError("pdf_renders must be from 1 to 9 (fewer than the 10 request threads)")
->>>>>>> hostile
         ratelimit.parse(self.rate_limit)
 
     @property
