@@ -25,13 +25,18 @@ run: $(RUN_STAMP)
 cli: $(RUN_STAMP)
 	$(BIN)/altoviz-mock $(ARGS)
 
+# Two workers (pytest-xdist), a test file per worker at a time (its module fixtures shared); set
+# PYTEST_WORKERS=0 to run in one process.
+PYTEST_WORKERS ?= 2
+XDIST = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile)
+
 test: $(STAMP) chromium
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # The behaviour tests without the slow ones (marked `slow`: real server processes, long loops,
 # the browser) nor the Schemathesis suites of contract_tests/.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest tests -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests -m "not slow" $(XDIST) $(PYTEST_ARGS)
 
 # The API page's browser test (tests/test_api_page.py) opens /ui/ in Debian's chromium: installed
 # here when missing and we may (root, apt-get); otherwise that one test is skipped and says why.

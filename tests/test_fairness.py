@@ -133,7 +133,7 @@ def test_a_delivery_that_cannot_be_sent_is_failed_with_its_reason(tmp_path):
             # API refused such input: its body cannot be sent, however often it is tried.
             ctx = services.tenants.context(KEY)
             gone = {"id": 999, "companyName": "A\ud800"}
-            services.webhooks.emit(KEY, ctx, Event("CustomerDeleted", "Customers", 999, gone), lambda kind, data: data)
+            services.webhooks.emit(KEY, ctx.repo, [(Event("CustomerDeleted", "Customers", 999, gone), gone)])
 
             wait_until(lambda: client.get("/_mock/webhooks/deliveries").json(), what="the attempt")
             wait_until(services.webhooks.idle, what="the queue to empty")
