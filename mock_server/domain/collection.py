@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from . import listing
 from .copies import copy_stored
-from .errors import Conflict, InvalidRequest, NotFound
+from .errors import Conflict, InvalidRequest, NotFound, Noun
 from .reference import ReferenceData
 
 
@@ -85,6 +85,8 @@ class Collection:
 
     kind: ClassVar[str]
     label: ClassVar[str]
+    # Its French name, for the business-rule messages (French, as live).
+    noun: ClassVar[Noun] = Noun("ressource", feminine=True)
     search_fields: ClassVar[tuple[str, ...]] = ()
     read_only: ClassVar[tuple[str, ...]] = ("id",)
     # Fields a client sets only when creating a resource: an update keeps the stored value.
@@ -195,11 +197,11 @@ class Collection:
             return None
         if given.get("id") is not None:
             if self.repo.get(self.kind, given["id"]) is None:
-                raise InvalidRequest(f"{self.label} {given['id']} does not exist")
+                raise InvalidRequest(f"{self.noun.The} {given['id']} n'existe pas.")
             return given["id"]
         found = self.find(number=given["number"])
         if not found:
-            raise InvalidRequest(f"{self.label} with number {given['number']!r} does not exist")
+            raise InvalidRequest(f"{self.noun.The} de numéro {given['number']!r} n'existe pas.")
         return found[0]["id"]
 
     def get_by(self, field: str, value: str) -> dict:
