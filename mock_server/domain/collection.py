@@ -122,7 +122,7 @@ class Collection:
 
     # --- operations --------------------------------------------------------------------------
     def list(self, *, query=None, order_by=None, page_index=None, page_size=None, where=None,
-             copy: bool = True) -> list[dict]:
+             copy: bool = True) -> listing.Page:
         """One page of the kind's documents (as `view` makes them), searched and ordered.
 
         The stored documents themselves are viewed, filtered and sorted (only read); the page is
@@ -135,7 +135,7 @@ class Collection:
             docs = [d for d in docs if where(d)]
         found = listing.listing(docs, query=query, fields=self.search_fields, order_by=order_by,
                                 page_index=page_index, page_size=page_size)
-        return copy_stored(found) if copy else found
+        return found.of(copy_stored(found)) if copy else found
 
     def load(self, id: int) -> dict:
         """The stored document, or NotFound."""
