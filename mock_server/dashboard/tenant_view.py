@@ -115,7 +115,7 @@ class TenantView:
 
     # --- webhooks and mails --------------------------------------------------------------------
     def deliveries(self) -> list[dict]:
-        """Every delivery attempt, newest first, with the payload sent and its `X-Signature`."""
+        """Every delivery attempt, newest first, with the payload sent and its signature."""
         events = {e["eventId"]: e for e in self.repo.all(EVENTS)}
         hooks = {w["id"]: w for w in self.repo.all(Webhooks.kind)}
         shown = []
