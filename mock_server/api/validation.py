@@ -121,12 +121,6 @@ class ContractJSONBodyValidator(JSONRequestBodyValidator):
 
     compiled = COMPILED
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        # Never a null body, even where the body's schema may be null as a property (a line's
-        # `product`, a product's `family`): ASP.NET refuses a null [FromBody] too.
-        self._nullable = False
-
     @property
     def _validator(self):
         schema = self._schema
@@ -140,7 +134,7 @@ class ContractJSONBodyValidator(JSONRequestBodyValidator):
             if self._required:
                 raise BadRequestProblem("Request body must not be empty")
             return None
-        if body is None:
+        if body is None and not self._nullable:
             raise BadRequestProblem("The request body must be a JSON value of the documented type, not null")
         return super()._validate(body)
 
