@@ -122,6 +122,8 @@ class SaleDocuments(Collection):
         """A line with its product's defaults, its VAT and unit resolved, and a line id."""
         line = dict(given)
         product = self._product(line)
+        # The line's `product` is the catalogue's, never what the client sent: none without one.
+        line["product"] = None
         if product is not None:
             line.update(productId=product["id"], productNumber=product.get("number"),
                         productInternalId=product.get("internalId"), product=product)
