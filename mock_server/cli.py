@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import __version__, ratelimit
 from .config import (CONFIG_FILE, DEFAULT_API_KEY, DEFAULT_DATA_DIR, DEFAULT_SEED, Config, environment, parse_bool,
-                     parse_port)
+                     parse_port, parse_signature_header)
 
 
 def _listen(host: str, port: int) -> tuple[socket.socket | None, str | None]:
@@ -89,6 +89,13 @@ def _cli_hint() -> str:
     except ValueError:
         pass
     return f"source {activate}, then altoviz-mock --help"
+
+
+def _signature_header_flag(value: str) -> str:
+    try:
+        return parse_signature_header(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r}: {exc}") from None
 
 
 def _port_flag(value: str) -> int:
@@ -233,6 +240,7 @@ def serve(args: argparse.Namespace) -> int:
             max_open_tenants=args.max_open_tenants, admin_key=args.admin_key,
             recover=True if args.recover else None, body_timeout=args.body_timeout,
             strict=True if args.strict else None,
+            webhook_signature_header=args.webhook_signature_header,
             # The live API's limit unless the flag or the environment says otherwise.
             rate_limit=args.rate_limit or (None if (os.environ if env is None else env).get("ALTOVIZ_MOCK_RATE_LIMIT")
                                            else ratelimit.DEFAULT),
@@ -424,6 +432,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "env ALTOVIZ_MOCK_RATE_LIMIT)")
     p.add_argument("--strict", action="store_true",
                    help="refuse (400) every request that would draw an X-Mock-Warning (env ALTOVIZ_MOCK_STRICT=1)")
+    p.add_argument("--webhook-signature-header", metavar="NAME", type=_signature_header_flag,
+                   help="the header of a delivery's signature: X-Signature (default) or X-Altoviz-Signature, "
+                        "the two names the vendor's n8n node uses (env ALTOVIZ_MOCK_WEBHOOK_SIGNATURE_HEADER)")
     p.add_argument("--log-format", choices=("text", "json"), default=None,
                    help="the access log's lines: text (default) or json, one object per line "
                         "(env ALTOVIZ_MOCK_LOG_FORMAT)")

@@ -48,6 +48,20 @@ def parse_float(value: str) -> float:
     return number
 
 
+# The header a webhook delivery's signature goes in. The vendor's n8n node names it `X-Signature` in
+# one version and `X-Altoviz-Signature` in another (docs/live-vs-published.md): the first is the
+# sandbox's documented default, the other a setting.
+SIGNATURE_HEADERS = ("X-Signature", "X-Altoviz-Signature")
+
+
+def parse_signature_header(value: str) -> str:
+    """One of SIGNATURE_HEADERS, in any case; its spelling there."""
+    for name in SIGNATURE_HEADERS:
+        if value.strip().lower() == name.lower():
+            return name
+    raise ValueError(f"expected {' or '.join(SIGNATURE_HEADERS)}")
+
+
 # Environment variable -> (Config field, parser). Flags override these; these override defaults.
 ENV = {
     "ALTOVIZ_MOCK_HOST": ("host", str),
@@ -66,6 +80,7 @@ ENV = {
     "ALTOVIZ_MOCK_WEBHOOK_BACKOFF_MAX": ("webhook_backoff_max", parse_float),
     "ALTOVIZ_MOCK_WEBHOOK_TIMEOUT": ("webhook_timeout", parse_float),
     "ALTOVIZ_MOCK_WEBHOOK_WORKERS": ("webhook_workers", int),
+    "ALTOVIZ_MOCK_WEBHOOK_SIGNATURE_HEADER": ("webhook_signature_header", parse_signature_header),
     "ALTOVIZ_MOCK_JOURNAL_SIZE": ("journal_size", int),
     "ALTOVIZ_MOCK_JOURNAL_PERSIST": ("journal_persist", lambda v: v.lower() in ("1", "true", "yes", "on")),
     "ALTOVIZ_MOCK_LOG_FORMAT": ("log_format", str),
@@ -106,6 +121,8 @@ class Config:
     webhook_backoff_max: float = 60.0
     webhook_timeout: float = 5.0
     webhook_workers: int = 4
+    # The header carrying a delivery's HMAC signature (SIGNATURE_HEADERS).
+    webhook_signature_header: str = SIGNATURE_HEADERS[0]
     # The request journal (journal.py): entries kept per tenant (a ring), and whether they are also
     # written beside the tenant's data (read back at start; needs a data directory).
     journal_size: int = 1000
@@ -136,6 +153,8 @@ class Config:
             raise ValueError("webhook backoff delays must be >= 0 and the factor >= 1")
         if self.webhook_timeout <= 0 or self.webhook_workers < 0:
             raise ValueError("webhook_timeout must be > 0 and webhook_workers >= 0")
+        if self.webhook_signature_header not in SIGNATURE_HEADERS:
+            raise ValueError(f"webhook_signature_header must be {' or '.join(SIGNATURE_HEADERS)}")
         if self.journal_size < 1:
             raise ValueError("journal_size must be at least 1")
         if self.log_format not in ("text", "json"):

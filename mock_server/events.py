@@ -8,7 +8,8 @@
    under the tenant's lock before sending it, so it only ever sends a committed one (a rolled-back
    one is gone, or has another `uid`, and is dropped).
 3. A delivery is an HTTP POST, `Content-Type: text/plain`, body `{"id", "type", "data"}`, with
-   `X-Signature` = hex HMAC-SHA256 of the body under the webhook's `secretKey` when it has one.
+   `X-Signature` (or the header `webhook_signature_header` names) = hex HMAC-SHA256 of the body
+   under the webhook's `secretKey` when it has one.
    Every attempt is logged in the tenant's store. A non-2xx answer, a refused connection or a
    timeout is retried after `backoff × factor^(attempt-1)` seconds (capped), up to
    `max_attempts` attempts in all. The timeout bounds the whole attempt (connecting, sending,
@@ -89,7 +90,8 @@ def new_event_id() -> str:
 
 
 def sign(secret: str, body: bytes) -> str:
-    """The `X-Signature` of a delivery: hex HMAC-SHA256 of the raw body under the webhook's secret."""
+    """The signature of a delivery (its `X-Signature` header): hex HMAC-SHA256 of the raw body under
+    the webhook's secret."""
     return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
 
@@ -160,6 +162,7 @@ class Dispatcher:
         self.backoff_max = config.webhook_backoff_max
         self.timeout = config.webhook_timeout
         self.workers = config.webhook_workers
+        self.signature_header = config.webhook_signature_header
         self.log_keep = config.webhook_log_keep
         self._cond = threading.Condition()
         self._lanes: dict[tuple, list[_Job]] = {}  # per lane, its pending jobs by store id: [0] is next
@@ -571,9 +574,9 @@ class Dispatcher:
         headers = {"Content-Type": "text/plain"}
         faults = delivery.get("faults") or []
         if BAD_SIGNATURE in faults:
-            headers["X-Signature"] = wrong_signature(webhook.get("secretKey"), body)
+            headers[self.signature_header] = wrong_signature(webhook.get("secretKey"), body)
         elif webhook.get("secretKey"):
-            headers["X-Signature"] = sign(webhook["secretKey"], body)
+            headers[self.signature_header] = sign(webhook["secretKey"], body)
         status, error = None, None
         started = time.perf_counter()
         try:

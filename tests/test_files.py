@@ -181,7 +181,7 @@ def test_image_uploads_refused(client):
     text = upload(client, f"/v1/ProductImages/{PRODUCT}", b"just some notes, not a picture\n", "notes.png", "image/png")
     assert text.status_code == 400
     message = text.json()["message"]
-    assert "PNG" in message and "JPEG" in message and "content" in message
+    assert "PNG" in message and "JPEG" in message and "contenu" in message
 
     pdf = upload(client, f"/v1/ProductImages/{PRODUCT}", pdf_bytes(), "scan.png", "image/png")
     assert pdf.status_code == 400

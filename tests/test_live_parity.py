@@ -6,11 +6,17 @@ the rate limit), and the in-process `client` for the rest; each test asserts sta
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import itertools
+import time
+
 import httpx
 import pytest
 
-from mock_server.app import create_app
-from mock_server.config import DEFAULT_API_KEY as KEY, Config
+from conftest import ServerProcess
+from mock_server.app import create_app, load_contract
+from mock_server.config import DEFAULT_API_KEY as KEY, Config, read_config_file
 from mock_server.ratelimit import RateLimit, parse
 
 WARNING = "x-mock-warning"
@@ -187,7 +193,7 @@ def test_401_405_and_an_unknown_route_answer_an_empty_body_without_content_type(
 
 def test_a_record_404_and_the_400_shapes(client):
     missing = client.get("/v1/Customers/99999")
-    assert missing.status_code == 404 and missing.json()["errors"] == [] and "99999" in missing.json()["message"]
+    assert missing.status_code == 404 and missing.json() == {"errors": [], "message": "Customer with ID 99999 not found."}
     assert client.get("/v1/Customers/abc").json() == {"errors": [], "message": "The value 'abc' is not valid."}
     page = client.get("/v1/Customers", params={"PageIndex": 0})
     assert page.status_code == 400
@@ -266,3 +272,167 @@ def test_a_warning_naming_an_odd_property_is_a_valid_header(client):
     assert answer.status_code == 200
     warning = answer.headers["X-Mock-Warning"]
     assert warning.isascii() and warning.isprintable() and "x\\ny\\xe9" in warning
+
+
+# --- against one real server, a fresh (empty) tenant per test ------------------------------------------
+
+@pytest.fixture(scope="module")
+def _open_server(tmp_path_factory):
+    server = ServerProcess(tmp_path_factory.mktemp("parity"), "--open-tenants", "--in-memory")
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+        server.close()
+
+
+_tenants = itertools.count(1)
+
+
+@pytest.fixture
+def api(_open_server):
+    """An HTTP client of the module's server, with a key of its own: an empty tenant of the test's."""
+    with httpx.Client(base_url=_open_server.url, headers={"X-API-KEY": f"parity-tenant-{next(_tenants):03d}"},
+                      timeout=10, trust_env=False) as client:
+        yield client
+
+
+def created(response: httpx.Response) -> dict:
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+SERVICE_LINE = {"type": "Service", "description": "Conseil", "quantity": 1, "taxExcludedPrice": 100, "vat": {"rate": 20}}
+
+
+@pytest.mark.slow
+def test_a_record_404_names_the_kind_and_the_id_as_live(api):
+    product = created(api.post("/v1/Products", json={"name": "Reliure"}))
+    for method, path, message in [
+            ("GET", "/v1/customers/99999", "Customer with ID 99999 not found."),
+            ("DELETE", "/v1/SaleInvoices/4242", "Invoice with ID 4242 not found."),
+            ("GET", "/v1/Customers/GetByInternalId/CRM-404", "Customer with internal ID CRM-404 not found."),
+            ("DELETE", "/v1/webhooks?url=http://127.0.0.1:9/gone", "Webhook with URL http://127.0.0.1:9/gone not found."),
+            ("DELETE", f"/v1/ProductImages/{product['id']}", f"Product image with product ID {product['id']} not found.")]:
+        response = api.request(method, path)
+        assert response.status_code == 404, (path, response.text)
+        assert response.headers["content-type"] == "application/json"
+        assert response.json() == {"errors": [], "message": message}
+
+
+@pytest.mark.slow
+def test_business_rules_answer_in_french_validation_in_english(api):
+    customer = created(api.post("/v1/Customers", json={"companyName": "Atelier Brun"}))
+    unknown = api.post("/v1/SaleInvoices", json={"customerId": 99999, "lines": [SERVICE_LINE]})
+    assert unknown.status_code == 400 and unknown.headers["content-type"] == "application/json"
+    assert unknown.json() == {"errors": None, "message": "Le client 99999 n'existe pas."}
+    assert api.post("/v1/SaleInvoices", json={"customerId": customer["id"]}).json() == {
+        "errors": None, "message": "Une facture doit avoir au moins une ligne."}
+
+    invoice = created(api.post("/v1/SaleInvoices", json={"customerId": customer["id"], "lines": [SERVICE_LINE]}))
+    number = created(api.post(f"/v1/SaleInvoices/Finalize/{invoice['id']}"))["number"]
+    for path, body, message in [
+            (f"/v1/SaleInvoices/Finalize/{invoice['id']}", None, f"La facture {number} est déjà finalisée."),
+            ("/v1/SaleInvoices/MarkAsPaid", {"invoiceId": invoice["id"], "amount": 500},
+             f"Trop-perçu : 500 dépasse le solde 120.0 de la facture {number}.")]:
+        refused = api.post(path, json=body)
+        assert refused.status_code == 400, refused.text
+        assert refused.json() == {"errors": None, "message": message}
+    deleted = api.delete(f"/v1/SaleInvoices/{invoice['id']}")
+    assert deleted.status_code == 400 and deleted.json()["message"].startswith(
+        f"La facture {number} est finalisée et ne peut pas être supprimée")
+
+    invalid = api.post("/v1/Customers", json={"type": "Company"})
+    assert invalid.status_code == 400
+    assert invalid.json()["message"] == "Validation failed" and "Company" in invalid.json()["errors"][0]
+
+
+PAGING = ("x-page-index", "x-page-size", "x-page-count", "x-record-count", "x-page-next", "x-page-prev")
+
+
+def paging(response: httpx.Response) -> dict[str, str]:
+    return {name: response.headers[name] for name in PAGING if name in response.headers}
+
+
+@pytest.mark.slow
+def test_lists_answer_the_live_paging_headers(api):
+    for n in range(5):
+        created(api.post("/v1/CustomerFamilies", json={"label": f"Famille {n}", "number": f"FC-{n}"}))
+    middle = api.get("/v1/customerfamilies", params={"pagesize": 2, "PageIndex": 2, "query": "famille"})
+    assert middle.status_code == 200 and [f["number"] for f in middle.json()] == ["FC-2", "FC-3"]
+    assert paging(middle) == {
+        "x-page-index": "2", "x-page-size": "2", "x-page-count": "3", "x-record-count": "5",
+        "x-page-next": "/v1/CustomerFamilies?PageIndex=3&PageSize=2&query=famille",
+        "x-page-prev": "/v1/CustomerFamilies?PageIndex=1&PageSize=2&query=famille"}
+    # The links lead to the pages they name.
+    assert [f["number"] for f in api.get(middle.headers["x-page-next"]).json()] == ["FC-4"]
+
+    first, last = (api.get("/v1/CustomerFamilies", params={"PageSize": 2, "PageIndex": i}) for i in (1, 3))
+    assert "x-page-prev" not in first.headers and first.headers["x-page-next"].endswith("PageIndex=2&PageSize=2")
+    assert "x-page-next" not in last.headers and last.headers["x-page-prev"].endswith("PageIndex=2&PageSize=2")
+    assert paging(api.get("/v1/SaleInvoices")) == {"x-page-index": "1", "x-page-size": "100", "x-page-count": "0",
+                                                  "x-record-count": "0"}
+    # Find answers every match at once: no paging.
+    assert paging(api.get("/v1/CustomerFamilies/Find", params={"number": "FC-1"})) == {}
+
+
+@pytest.mark.slow
+def test_registering_a_webhook_answers_id_0_and_the_list_has_the_real_one(api):
+    hook = {"name": "Compta", "url": "http://127.0.0.1:9/hook", "types": ["InvoiceCreated"], "secretKey": "k"}
+    api.post("/v1/Webhooks", json={**hook, "name": "Autre", "url": "http://127.0.0.1:9/other"})
+    registered = api.post("/v1/webhooks", json=hook)
+    assert registered.status_code == 201 and registered.headers["content-type"] == "application/json"
+    assert registered.json() == {"id": 0, **hook}
+    [listed] = [w for w in api.get("/v1/Webhooks").json() if w["url"] == hook["url"]]
+    assert listed == {"id": 2, **hook}
+    assert api.delete("/v1/Webhooks", params={"id": listed["id"]}).json() == listed
+
+
+def contract_properties(name: str) -> list[str]:
+    return list(load_contract()["components"]["schemas"][name]["properties"])
+
+
+@pytest.mark.slow
+def test_blank_fields_are_present_with_null(api):
+    product = created(api.post("/v1/Products", json={"name": "Nu"}))
+    assert list(product) == contract_properties("Product")
+    assert (product["vat"], product["unit"], product["family"], product["defaultQuantity"]) == (None, None, None, 0)
+    customer = created(api.post("/v1/Customers", json={"companyName": "Sans adresse"}))
+    assert list(customer) == contract_properties("Customer") and customer["shippingAddress"] is None
+    invoice = created(api.post("/v1/SaleInvoices", json={"customerId": customer["id"], "lines": [
+        {"type": "Service", "description": "Pose", "quantity": 1, "taxExcludedPrice": 10}]}))
+    assert list(invoice) == contract_properties("Invoice") and "vatMode" in invoice
+    [line] = invoice["lines"]
+    assert list(line) == contract_properties("SaleDocumentLine")
+    assert (line["discount"], line["unit"], line["product"]) == (None, None, None)
+    assert api.get(f"/v1/SaleInvoices/{invoice['id']}").json() == invoice
+
+
+# --- the webhook signature's header --------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_the_signature_header_can_be_the_other_name_the_vendor_uses(server_factory):
+    server = server_factory("--in-memory", "--webhook-signature-header", "x-altoviz-signature")
+    with httpx.Client(base_url=server.url, headers={"X-API-KEY": KEY}, timeout=10, trust_env=False) as c:
+        created(c.post("/v1/Webhooks", json={"name": "inbox", "url": f"{server.url}/_mock/inbox/sig",
+                                             "types": ["CustomerCreated"], "secretKey": "whsec_demo"}))
+        created(c.post("/v1/Customers", json={"companyName": "Signé SARL"}))
+        deadline = time.monotonic() + 10
+        while not (received := c.get("/_mock/inbox/sig").json()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    [delivery] = received
+    headers = {k.lower(): v for k, v in delivery["headers"].items()}
+    expected = hmac.new(b"whsec_demo", delivery["body"].encode("utf-8"), hashlib.sha256).hexdigest()
+    assert headers["x-altoviz-signature"] == expected and "x-signature" not in headers
+
+
+def test_the_signature_header_setting_from_env_and_config_file(tmp_path):
+    assert Config().webhook_signature_header == "X-Signature"
+    env = {"ALTOVIZ_MOCK_WEBHOOK_SIGNATURE_HEADER": "X-ALTOVIZ-SIGNATURE"}
+    assert Config.from_env(env).webhook_signature_header == "X-Altoviz-Signature"
+    config_file = tmp_path / "altoviz-mock.toml"
+    config_file.write_text('webhook_signature_header = "X-Altoviz-Signature"\n')
+    assert read_config_file(config_file) == {"ALTOVIZ_MOCK_WEBHOOK_SIGNATURE_HEADER": "X-Altoviz-Signature"}
+    config_file.write_text('webhook_signature_header = "X-Hub-Signature"\n')
+    with pytest.raises(ValueError, match="X-Signature or X-Altoviz-Signature"):
+        read_config_file(config_file)

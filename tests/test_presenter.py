@@ -33,11 +33,8 @@ def reference_shape(schema: dict, value):
     if properties is not None and isinstance(value, dict):
         out = {}
         for name, sub in properties.items():
-            nullable = bool(_resolve(sub).get("nullable") or sub.get("nullable"))
-            if value.get(name) is not None:
-                out[name] = reference_shape(sub, value[name])
-            elif nullable:
-                out[name] = None
+            # Every property, null when blank (as live), nullable in the schema or not.
+            out[name] = reference_shape(sub, value[name]) if value.get(name) is not None else None
         return out
     return value
 

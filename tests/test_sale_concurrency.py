@@ -124,7 +124,7 @@ def test_concurrent_finalizes_of_one_draft_number_it_once(server):
     assert statuses == {200: 1, 400: 9}, [a.text for a in answers]
     (winner,) = [a.json() for a in answers if a.status_code == 200]
     assert winner["number"] == "FA2026-00001"
-    assert all("already finalized" in a.json()["message"] for a in answers if a.status_code == 400)
+    assert all("déjà finalisée" in a.json()["message"] for a in answers if a.status_code == 400)
     with http(server) as client:
         assert client.get(f"/v1/SaleInvoices/{draft}").json()["number"] == "FA2026-00001"
         # The sequence moved by exactly one.
@@ -168,7 +168,7 @@ def test_concurrent_payments_never_overpay(server):
     assert statuses == {200: 20, 400: 10}, [a.text for a in answers if a.status_code not in (200, 400)]
     # Once the balance is 0 the invoice is paid: a further payment is refused as such (it would overpay).
     for refused in (a for a in answers if a.status_code == 400):
-        assert re.search(r"Overpayment|already paid", refused.json()["message"]), refused.text
+        assert re.search(r"Trop-perçu|déjà payée", refused.json()["message"]), refused.text
     with http(server) as client:
         invoice = client.get(f"/v1/SaleInvoices/{invoice_id}").json()
         assert invoice["balance"] == 0 and invoice["isPaid"] is True
@@ -177,7 +177,7 @@ def test_concurrent_payments_never_overpay(server):
     other = finalized_thousand(server)
     answers = concurrently(server, [pay(other, 45.00)] * 30, seed=5)
     assert Counter(a.status_code for a in answers) == {200: 22, 400: 8}
-    assert all("Overpayment" in a.json()["message"] for a in answers if a.status_code == 400)
+    assert all("Trop-perçu" in a.json()["message"] for a in answers if a.status_code == 400)
     with http(server) as client:
         invoice = client.get(f"/v1/SaleInvoices/{other}").json()
     assert invoice["balance"] == 10 and invoice["isPaid"] is False
@@ -220,7 +220,7 @@ def test_concurrent_credits_cancel_an_invoice_once(server):
     assert Counter(a.status_code for a in answers) == {200: 1, 400: 4}, [a.text for a in answers]
     (winner,) = [a.json() for a in answers if a.status_code == 200]
     assert winner["number"] == "AV2026-00001"
-    assert all("already cancelled" in a.json()["message"] for a in answers if a.status_code == 400)
+    assert all("déjà annulée" in a.json()["message"] for a in answers if a.status_code == 400)
     with http(server) as client:
         cancelled = client.get(f"/v1/SaleInvoices/{invoice}").json()
         assert cancelled["isCancelled"] is True

@@ -84,13 +84,17 @@ def test_finalize_numbers_gaplessly_dates_and_schedules_payment(frozen):
     # Business customer: the B2B term of the settings, 30 days net.
     assert [(c["date"], c["amount"], c["dueAmount"]) for c in a["commitments"]] == [("2026-04-09", 1809.69, 1809.69)]
     again = frozen.post(f"/v1/SaleInvoices/Finalize/{second['id']}")
-    assert again.status_code == 400 and "already finalized" in again.json()["message"]
+    assert again.status_code == 400 and "déjà finalisée" in again.json()["message"]
 
 
-def test_an_empty_draft_cannot_be_finalized(frozen):
-    draft = frozen.post("/v1/SaleInvoices", json={"customerId": CUSTOMER}).json()
+def test_an_invoice_without_lines_is_refused_and_one_without_a_priced_line_is_not_finalized(frozen):
+    refused = frozen.post("/v1/SaleInvoices", json={"customerId": CUSTOMER})
+    assert refused.status_code == 400  # as live
+    assert refused.json() == {"errors": None, "message": "Une facture doit avoir au moins une ligne."}
+    draft = frozen.post("/v1/SaleInvoices", json={"customerId": CUSTOMER, "lines": [
+        {"type": "Text", "description": "Conditions particulières"}]}).json()
     response = frozen.post(f"/v1/SaleInvoices/Finalize/{draft['id']}")
-    assert response.status_code == 400 and "line" in response.json()["message"]
+    assert response.status_code == 400 and "ligne valorisée" in response.json()["message"]
 
 
 def test_partial_then_full_payment(frozen):
@@ -100,7 +104,7 @@ def test_partial_then_full_payment(frozen):
     assert partial.status_code == 200, partial.text
     assert partial.json()["balance"] == 809.69 and partial.json()["isPaid"] is False
     over = frozen.post("/v1/SaleInvoices/MarkAsPaid", json={"invoiceId": invoice["id"], "amount": 900})
-    assert over.status_code == 400 and "Overpayment" in over.json()["message"]
+    assert over.status_code == 400 and "Trop-perçu" in over.json()["message"]
     rest = frozen.post("/v1/SaleInvoices/MarkAsPaid", json={"invoiceId": invoice["id"]}).json()
     assert rest["balance"] == 0 and rest["isPaid"] is True
     assert frozen.post("/v1/SaleInvoices/MarkAsPaid", json={"invoiceId": invoice["id"]}).status_code == 400

@@ -121,9 +121,13 @@ def settle(app, timeout: float = WAIT):
 
 
 def register(client, url: str, types=TYPES, secret: str | None = None, name: str = "test hook") -> dict:
+    """Register a webhook and return it as listed: the registration answers `id: 0`, as live."""
     response = client.post("/v1/Webhooks", json={"name": name, "url": url, "types": list(types), "secretKey": secret})
     assert response.status_code == 201, response.text
-    return response.json()
+    assert response.json()["id"] == 0
+    listed = client.get("/v1/Webhooks").json()[-1]  # the newest registration
+    assert listed == {**response.json(), "id": listed["id"]}
+    return listed
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -170,7 +174,7 @@ def test_register_list_and_unregister_by_id_or_url(client):
         assert response.status_code == 404, params
         assert response.json()["errors"] == []
     response = client.delete("/v1/Webhooks")
-    assert response.status_code == 400 and "id or url" in response.json()["message"]
+    assert response.status_code == 400 and "l'id ou l'url" in response.json()["message"]
 
 
 INVALID_REGISTRATIONS = [  # (body, what the error says)
@@ -488,7 +492,7 @@ def test_tenants_never_see_each_others_events(tmp_path, receiver):
 
 def test_a_failed_write_publishes_nothing(app, client, receiver):
     register(client, f"{receiver.url}/hook")
-    invoice = client.post("/v1/SaleInvoices", json={"lines": []}).json()
+    invoice = client.post("/v1/SaleInvoices", json={"lines": [{"type": "Text", "description": "Note"}]}).json()
     assert client.post(f"/v1/SaleInvoices/Finalize/{invoice['id']}").status_code == 400  # no customer
     assert client.post("/v1/SaleInvoices/MarkAsPaid", json={"invoiceId": invoice["id"]}).status_code == 400
     assert client.delete("/v1/Customers/999").status_code == 404

@@ -83,7 +83,7 @@ def test_customers_reference_their_family_and_lose_it_when_it_is_deleted(client)
     # Unknown families are refused.
     for unknown in ({"id": 999}, {"number": "NOPE"}):
         refused = client.post("/v1/Customers", json={"companyName": "X", "family": unknown})
-        assert refused.status_code == 400 and "family" in refused.text
+        assert refused.status_code == 400 and "famille" in refused.text
     # A family in use is not deleted (409, in French as live), and nothing is cascaded.
     client.put(f"/v1/Customers/{customer['id']}", json={"family": {"id": other["id"]}})
     refused = client.delete(f"/v1/CustomerFamilies/{other['id']}")
@@ -136,7 +136,7 @@ def test_receipts_and_mark_as_paid_share_one_payment_rule(frozen):
     invoice = finalized(frozen, "SaleInvoices")
     assert frozen.post("/v1/SaleInvoices/MarkAsPaid", json={"invoiceId": invoice["id"], "amount": 1000}).status_code == 200
     over = frozen.post("/v1/Receipts", json={"links": [{"type": "Invoice", "id": invoice["id"], "amount": 500}]})
-    assert over.status_code == 400 and "Overpayment" in over.text
+    assert over.status_code == 400 and "Trop-perçu" in over.text
     rest = frozen.post("/v1/Receipts", json={"links": [{"type": "Invoice", "id": invoice["id"]}]}).json()
     assert rest["amount"] == 200 and rest["links"][0]["amount"] == 200
     assert frozen.get(f"/v1/SaleInvoices/{invoice['id']}").json()["isPaid"] is True
@@ -146,11 +146,11 @@ def test_receipts_and_mark_as_paid_share_one_payment_rule(frozen):
 
 
 @pytest.mark.parametrize("body, word", [
-    ({"links": [{"type": "Invoice", "id": 9999}]}, "does not exist"),
-    ({"amount": 100, "links": [{"type": "Invoice", "id": "INVOICE"}]}, "more than the receipt's amount"),
+    ({"links": [{"type": "Invoice", "id": 9999}]}, "n'existe pas"),
+    ({"amount": 100, "links": [{"type": "Invoice", "id": "INVOICE"}]}, "plus que le montant du règlement"),
     ({"links": [{"type": "Commitment", "id": 1}]}, "Commitment"),
-    ({"customerId": 9999, "amount": 10}, "does not exist"),
-    ({"amount": -5}, "negative"),
+    ({"customerId": 9999, "amount": 10}, "n'existe pas"),
+    ({"amount": -5}, "négatif"),
 ])
 def test_receipts_refuse_what_cannot_be_settled(frozen, body, word):
     invoice = finalized(frozen, "SaleInvoices")
@@ -165,7 +165,7 @@ def test_receipts_refuse_what_cannot_be_settled(frozen, body, word):
 def test_a_receipt_cannot_settle_a_draft(frozen):
     draft = frozen.post("/v1/SaleInvoices", json={"customerId": CUSTOMER, "lines": LINES}).json()
     refused = frozen.post("/v1/Receipts", json={"links": [{"type": "Invoice", "id": draft["id"]}]})
-    assert refused.status_code == 400 and "draft" in refused.json()["message"]
+    assert refused.status_code == 400 and "brouillon" in refused.json()["message"]
     assert frozen.get("/v1/Receipts").json() == []
 
 
@@ -177,17 +177,17 @@ def test_mark_as_refunded_partial_then_full_and_never_more(frozen):
     assert partial.status_code == 200, partial.text
     assert partial.json()["balance"] == 1000 and partial.json()["isPaid"] is False
     over = frozen.post("/v1/SaleCredits/MarkAsRefunded", json={"creditId": credit["id"], "amount": 1000.01})
-    assert over.status_code == 400 and "Over-refund" in over.json()["message"]
+    assert over.status_code == 400 and "Remboursement excessif" in over.json()["message"]
     full = frozen.post("/v1/SaleCredits/MarkAsRefunded", json={"creditId": credit["id"]})
     assert full.status_code == 200 and full.json()["balance"] == 0 and full.json()["isPaid"] is True
     again = frozen.post("/v1/SaleCredits/MarkAsRefunded", json={"creditId": credit["id"], "amount": 1})
-    assert again.status_code == 400 and "already refunded" in again.json()["message"]
+    assert again.status_code == 400 and "déjà remboursé" in again.json()["message"]
 
 
 def test_mark_as_refunded_refuses_a_draft_unless_asked_to_finalize_it(frozen):
     draft = frozen.post("/v1/SaleCredits", json={"customerId": CUSTOMER, "lines": LINES}).json()
     refused = frozen.post("/v1/SaleCredits/MarkAsRefunded", json={"creditId": draft["id"]})
-    assert refused.status_code == 400 and "draft" in refused.json()["message"]
+    assert refused.status_code == 400 and "brouillon" in refused.json()["message"]
     assert frozen.get(f"/v1/SaleCredits/{draft['id']}").json()["isDraft"] is True
     done = frozen.post("/v1/SaleCredits/MarkAsRefunded", json={"creditId": draft["id"], "finalizeCredit": True}).json()
     assert done["isDraft"] is False and done["number"].startswith("AV2026-") and done["isPaid"] is True

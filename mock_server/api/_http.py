@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Callable, TypeVar
+from urllib.parse import quote, urlencode
 
 import flask
 from connexion.context import context
@@ -12,6 +13,7 @@ from connexion.context import context
 from .. import warnings
 from ..domain.collection import Collection, Context
 from ..domain.kinds import IMAGE_URL, KINDS, PDF_URL
+from ..domain.listing import Page
 from .presenter import Presenter
 
 EXTENSION = "altoviz_mock"
@@ -57,6 +59,29 @@ def present(schema: str, value):
     if isinstance(value, list):
         return [presenter.shape(schema, v) for v in value]
     return presenter.shape(schema, value)
+
+
+def page_link(index: int) -> str:
+    """The request's own URL (path and query, relative, in the contract's spelling) at page `index`."""
+    query = [(k, v) for k, v in flask.request.args.items(multi=True) if k != "PageIndex"]
+    return flask.request.path + "?" + urlencode([("PageIndex", index), *query], quote_via=quote)
+
+
+def paging_headers(page: Page) -> dict[str, str]:
+    """The live API's paging headers of a list answer: where the page is, how many pages and records
+    there are, and links to the next and previous pages when they exist."""
+    headers = {"X-Page-Index": str(page.index), "X-Page-Size": str(page.size),
+               "X-Page-Count": str(page.count), "X-Record-Count": str(page.records)}
+    if page.index < page.count:
+        headers["X-Page-Next"] = page_link(page.index + 1)
+    if 1 < page.index <= page.count + 1:
+        headers["X-Page-Prev"] = page_link(page.index - 1)
+    return headers
+
+
+def paged(page: Page, body: list):
+    """A list operation's answer: `body` (the shaped `page`) with its paging headers."""
+    return body, 200, paging_headers(page)
 
 
 def pdf_url(kind: str, id: int) -> str:
@@ -120,7 +145,8 @@ class Resource:
 
     def list(self, **criteria):
         # Shaping builds the answer's objects anew: the page need not be copied first.
-        return self.present(self.of_tenant().list(copy=False, **criteria))
+        page = self.of_tenant().list(copy=False, **criteria)
+        return paged(page, self.present(page))
 
     def get(self, id: int):
         return self.present(self.of_tenant().get(id))

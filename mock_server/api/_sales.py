@@ -12,7 +12,7 @@ from ..domain.errors import InvalidRequest
 from ..domain.parties import Customers
 from ..domain.sales import SaleDocuments
 from ..domain.kinds import KINDS
-from ._http import domain, pdf_url, present, with_urls, write
+from ._http import domain, paged, pdf_url, present, with_urls, write
 
 
 class SaleResource:
@@ -36,7 +36,8 @@ class SaleResource:
 
     def list(self, **criteria):
         # Shaping builds the answer's objects anew: the page need not be copied first.
-        return self.present(self.of_tenant().list(copy=False, **criteria))
+        page = self.of_tenant().list(copy=False, **criteria)
+        return paged(page, self.present(page))
 
     # Writes: each one transaction that also records the webhook deliveries of its events.
     def create(self, body: dict | None):

@@ -11,14 +11,14 @@ MB = 1024 * 1024
 def read_upload(file, *, accepted: dict[str, str], max_bytes: int) -> tuple[bytes, str, str | None]:
     """(bytes, media type, file name) of the `file` form field, or a 4xx that says what is wrong."""
     if file is None or not hasattr(file, "read"):
-        raise InvalidRequest("Send the file as multipart/form-data in a field named 'file'")
+        raise InvalidRequest("Envoyez le fichier en multipart/form-data dans un champ nommé 'file'.")
     data = file.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise PayloadTooLarge(f"The file is larger than the {max_bytes // MB} MB the sandbox accepts")
     if not data:
-        raise InvalidRequest("The uploaded file is empty")
+        raise InvalidRequest("Le fichier envoyé est vide.")
     media_type = sniff(data)
     if media_type not in accepted:
         names = ", ".join(accepted.values())
-        raise InvalidRequest(f"The uploaded file is not one of: {names} (its content was checked, not its name)")
+        raise InvalidRequest(f"Le fichier envoyé n'est pas de l'un de ces types : {names} (son contenu a été vérifié, pas son nom).")
     return data, media_type, getattr(file, "filename", None)

@@ -1,7 +1,8 @@
 """Shape stored documents into the contract's response schemas.
 
-Every property of the schema is returned: a missing nullable property as null, a missing
-non-nullable one left out; keys the schema does not know (internal `_links`) never leave the server.
+Every property of the schema is returned, a missing one as null (the live API's answers: blank
+fields are present with null, never omitted); keys the schema does not know (internal `_links`)
+never leave the server.
 """
 
 from __future__ import annotations
@@ -39,9 +40,9 @@ class Presenter:
     def shape(self, schema: dict | str, value):
         """`value` as `schema` (a schema or a component name) describes it.
 
-        Every property of an object schema is returned: a missing nullable one as null, a missing
-        non-nullable one left out; keys the schema does not know never leave the server. Arrays are
-        shaped item by item; anything else is returned as it is.
+        Every property of an object schema is returned, a missing one as null; keys the schema does
+        not know never leave the server. Arrays are shaped item by item; anything else is returned
+        as it is.
         """
         if isinstance(schema, str):
             schema = self.schemas[schema]
@@ -74,25 +75,19 @@ class Presenter:
         properties = resolved.get("properties")
         if properties is None:
             return lambda value: value
-        # One dict display with every property in schema order (shapers map None to None), then
-        # the non-nullable properties that came out None removed: left out, as the rule says.
+        # One dict display with every property in schema order (shapers map None to None).
         namespace: dict = {}
-        items, optional = [], []
+        items = []
         for n, (name, sub) in enumerate(properties.items()):
             if self._leaf(sub):
                 items.append(f"{name!r}: get({name!r})")
             else:
                 namespace[f"shape_{n}"] = self._shaper(sub)
                 items.append(f"{name!r}: shape_{n}(get({name!r}))")
-            if not (self._resolve(sub).get("nullable") or sub.get("nullable")):
-                optional.append(name)
         lines = ["def shape(value):",
                  "    if value is None or value.__class__ is not dict and not isinstance(value, dict):",
                  "        return value",
                  "    get = value.get",
-                 "    out = {" + ", ".join(items) + "}"]
-        for name in optional:
-            lines += [f"    if out[{name!r}] is None:", f"        del out[{name!r}]"]
-        lines.append("    return out")
+                 "    return {" + ", ".join(items) + "}"]
         exec(compile("\n".join(lines), f"<shape {resolved.get('title') or id(schema)}>", "exec"), namespace)
         return namespace["shape"]

@@ -9,7 +9,10 @@ def list_():
 
 
 def post(body=None):
-    return present("Webhook", write(lambda ctx: Webhooks(ctx).create(body or {}))), 201
+    # The live API answers the registration with `id: 0` (captured live): the real id is only in
+    # GET /v1/Webhooks, so a client must list to find it (by url or name).
+    registered = present("Webhook", write(lambda ctx: Webhooks(ctx).create(body or {})))
+    return {**registered, "id": 0}, 201
 
 
 def delete(id_=None, url=None):

@@ -158,7 +158,8 @@ def invoice(id: int):
 @dashboard.get("/deliveries")
 def deliveries():
     view: TenantView = flask.g.tenant_view
-    return _render("deliveries.html", attempts=view.deliveries(), webhooks=view.webhooks())
+    return _render("deliveries.html", attempts=view.deliveries(), webhooks=view.webhooks(),
+                   signature_header=_services().config.webhook_signature_header)
 
 
 @dashboard.get("/outbox")

@@ -115,8 +115,8 @@ class TenantView:
 
     # --- webhooks and mails --------------------------------------------------------------------
     def deliveries(self) -> list[dict]:
-        """Every delivery attempt, newest first, with the payload sent, its `X-Signature` and its
-        delivery faults (`fault`)."""
+        """Every delivery attempt, newest first, with the payload sent, its signature (in the header
+        in force) and its delivery faults (`fault`)."""
         events = {e["eventId"]: e for e in self.repo.all(EVENTS)}
         hooks = {w["id"]: w for w in self.repo.all(Webhooks.kind)}
         shown = []

@@ -103,7 +103,7 @@ def _compute(doc: dict) -> dict:
 
     shipping = _cents(_dec(doc.get("shippingAmount") or 0, "shippingAmount"))
     if shipping < 0:
-        raise InvalidRequest(f"shippingAmount must not be negative, got {shipping}")
+        raise InvalidRequest(f"shippingAmount ne doit pas être négatif, reçu {shipping}.")
     if shipping:
         vat = doc.get("shippingVat")
         rate = _rate(vat, no_vat, "shippingVat")
@@ -151,7 +151,7 @@ def _price_line(line: dict, rate: Decimal, tax_included: bool, where: str) -> tu
         price = Decimal(0)
         line[mode_field] = 0.0
     if price < 0:
-        raise InvalidRequest(f"{where}.{mode_field} must not be negative, got {price}")
+        raise InvalidRequest(f"{where}.{mode_field} ne doit pas être négatif, reçu {price}.")
     line[other_field] = _out(_convert(price, rate, to_tax_included=not tax_included))
 
     quantity = _dec(line["quantity"], f"{where}.quantity") if line.get("quantity") is not None else Decimal(1)
@@ -165,7 +165,7 @@ def _price_line(line: dict, rate: Decimal, tax_included: bool, where: str) -> tu
     if line.get("purchasePrice") is not None:
         purchase = _dec(line["purchasePrice"], f"{where}.purchasePrice")
         if purchase < 0:
-            raise InvalidRequest(f"{where}.purchasePrice must not be negative, got {purchase}")
+            raise InvalidRequest(f"{where}.purchasePrice ne doit pas être négatif, reçu {purchase}.")
         margin = _cents(ht - quantity * purchase)
         margin_rate = _cents(margin / ht * HUNDRED) if ht else Decimal(0)
     line["marginAmount"], line["marginRate"] = _out(margin), _out(margin_rate)
@@ -192,12 +192,12 @@ def _discount(discount: dict | None, where: str) -> tuple[str, Decimal | None]:
     value = _dec(discount["value"], f"{where}.value")
     if kind == "Percent":
         if not 0 <= value <= 100:
-            raise InvalidRequest(f"{where}: a Percent discount must be between 0 and 100, got {value}")
+            raise InvalidRequest(f"{where} : une remise Percent doit être comprise entre 0 et 100, reçu {value}.")
     elif kind == "Fixed":
         if value < 0:
-            raise InvalidRequest(f"{where}: a Fixed discount must not be negative, got {value}")
+            raise InvalidRequest(f"{where} : une remise Fixed ne doit pas être négative, reçu {value}.")
     else:
-        raise InvalidRequest(f"{where}.type must be Percent or Fixed, got {kind!r}")
+        raise InvalidRequest(f"{where}.type doit être Percent ou Fixed, reçu {kind!r}.")
     return kind, value
 
 
@@ -226,10 +226,10 @@ def _global_discount(discount: dict | None, bases: list[Decimal]) -> list[Decima
 def _rate(vat: dict | None, no_vat: bool, where: str) -> Decimal:
     """The rate, in percent, that applies with `vat` (0 when the document bears no VAT)."""
     if not vat or vat.get("rate") is None:
-        raise InvalidRequest(f"{where}: a VAT with a rate is required (the caller resolves it)")
+        raise InvalidRequest(f"{where} : une TVA avec un taux est obligatoire.")
     rate = _dec(vat["rate"], f"{where}.rate")
     if rate < 0:
-        raise InvalidRequest(f"{where}.rate must not be negative, got {rate}")
+        raise InvalidRequest(f"{where}.rate ne doit pas être négatif, reçu {rate}.")
     return Decimal(0) if no_vat else rate
 
 
@@ -256,13 +256,13 @@ def _ht_of(ttc: Decimal, rate: Decimal) -> Decimal:
 def _dec(value, where: str) -> Decimal:
     """A JSON number as the Decimal a person reads (2.675 is 2.675, not its binary neighbour)."""
     if isinstance(value, bool):
-        raise InvalidRequest(f"{where} must be a number, got {value!r}")
+        raise InvalidRequest(f"{where} doit être un nombre, reçu {value!r}.")
     try:
         number = value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else str(value))
     except decimal.InvalidOperation:
-        raise InvalidRequest(f"{where} must be a number, got {value!r}") from None
+        raise InvalidRequest(f"{where} doit être un nombre, reçu {value!r}.") from None
     if not number.is_finite() or abs(number) >= LIMIT:
-        raise InvalidRequest(f"{where} must be a finite number below {LIMIT:,.0f} in absolute value, got {value!r}")
+        raise InvalidRequest(f"{where} doit être un nombre fini inférieur à {LIMIT:,.0f} en valeur absolue, reçu {value!r}.")
     return number
 
 
@@ -273,5 +273,5 @@ def _cents(value: Decimal) -> Decimal:
 def _out(value: Decimal) -> float:
     """A Decimal as the JSON float of its value to the cent (never -0.0)."""
     if abs(value) >= LIMIT:
-        raise InvalidRequest(f"The document's amounts must stay below {LIMIT:,.0f} in absolute value")
+        raise InvalidRequest(f"Les montants du document doivent rester inférieurs à {LIMIT:,.0f} en valeur absolue.")
     return float(_cents(value)) + 0.0

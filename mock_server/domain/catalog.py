@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from .amounts import LIMIT
 from .collection import Collection, Family
-from .errors import InvalidRequest, NotFound
+from .errors import InvalidRequest, NotFound, Noun
 
 
 class ProductFamilies(Family):
@@ -14,6 +14,7 @@ class ProductFamilies(Family):
 
     kind = "ProductFamilies"
     label = "Product family"
+    noun = Noun("famille de produits", feminine=True)
     search_fields = ("label", "number")
     find_fields = ("number",)
 
@@ -26,6 +27,7 @@ class Products(Collection):
 
     kind = "Products"
     label = "Product"
+    noun = Noun("produit")
     event_name = "Product"
     read_only = ("id", "imageUrl")
     search_fields = ("name", "number", "description", "internalId")
@@ -48,7 +50,7 @@ class Products(Collection):
             # Prices are never negative; none of these may be beyond what amounts can compute.
             low = -LIMIT if key == "defaultQuantity" else 0
             if not low <= Decimal(str(doc[key])) < LIMIT:
-                raise InvalidRequest(f"{key} must be from {low:,.0f} to below {LIMIT:,.0f}, got {doc[key]!r}")
+                raise InvalidRequest(f"{key} doit être compris entre {low:,.0f} et {LIMIT:,.0f} (exclu), reçu {doc[key]!r}.")
         # The image is kept as its file (`_image`); its URL is made per request by the HTTP adapters.
         # Documents written by older versions stored an `imageUrl` (with the host of the upload): dropped.
         doc.pop("imageUrl", None)

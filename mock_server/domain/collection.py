@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from . import listing
 from .copies import copy_stored
-from .errors import Conflict, InvalidRequest, NotFound
+from .errors import Conflict, InvalidRequest, NotFound, Noun
 from .reference import ReferenceData
 
 
@@ -85,6 +85,8 @@ class Collection:
 
     kind: ClassVar[str]
     label: ClassVar[str]
+    # Its French name, for the business-rule messages (French, as live).
+    noun: ClassVar[Noun] = Noun("ressource", feminine=True)
     search_fields: ClassVar[tuple[str, ...]] = ()
     read_only: ClassVar[tuple[str, ...]] = ("id",)
     # Fields a client sets only when creating a resource: an update keeps the stored value.
@@ -120,7 +122,7 @@ class Collection:
 
     # --- operations --------------------------------------------------------------------------
     def list(self, *, query=None, order_by=None, page_index=None, page_size=None, where=None,
-             copy: bool = True) -> list[dict]:
+             copy: bool = True) -> listing.Page:
         """One page of the kind's documents (as `view` makes them), searched and ordered.
 
         The stored documents themselves are viewed, filtered and sorted (only read); the page is
@@ -133,7 +135,7 @@ class Collection:
             docs = [d for d in docs if where(d)]
         found = listing.listing(docs, query=query, fields=self.search_fields, order_by=order_by,
                                 page_index=page_index, page_size=page_size)
-        return copy_stored(found) if copy else found
+        return found.of(copy_stored(found)) if copy else found
 
     def load(self, id: int) -> dict:
         """The stored document, or NotFound."""
@@ -213,11 +215,11 @@ class Collection:
             return None
         if given.get("id") is not None:
             if self.repo.get(self.kind, given["id"]) is None:
-                raise InvalidRequest(f"{self.label} {given['id']} does not exist")
+                raise InvalidRequest(f"{self.noun.The} {given['id']} n'existe pas.")
             return given["id"]
         found = self.find(number=given["number"])
         if not found:
-            raise InvalidRequest(f"{self.label} with number {given['number']!r} does not exist")
+            raise InvalidRequest(f"{self.noun.The} de numéro {given['number']!r} n'existe pas.")
         return found[0]["id"]
 
     def get_by(self, field: str, value: str) -> dict:

@@ -1,4 +1,51 @@
-"""Every error the API answers, named once, with its HTTP status (moto's exceptions.py)."""
+"""Every error the API answers, named once, with its HTTP status (moto's exceptions.py).
+
+Business-rule messages are French, as the live API's (`{"errors": null, "message": "..."}`);
+structural validation (api/validation.py) and a record's 404 are English, as live too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Noun:
+    """A kind's French name, as the business-rule messages need it: `the` ("la facture",
+    "l'avoir"), `The`, `of_the` ("du devis"), `it` (the object pronoun: "la", "le") and `e` (an agreeing past
+    participle's ending: "finalisé" + e)."""
+
+    word: str
+    feminine: bool = False
+
+    @property
+    def the(self) -> str:
+        if self.word[:1].lower() in "aeiouéèêh":
+            return "l'" + self.word
+        return ("la " if self.feminine else "le ") + self.word
+
+    @property
+    def The(self) -> str:  # noqa: N802 - the capitalised form, as a sentence starts
+        return self.the[:1].upper() + self.the[1:]
+
+    @property
+    def of_the(self) -> str:
+        """"de la facture", "de l'avoir", "du devis"."""
+        the = self.the
+        return "du " + the[3:] if the.startswith("le ") else "de " + the
+
+    @property
+    def it(self) -> str:
+        return "la" if self.feminine else "le"
+
+    @property
+    def e(self) -> str:
+        return "e" if self.feminine else ""
+
+
+# How French messages name the field a resource was looked up by.
+FRENCH_FIELDS = {"id": "l'ID", "number": "le numéro", "internalId": "l'identifiant interne", "email": "l'e-mail",
+                 "code": "le code"}
 
 
 class DomainError(Exception):
@@ -28,14 +75,20 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+# How a 404's message names the field a record was looked up by: the live API's "ID" for an id
+# (captured live: "Customer with ID 1 not found."), the same style for the sandbox's other lookups.
+LOOKUP_NAMES = {"id": "ID", "internalId": "internal ID", "url": "URL", "productId": "product ID"}
+
+
 class NotFound(DomainError):
-    """No resource of that kind with that id (or internal id) in the caller's tenant."""
+    """No resource of that kind with that id (or internal id, url...) in the caller's tenant,
+    worded as live: "Customer with ID 1 not found.", "Customer with internal ID CRM-9 not found."."""
 
     status = 404
     title = "Not Found"
 
     def __init__(self, kind: str, key: object, field: str = "id"):
-        super().__init__(f"{kind} with {field} {key!r} was not found")
+        super().__init__(f"{kind} with {LOOKUP_NAMES.get(field, field)} {key} not found.")
         self.kind = kind
         self.key = key
 

@@ -1,13 +1,18 @@
 """Paging, ordering and full-text search shared by every list operation.
 
 Semantics (documented in the README and the contract):
-- `PageIndex` is 1-based; missing, zero or negative means 1. A page past the end is empty.
+- `PageIndex` is 1-based; missing means 1 (below 1 is refused before the domain, as live). A page
+  past the end is empty.
 - `PageSize` defaults to 100; values below 1 mean the default; values above 1000 are clamped to 1000.
 - `OrderBy` names a field of the resource, `-field` (or `field desc`) sorts descending; an unknown
   field falls back to `id`. Sorting is stable, case-insensitive for text, with nulls last.
 - `query` matches when every whitespace-separated term occurs, case- and accent-insensitively,
   in at least one of the resource's searchable fields.
+- A page knows where it is (`Page`): its index, its size, and the number of records searched;
+  the HTTP layer answers them as the live API's paging headers.
 """
+
+import math
 
 import unicodedata
 from typing import Iterable, Sequence
@@ -86,15 +91,33 @@ def order(items: Iterable[dict], order_by: str | None) -> list[dict]:
     return ranked
 
 
-def page(items: Sequence[dict], page_index: int | None, page_size: int | None) -> list[dict]:
+class Page(list):
+    """One page of a list: its items, and `index` (1-based), `size` (the page size applied) and
+    `records` (how many items all pages hold)."""
+
+    def __init__(self, items: Iterable[dict], index: int, size: int, records: int):
+        super().__init__(items)
+        self.index, self.size, self.records = index, size, records
+
+    @property
+    def count(self) -> int:
+        """The number of pages (0 when there is no record)."""
+        return math.ceil(self.records / self.size)
+
+    def of(self, items: Iterable[dict]) -> "Page":
+        """The same page holding `items` instead (e.g. copies of its own)."""
+        return Page(items, self.index, self.size, self.records)
+
+
+def page(items: Sequence[dict], page_index: int | None, page_size: int | None) -> Page:
     """Cut one page out of `items` following the documented paging semantics."""
     index = page_index if page_index and page_index > 0 else 1
     size = page_size if page_size and page_size > 0 else DEFAULT_PAGE_SIZE
     size = min(size, MAX_PAGE_SIZE)
     start = (index - 1) * size
-    return list(items[start:start + size])
+    return Page(items[start:start + size], index, size, len(items))
 
 
-def listing(items: Iterable[dict], *, query=None, fields=(), order_by=None, page_index=None, page_size=None):
+def listing(items: Iterable[dict], *, query=None, fields=(), order_by=None, page_index=None, page_size=None) -> Page:
     """Search, order and page `items` in one call: what every list operation does."""
     return page(order(search(items, query, fields), order_by), page_index, page_size)

@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from .addresses import normalize_address
 from .collection import Collection, Family
-from .errors import WrongState
+from .errors import Noun, WrongState
 
 PERSON_FIELDS = ("title", "firstName", "lastName", "email", "phone", "cellPhone")
 CONTACT_SEARCH = ("displayName", "companyName", "email", "phone", "cellPhone", "internalId", "function", "service")
@@ -54,6 +54,7 @@ class Contacts(Collection):
 
     kind = "Contacts"
     label = "Contact"
+    noun = Noun("contact")
     event_name = "Contact"
     search_fields = CONTACT_SEARCH
     read_only = ("id", "displayName", "invertedDisplayName", "isMain")
@@ -163,6 +164,7 @@ class CustomerFamilies(Family):
 
     kind = "CustomerFamilies"
     label = "Customer family"
+    noun = Noun("famille de clients", feminine=True)
     search_fields = ("label", "number", "internalId")
     find_fields = ("number", "internalId")
 
@@ -175,6 +177,7 @@ class Customers(Party):
 
     kind = "Customers"
     label = "Customer"
+    noun = Noun("client")
     event_name = "Customer"
     number_prefix = "C"
     company_field = "companyName"
@@ -189,8 +192,8 @@ class Customers(Party):
         # Issued documents keep their customer: French law wants invoices traceable to who was billed.
         for kind in ("SaleInvoices", "SaleCredits"):
             if any(not d.get("isDraft") for d in self.repo.find(kind, customerId=doc["id"])):
-                raise WrongState(f"Customer {doc.get('number')} has finalized sale documents and cannot be deleted; "
-                                 "set active to false instead")
+                raise WrongState(f"Le client {doc.get('number')} a des documents de vente finalisés et ne peut pas être "
+                                 "supprimé ; passez active à false à la place.")
         super().before_delete(doc)
 
     def prepare(self, data: dict, current: dict | None) -> dict:
@@ -219,6 +222,7 @@ class Suppliers(Party):
 
     kind = "Suppliers"
     label = "Supplier"
+    noun = Noun("fournisseur")
     number_prefix = "F"
     company_field = "name"
     address_fields = ("address",)
@@ -245,6 +249,7 @@ class Colleagues(Collection):
 
     kind = "Colleagues"
     label = "Colleague"
+    noun = Noun("collaborateur")
     number_prefix = "COL"
     search_fields = ("name", "firstName", "lastName", "email", "number", "internalId", "phone", "cellPhone")
     find_fields = ("email", "internalId", "number")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .collection import Collection
+from .errors import Noun
 
 
 class PurchaseInvoices(Collection):
@@ -10,6 +11,7 @@ class PurchaseInvoices(Collection):
 
     kind = "PurchaseInvoices"
     label = "Purchase invoice"
+    noun = Noun("facture d'achat", feminine=True)
 
     def create_from_file(self, file_id: str, file_name: str | None) -> dict:
         """A pending purchase invoice for an uploaded PDF, dated today."""

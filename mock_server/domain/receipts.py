@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from .collection import Collection
-from .errors import InvalidRequest
+from .errors import FRENCH_FIELDS, InvalidRequest, Noun
 from .parties import Customers
 from .sales import SaleCredits, SaleDocuments, SaleInvoices
 
@@ -25,13 +25,14 @@ def _money(value) -> Decimal:
 class Receipts(Collection):
     kind = "Receipts"
     label = "Receipt"
+    noun = Noun("règlement")
     read_only = ("id", "customerName")
     search_fields = ("reference", "customerName", "customerNumber", "customerInternalId", "internalId", "notes")
     find_fields = ("internalId",)
 
     def _target(self, link: dict) -> SaleDocuments:
         if link.get("type") == "Commitment":
-            raise InvalidRequest("Links of type Commitment are not supported by the sandbox: link the Invoice itself")
+            raise InvalidRequest("Les liens de type Commitment ne sont pas gérés par le sandbox : liez la facture elle-même.")
         return LINKED[link.get("type") or "Invoice"](self.ctx)
 
     def _customer(self, doc: dict) -> dict | None:
@@ -42,7 +43,7 @@ class Receipts(Collection):
             found = ([self.repo.get(Customers.kind, value)] if key == "id"
                      else self.repo.select(Customers.kind, lambda c: str(c.get(key) or "").casefold() == str(value).casefold()))
             if not found or found[0] is None:
-                raise InvalidRequest(f"Customer with {key} {value!r} does not exist")
+                raise InvalidRequest(f"Le client avec {FRENCH_FIELDS.get(key, key)} {value!r} n'existe pas.")
             return found[0]
         return None
 
@@ -52,9 +53,9 @@ class Receipts(Collection):
         for link in doc.get("links") or []:
             target = self._target(link)
             if link.get("id") is None:
-                raise InvalidRequest("Every link needs the id of the document it settles")
+                raise InvalidRequest("Chaque lien doit donner l'id du document qu'il règle.")
             if self.repo.get(target.kind, link["id"]) is None:
-                raise InvalidRequest(f"{target.label} {link['id']} does not exist")
+                raise InvalidRequest(f"{target.noun.The} {link['id']} n'existe pas.")
             amount = link.get("amount")
             if amount is None:  # the whole balance left (counting what this receipt already pays of it)
                 amount = float(target.payable(link["id"], current["id"] if current else None))
@@ -64,9 +65,9 @@ class Receipts(Collection):
         if doc.get("amount") is None:
             doc["amount"] = float(linked_total)
         if _money(doc["amount"]) < 0:
-            raise InvalidRequest(f"A receipt's amount cannot be negative, got {doc['amount']}")
+            raise InvalidRequest(f"Le montant d'un règlement ne peut pas être négatif, reçu {doc['amount']}.")
         if linked_total > _money(doc["amount"]):
-            raise InvalidRequest(f"The links settle {linked_total}, more than the receipt's amount {doc['amount']}")
+            raise InvalidRequest(f"Les liens règlent {linked_total}, plus que le montant du règlement {doc['amount']}.")
         customer = self._customer(doc)
         if customer is None and links:  # the customer of the first linked document
             first = self.repo.get(LINKED[links[0]["type"]].kind, links[0]["id"]) or {}

@@ -54,14 +54,14 @@ class ReferenceData:
         if given.get("id") is not None:
             vat = self._vat_by_id.get(given["id"])
             if vat is None:
-                raise InvalidRequest(f"VAT id {given['id']} does not exist; see GET /v1/Vats")
+                raise InvalidRequest(f"La TVA d'id {given['id']} n'existe pas ; voir GET /v1/Vats.")
             return deep_copy(vat)
         wanted_region = given.get("region") or region or DEFAULT_REGION
         for vat in self.vats:
             if vat["region"] == wanted_region and float(vat["rate"]) == float(given["rate"]):
                 return deep_copy(vat)
         known = ", ".join(f"{v['rate']:g}" for v in self.vats if v["region"] == wanted_region)
-        raise InvalidRequest(f"VAT rate {given['rate']:g} does not exist in region {wanted_region} (known rates: {known})")
+        raise InvalidRequest(f"Le taux de TVA {given['rate']:g} n'existe pas dans la région {wanted_region} (taux connus : {known}).")
 
     def resolve_unit(self, given: dict | None) -> dict | None:
         """Turn a client's `Unit` ({id} or {code}) into the reference unit; None when none is given."""
@@ -72,9 +72,9 @@ class ReferenceData:
                 return deep_copy(unit)
             if given.get("id") is None and unit["code"].casefold() == str(given["code"]).casefold():
                 return deep_copy(unit)
-        key = f"id {given['id']}" if given.get("id") is not None else f"code {given['code']!r}"
+        key = f"l'id {given['id']}" if given.get("id") is not None else f"le code {given['code']!r}"
         known = ", ".join(u["code"] for u in self.units)
-        raise InvalidRequest(f"Unit with {key} does not exist (known codes: {known})")
+        raise InvalidRequest(f"L'unité avec {key} n'existe pas (codes connus : {known}).")
 
     def search_bank_providers(self, query: str | None = None) -> list[dict]:
         """Bank account providers whose name, id, country or market contains `query` (accents and case ignored)."""

@@ -22,7 +22,7 @@ from typing import ClassVar
 from . import amounts, settlement
 from .catalog import Products
 from .collection import Collection
-from .errors import InvalidRequest, WrongState
+from .errors import FRENCH_FIELDS, InvalidRequest, Noun, WrongState
 from .parties import Customers
 
 PRICED_TYPES = (None, "Product", "Service")
@@ -54,7 +54,8 @@ class SaleDocuments(Collection):
     # --- building a document from client input --------------------------------------------------
     def prepare(self, data: dict, current: dict | None) -> dict:
         if current is not None and self.drafts and not current.get("isDraft"):
-            raise WrongState(f"{self.label} {current.get('number')} is finalized: only a draft can be changed")
+            raise WrongState(f"{self.noun.The} {current.get('number')} est finalisé{self.noun.e} : seul un "
+                             "brouillon peut être modifié.")
         doc = {k: v for k, v in data.items() if k not in COMPUTED}
         # What the client leaves blank of the customer's identity is taken from the customer; when
         # an update changes the customer, what the client copied of the former one is forgotten.
@@ -75,7 +76,7 @@ class SaleDocuments(Collection):
             return None
         customer = self.repo.get(Customers.kind, customer_id)
         if customer is None:
-            raise InvalidRequest(f"Customer {customer_id} does not exist")
+            raise InvalidRequest(f"Le client {customer_id} n'existe pas.")
         return customer
 
     def _snapshot_customer(self, doc: dict) -> None:
@@ -105,13 +106,13 @@ class SaleDocuments(Collection):
         if line.get("productId") is not None:
             product = self.repo.get(Products.kind, line["productId"])
             if product is None:
-                raise InvalidRequest(f"Product {line['productId']} does not exist")
+                raise InvalidRequest(f"Le produit {line['productId']} n'existe pas.")
             return products.view(product)
         for field, key in (("productNumber", "number"), ("productInternalId", "internalId")):
             if line.get(field):
                 found = products.find(**{key: line[field]})
                 if not found:
-                    raise InvalidRequest(f"No product with {key} {line[field]!r}")
+                    raise InvalidRequest(f"Aucun produit n'a {FRENCH_FIELDS[key]} {line[field]!r}.")
                 return found[0]
         return None
 
@@ -119,6 +120,8 @@ class SaleDocuments(Collection):
         """A line with its product's defaults, its VAT and unit resolved, and a line id."""
         line = dict(given)
         product = self._product(line)
+        # The line's `product` is the catalogue's, never what the client sent: none without one.
+        line["product"] = None
         if product is not None:
             line.update(productId=product["id"], productNumber=product.get("number"),
                         productInternalId=product.get("internalId"), product=product)
@@ -141,7 +144,7 @@ class SaleDocuments(Collection):
                 line["quantity"] = 1
         if line.get("classificationId") is not None and not any(
                 c["id"] == line["classificationId"] for c in self.ctx.reference.classifications):
-            raise InvalidRequest(f"Classification {line['classificationId']} does not exist; see GET /v1/Classifications")
+            raise InvalidRequest(f"La classification {line['classificationId']} n'existe pas ; voir GET /v1/Classifications.")
         line["id"] = index + 1
         return line
 
@@ -173,9 +176,10 @@ class SaleDocuments(Collection):
         """The one balance rule: the tax-included total less what the successful payments paid."""
         return _money(doc.get("taxIncludedAmount")) - self._paid(doc)
 
-    # What paying means for the kind: "paid" (invoices), "refunded" (credits); the flag asking
-    # MarkAsPaid / MarkAsRefunded to finalize a draft first.
-    settled_word: ClassVar[str] = "paid"
+    # What paying means for the kind, in the messages: "payé" (invoices), "remboursé" (credits), and
+    # the excess refused; the flag asking MarkAsPaid / MarkAsRefunded to finalize a draft first.
+    settled_word: ClassVar[str] = "payé"
+    excess_word: ClassVar[str] = "Trop-perçu"
     finalize_flag: ClassVar[str] = "finalizeInvoice"
 
     def record_payment(self, doc: dict, payment: dict, *, reference: str | None = None, finalize: bool = False,
@@ -185,11 +189,12 @@ class SaleDocuments(Collection):
         given), `isPaid` once it reaches zero. Never more than the balance, never on a draft (unless
         `finalize`) nor on a cancelled document. `receipt_id` names the receipt the payment comes from."""
         if doc.get("isCancelled"):
-            raise WrongState(f"{self.label} {doc.get('number')} is cancelled and cannot be {self.settled_word}")
+            raise WrongState(f"{self.noun.The} {doc.get('number')} est annulé{self.noun.e} et ne peut pas être "
+                             f"{self.settled_word}{self.noun.e}.")
         if doc.get("isDraft"):
             if not finalize:
-                raise WrongState(f"{self.label} {doc['id']} is a draft: finalize it first"
-                                 + ("" if receipt_id is not None else f" or pass {self.finalize_flag}: true"))
+                raise WrongState(f"{self.noun.The} {doc['id']} est un brouillon : finalisez-{self.noun.it} d'abord"
+                                 + ("." if receipt_id is not None else f" ou passez {self.finalize_flag}: true."))
             doc = self._finalize(doc)
         payments = list(doc.get("_payments") or [])
         record = {"date": payment.get("date") or self.ctx.today().isoformat(),
@@ -198,20 +203,19 @@ class SaleDocuments(Collection):
                   "receiptId": receipt_id}
         if doc.get("isPaid"):
             if not allow_update or not payments:
-                raise WrongState(f"{self.label} {doc.get('number')} is already {self.settled_word}"
-                                 + ("" if allow_update or receipt_id is not None
-                                    else " (pass allowUpdate: true to update its payment)"))
+                raise WrongState(f"{self.noun.The} {doc.get('number')} est déjà {self.settled_word}{self.noun.e}"
+                                 + ("." if allow_update or receipt_id is not None
+                                    else " (passez allowUpdate: true pour mettre à jour son paiement)."))
             last = payments[-1]
             last.update({k: v for k, v in record.items() if k in ("metadata", "status", "paymentReference") and v is not None})
         else:
             balance = self._balance(doc)
             amount = _money(payment["amount"]) if payment.get("amount") is not None else balance
             if amount <= 0:
-                raise InvalidRequest(f"The amount {self.settled_word} must be positive, got {amount}")
+                raise InvalidRequest(f"Le montant {self.settled_word} doit être positif, reçu {amount}.")
             if amount > balance:
-                excess = "Overpayment" if self.settled_word == "paid" else "Over-refund"
-                raise InvalidRequest(f"{excess}: {amount} is more than the balance {balance} of "
-                                     f"{self.label.lower()} {doc.get('number')}")
+                raise InvalidRequest(f"{self.excess_word} : {amount} dépasse le solde {balance} "
+                                     f"{self.noun.of_the} {doc.get('number')}.")
             payments.append({**record, "amount": float(amount)})
         return self._store_payments({**doc, "_payments": payments})
 
@@ -253,9 +257,10 @@ class SaleDocuments(Collection):
     # --- lifecycle -----------------------------------------------------------------------------
     def before_delete(self, doc: dict) -> None:
         if self.drafts and not doc.get("isDraft"):
-            raise WrongState(f"{self.label} {doc.get('number')} is finalized and cannot be deleted"
-                             + (": cancel it with a credit (POST /v1/SaleCredits with cancelledInvoicetId)"
-                                if self.kind == "SaleInvoices" else ""))
+            raise WrongState(f"{self.noun.The} {doc.get('number')} est finalisé{self.noun.e} et ne peut pas être "
+                             f"supprimé{self.noun.e}"
+                             + (" : annulez-la par un avoir (POST /v1/SaleCredits avec cancelledInvoicetId)."
+                                if self.kind == "SaleInvoices" else "."))
 
     def _next_number(self, date: str) -> str:
         year = date[:4]
@@ -266,11 +271,13 @@ class SaleDocuments(Collection):
         flag): check the draft, number and date it, fix its settlement term, store it, record the
         event and apply what finalizing changes elsewhere (`after_finalize`). Call it in a transaction."""
         if not doc.get("isDraft"):
-            raise WrongState(f"{self.label} {doc.get('number')} is already finalized")
+            raise WrongState(f"{self.noun.The} {doc.get('number')} est déjà finalisé{self.noun.e}.")
         if doc.get("customerId") is None and not doc.get("customerName"):
-            raise WrongState(f"{self.label} {doc['id']} has no customer: set customerId before finalizing")
+            raise WrongState(f"{self.noun.The} {doc['id']} n'a pas de client : renseignez customerId avant de "
+                             f"{self.noun.it} finaliser.")
         if not any(line.get("type") in PRICED_TYPES for line in doc.get("lines") or []):
-            raise WrongState(f"{self.label} {doc['id']} has no priced line: add a Product or Service line before finalizing")
+            raise WrongState(f"{self.noun.The} {doc['id']} n'a aucune ligne valorisée : ajoutez une ligne Product ou "
+                             f"Service avant de {self.noun.it} finaliser.")
         doc = dict(doc)
         doc["date"] = doc.get("date") or self.ctx.today().isoformat()
         doc["number"] = self._next_number(doc["date"])
@@ -306,7 +313,7 @@ class SaleDocuments(Collection):
         with self.repo.transaction():
             doc = self.load(id)
             if self.drafts and doc.get("isDraft"):
-                raise WrongState(f"{self.label} {id} is a draft: finalize it before sending it")
+                raise WrongState(f"{self.noun.The} {id} est un brouillon : finalisez-{self.noun.it} avant de l'envoyer.")
             to = [r.strip() for r in recipients or [] if r and r.strip()]
             if not to:
                 to = [e for e in ((doc.get("billingContact") or {}).get("email"),) if e]
@@ -314,10 +321,11 @@ class SaleDocuments(Collection):
                 customer = self.repo.get(Customers.kind, doc["customerId"]) or {}
                 to = [customer["email"]] if customer.get("email") else []
             if not to:
-                raise InvalidRequest(f"{self.label} {doc.get('number')}: no recipient given and the customer has no email")
+                raise InvalidRequest(f"{self.noun.The} {doc.get('number')} : aucun destinataire donné et le client "
+                                     "n'a pas d'e-mail.")
             invalid = [r for r in to if "@" not in r or r.startswith("@") or r.endswith("@")]
             if invalid:
-                raise InvalidRequest(f"Not an email address: {', '.join(invalid)}")
+                raise InvalidRequest(f"Adresse e-mail invalide : {', '.join(invalid)}.")
             doc["sentAt"] = self.ctx.now_iso()
             doc = self.repo.replace(self.kind, id, doc)
             self.emit("Updated", id)
@@ -349,12 +357,16 @@ class SaleDocuments(Collection):
 class SaleInvoices(SaleDocuments):
     kind = "SaleInvoices"
     label = "Invoice"
+    noun = Noun("facture", feminine=True)
     event_name = "Invoice"
     number_prefix = "FA"
     read_only = ("id", "number", "isDraft", "isPaid", "isCancelled", "isProforma", "cancellationCreditId",
                  "cancellationCreditNumber", "replacedBy") + COMPUTED
 
     def prepare(self, data: dict, current: dict | None) -> dict:
+        if current is None and not data.get("lines"):
+            # Captured live: an invoice is not created without lines.
+            raise InvalidRequest("Une facture doit avoir au moins une ligne.")
         doc = super().prepare(data, current)
         if current is None:
             doc.update(isDraft=True, isPaid=False, isCancelled=False, isProforma=False, number=None)
@@ -382,7 +394,7 @@ class SaleInvoices(SaleDocuments):
         """Record a payment (PayInvoice); the balance drops by the paid amount, isPaid at zero."""
         with self.repo.transaction():
             if payment.get("invoiceId") is None:
-                raise InvalidRequest("invoiceId is required: the ID of the invoice paid")
+                raise InvalidRequest("invoiceId est obligatoire : l'ID de la facture payée.")
             doc = self.record_payment(self.load(payment["invoiceId"]), payment,
                                       reference=payment.get("paymentReference"),
                                       finalize=bool(payment.get("finalizeInvoice")),
@@ -393,6 +405,7 @@ class SaleInvoices(SaleDocuments):
 class SaleCredits(SaleDocuments):
     kind = "SaleCredits"
     label = "Credit"
+    noun = Noun("avoir")
     number_prefix = "AV"
     read_only = ("id", "number", "isDraft", "isPaid", "cancelledInvoicetNumber") + COMPUTED
     create_only = ("cancelledInvoicetId",)
@@ -404,11 +417,11 @@ class SaleCredits(SaleDocuments):
         invoice_id = data["cancelledInvoicetId"]
         invoice = self.repo.get(SaleInvoices.kind, invoice_id)
         if invoice is None:
-            raise InvalidRequest(f"Invoice {invoice_id} does not exist")
+            raise InvalidRequest(f"La facture {invoice_id} n'existe pas.")
         if invoice.get("isDraft"):
-            raise InvalidRequest(f"Invoice {invoice_id} is a draft: delete it instead of cancelling it")
+            raise InvalidRequest(f"La facture {invoice_id} est un brouillon : supprimez-la au lieu de l'annuler.")
         if invoice.get("isCancelled"):
-            raise InvalidRequest(f"Invoice {invoice.get('number')} is already cancelled")
+            raise InvalidRequest(f"La facture {invoice.get('number')} est déjà annulée.")
         for field in ("customerId", "customerName", "billingAddress", "billingContact", "lines", "globalDiscount",
                       "shippingAmount", "shippingVat", "useTaxIncludedPrices", "vatReverseCharge", "region"):
             if data.get(field) is None and invoice.get(field) is not None:
@@ -417,7 +430,8 @@ class SaleCredits(SaleDocuments):
         data["cancelledInvoicetNumber"] = invoice.get("number")
         return data
 
-    settled_word = "refunded"
+    settled_word = "remboursé"
+    excess_word = "Remboursement excessif"
     finalize_flag = "finalizeCredit"
 
     def prepare(self, data: dict, current: dict | None) -> dict:
@@ -434,7 +448,7 @@ class SaleCredits(SaleDocuments):
         the balance drops by the refunded amount (all of it by default), isPaid at zero."""
         with self.repo.transaction():
             if refund.get("creditId") is None:
-                raise InvalidRequest("creditId is required: the ID of the credit refunded")
+                raise InvalidRequest("creditId est obligatoire : l'ID de l'avoir remboursé.")
             doc = self.record_payment(self.load(refund["creditId"]), refund, reference=refund.get("refundReference"),
                                       finalize=bool(refund.get("finalizeCredit")))
         return self.view(doc)
@@ -446,8 +460,8 @@ class SaleCredits(SaleDocuments):
         if invoice_id is not None:
             invoice = self.repo.get(SaleInvoices.kind, invoice_id) or {}
             if invoice.get("isCancelled"):
-                raise WrongState(f"Invoice {invoice.get('number')} is already cancelled "
-                                 f"(by credit {invoice.get('cancellationCreditNumber')})")
+                raise WrongState(f"La facture {invoice.get('number')} est déjà annulée "
+                                 f"(par l'avoir {invoice.get('cancellationCreditNumber')}).")
         return super()._finalize(doc)
 
     def after_finalize(self, doc: dict) -> None:
@@ -465,6 +479,7 @@ class SaleCredits(SaleDocuments):
 class SaleQuotes(SaleDocuments):
     kind = "SaleQuotes"
     label = "Quote"
+    noun = Noun("devis")
     event_name = "Quote"
     number_prefix = "DE"
     drafts = False
@@ -494,7 +509,7 @@ class SaleQuotes(SaleDocuments):
 
     def before_delete(self, doc: dict) -> None:
         if doc.get("status") == "Invoiced":
-            raise WrongState(f"Quote {doc.get('number')} has been invoiced and cannot be deleted")
+            raise WrongState(f"Le devis {doc.get('number')} a été facturé et ne peut pas être supprimé.")
 
     def list(self, *, status=None, **kwargs) -> list[dict]:
         return super().list(where=(lambda d: d.get("status") == status) if status else None, **kwargs)

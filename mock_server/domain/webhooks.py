@@ -12,23 +12,23 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from .collection import Collection
-from .errors import InvalidRequest, NotFound
+from .errors import InvalidRequest, NotFound, Noun
 from .kinds import TYPES
 
 
 def check_url(url) -> str:
     """`url` if it is an absolute http(s) URL with a host, else InvalidRequest saying why."""
     if not isinstance(url, str) or not url.strip():
-        raise InvalidRequest("url is required: the absolute http(s) URL events are posted to")
+        raise InvalidRequest("url est obligatoire : l'URL absolue http(s) où les événements sont postés.")
     if url != url.strip() or any(c.isspace() for c in url):
-        raise InvalidRequest(f"url must not contain spaces: {url!r}")
+        raise InvalidRequest(f"url ne doit pas contenir d'espaces : {url!r}.")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
     except ValueError as exc:
-        raise InvalidRequest(f"url is not a valid URL ({exc}): {url!r}") from None
+        raise InvalidRequest(f"url n'est pas une URL valide ({exc}) : {url!r}.") from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise InvalidRequest(f"url must be an absolute http:// or https:// URL, got {url!r}")
+        raise InvalidRequest(f"url doit être une URL absolue http:// ou https://, reçu {url!r}.")
     return url
 
 
@@ -37,20 +37,21 @@ class Webhooks(Collection):
 
     kind = "Webhooks"
     label = "Webhook"
+    noun = Noun("webhook")
 
     def prepare(self, data: dict, current: dict | None) -> dict:
         name = data.get("name")
         if not isinstance(name, str) or not name:
-            raise InvalidRequest("name is required")
+            raise InvalidRequest("name est obligatoire.")
         types = data.get("types")
         if not isinstance(types, list):
-            raise InvalidRequest("types is required: a list of WebhookType")
+            raise InvalidRequest("types est obligatoire : une liste de WebhookType.")
         unknown = [t for t in types if t not in TYPES]
         if unknown:
-            raise InvalidRequest(f"Unknown webhook types: {', '.join(map(str, unknown))}")
+            raise InvalidRequest(f"Types de webhook inconnus : {', '.join(map(str, unknown))}.")
         secret = data.get("secretKey")
         if secret is not None and not isinstance(secret, str):
-            raise InvalidRequest("secretKey must be a string")
+            raise InvalidRequest("secretKey doit être une chaîne de caractères.")
         return {"name": name, "url": check_url(data.get("url")), "types": list(dict.fromkeys(types)),
                 "secretKey": secret or None}
 
@@ -65,7 +66,7 @@ class Webhooks(Collection):
     def unregister(self, id: int | None = None, url: str | None = None) -> list[dict]:
         """Remove the registration `id`, or every registration of `url`; those removed, oldest first."""
         if id is None and not url:
-            raise InvalidRequest("Give the webhook's id or url")
+            raise InvalidRequest("Donnez l'id ou l'url du webhook.")
         with self.repo.transaction():
             if id is not None:
                 return [self.delete(id)]
