@@ -160,6 +160,8 @@ class SaleDocuments(Collection):
             doc["liableToVat"] = bool(settings["vat"].get("liableToVat", True))
         if doc.get("shippingAmount") is None:
             doc["shippingAmount"] = 0
+        if doc.get("vatMode") is None:  # as live documents show it
+            doc["vatMode"] = "Auto"
         doc["shippingVat"] = self.ctx.reference.resolve_vat(doc.get("shippingVat"), doc["region"])
 
     # --- payments ------------------------------------------------------------------------------
