@@ -179,13 +179,23 @@ def server_factory(tmp_path):
             server.close()
 
 
-@pytest.fixture(scope="module")
-def module_server(tmp_path_factory):
-    """One real server (`serve --rate-limit off`, its own data dir) shared by a module's tests: for tests
-    that only read, or write only what they create themselves."""
-    server = ServerProcess(tmp_path_factory.mktemp("module-server"), "--rate-limit", "off")
+def _shared_server(tmp_path_factory, *args: str):
+    server = ServerProcess(tmp_path_factory.mktemp("module-server"), "--in-memory", "--rate-limit", "off", *args)
     try:
         yield server.start()
     finally:
         server.stop()
         server.close()
+
+
+@pytest.fixture(scope="module")
+def module_server(tmp_path_factory):
+    """One real server shared by a module's tests (`serve --in-memory --rate-limit off`): for tests
+    that only read, or write only what they create themselves."""
+    yield from _shared_server(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def open_module_server(tmp_path_factory):
+    """The same with `--open-tenants`: each test takes a key of its own, an empty tenant."""
+    yield from _shared_server(tmp_path_factory, "--open-tenants")

@@ -14,7 +14,6 @@ import time
 import httpx
 import pytest
 
-from conftest import ServerProcess
 from mock_server.app import create_app, load_contract
 from mock_server.config import DEFAULT_API_KEY as KEY, Config, read_config_file
 from mock_server.ratelimit import RateLimit, parse
@@ -276,23 +275,13 @@ def test_a_warning_naming_an_odd_property_is_a_valid_header(client):
 
 # --- against one real server, a fresh (empty) tenant per test ------------------------------------------
 
-@pytest.fixture(scope="module")
-def _open_server(tmp_path_factory):
-    server = ServerProcess(tmp_path_factory.mktemp("parity"), "--open-tenants", "--in-memory")
-    try:
-        yield server.start()
-    finally:
-        server.stop()
-        server.close()
-
-
 _tenants = itertools.count(1)
 
 
 @pytest.fixture
-def api(_open_server):
+def api(open_module_server):
     """An HTTP client of the module's server, with a key of its own: an empty tenant of the test's."""
-    with httpx.Client(base_url=_open_server.url, headers={"X-API-KEY": f"parity-tenant-{next(_tenants):03d}"},
+    with httpx.Client(base_url=open_module_server.url, headers={"X-API-KEY": f"parity-tenant-{next(_tenants):03d}"},
                       timeout=10, trust_env=False) as client:
         yield client
 
