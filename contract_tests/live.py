@@ -126,8 +126,15 @@ def path_parameters_of(path: str) -> list[str]:
     return re.findall(r"{([^}]+)}", path)
 
 
-def operation_id_of(operation) -> str | None:
-    return operation.definition.raw.get("operationId")
+
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def contract_operations(schema, contract: dict) -> list:
+    """The schema's operations (`schema[path][METHOD]`), in the contract's order."""
+    return [schema[path][method.upper()] for path, item in contract["paths"].items()
+            for method in item if method in HTTP_METHODS]
 
 
 # Where a schema-valid request may be a 400 on the live API too: the business rules, and a Find
@@ -204,6 +211,9 @@ class LiveRun:
         self.id_origin: dict[str, str] = {}
         self._auth_confirmed: set[str] = set()
 
+    def _operation_id(self, op) -> str | None:
+        return self.contract["paths"][op.path][op.method.lower()].get("operationId")
+
     def _check_results_collector(self) -> Callable:
         def after_validate(context, case, response, results) -> None:
             self.check_results = list(results)
@@ -214,9 +224,8 @@ class LiveRun:
     def _selected(self) -> list:
         wanted = set(self.options.operations or [])
         operations = []
-        for result in self.schema.get_all_operations():
-            operation = result.ok()
-            if wanted and operation.label not in wanted and operation_id_of(operation) not in wanted:
+        for operation in contract_operations(self.schema, self.contract):
+            if wanted and operation.label not in wanted and self._operation_id(operation) not in wanted:
                 continue
             operations.append(operation)
         return operations
@@ -254,7 +263,7 @@ class LiveRun:
         started = time.monotonic()
         plan = self.plan()
         for index, (op, role) in enumerate(plan, 1):
-            outcome = OperationOutcome(operation=op.label, operation_id=operation_id_of(op))
+            outcome = OperationOutcome(operation=op.label, operation_id=self._operation_id(op))
             self.outcomes[op.label] = outcome
             began = time.monotonic()
             if role.startswith("skip:"):
@@ -275,7 +284,7 @@ class LiveRun:
         return report
 
     def _exercise(self, op, role: str, outcome: OperationOutcome) -> None:
-        op_id = operation_id_of(op)
+        op_id = self._operation_id(op)
         try:
             cases, reason = self._cases(op, role)
         except Exception as exc:  # noqa: BLE001 - one operation the generator chokes on must not end the run
@@ -314,7 +323,7 @@ class LiveRun:
     def _cases(self, op, role: str) -> tuple[list[tuple[Any, GenerationMode | None]], str | None]:
         """The requests for `op`, each with the mode it was generated in (`None`: built here)."""
         params = path_parameters_of(op.path)
-        op_id = operation_id_of(op)
+        op_id = self._operation_id(op)
         choices: list[dict] | None = None
         if params:
             choices, reason = self._id_choices(op, role, params)
@@ -407,12 +416,12 @@ class LiveRun:
         except requests.exceptions.ConnectionError as exc:
             if not self.reached:
                 raise TargetUnreachable(f"cannot reach {self.options.base_url}: {_root_cause(exc)}") from None
-            self._add(outcome, Finding(operation=op.label, operation_id=operation_id_of(op), check="transport",
+            self._add(outcome, Finding(operation=op.label, operation_id=self._operation_id(op), check="transport",
                                        change="no answer", detail="connection failed", expected="an HTTP answer",
                                        actual=_root_cause(exc), curl=self._curl(case)))
             return None
         except requests.exceptions.Timeout:
-            self._add(outcome, Finding(operation=op.label, operation_id=operation_id_of(op), check="transport",
+            self._add(outcome, Finding(operation=op.label, operation_id=self._operation_id(op), check="transport",
                                        change="no answer", detail=f"no answer within {self.options.request_timeout:g} s",
                                        expected="an HTTP answer", actual="timeout", curl=self._curl(case)))
             return None
@@ -435,7 +444,7 @@ class LiveRun:
                 collection = self._created_collection(op)
                 self.pools.created.setdefault(collection, []).append(body["id"])
         elif role == "delete":
-            op_id = operation_id_of(op) or ""
+            op_id = self._operation_id(op) or ""
             if op_id in TARGETS:
                 _, name, collection = TARGETS[op_id]
                 value = case.query.get(name)
@@ -478,7 +487,7 @@ class LiveRun:
         except FailureGroup:
             pass
         except requests.exceptions.RequestException as exc:  # a check's own probe failed
-            self._add(outcome, Finding(operation=op.label, operation_id=operation_id_of(op), check=only or "checks",
+            self._add(outcome, Finding(operation=op.label, operation_id=self._operation_id(op), check=only or "checks",
                                        change="no answer", detail="the check's probe request failed",
                                        expected="an HTTP answer", actual=_root_cause(exc)))
             return []
@@ -492,11 +501,11 @@ class LiveRun:
     def _plain_request_accepted(self, op, case, response, outcome: OperationOutcome) -> None:
         """`positive_data_acceptance` for the plain request (built, not generated, so Schemathesis
         skips it): it is schema-valid, so it must be accepted as any valid request must."""
-        statuses = accepted_statuses(operation_id_of(op))
+        statuses = accepted_statuses(self._operation_id(op))
         if is_one_of(response.status_code, statuses):
             return
         self._add(outcome, Finding(
-            operation=op.label, operation_id=operation_id_of(op), check="positive_data_acceptance",
+            operation=op.label, operation_id=self._operation_id(op), check="positive_data_acceptance",
             change="request rejected", detail=f"schema-valid request rejected with {response.status_code}",
             expected=", ".join(statuses), actual=f"{response.status_code} {_excerpt(response)}".strip(),
             curl=self._curl(case)))
@@ -513,7 +522,7 @@ class LiveRun:
 
     def _findings(self, op, check: str, failure, case, response) -> list[Finding]:
         """The findings a check's failure (`schemathesis.errors.FailureGroup`'s) makes, by its kind."""
-        op_id = operation_id_of(op)
+        op_id = self._operation_id(op)
         status = response.status_code
         curl = self._curl(case)
         kind = type(failure).__name__
@@ -584,11 +593,10 @@ class LiveRun:
 
     def _cleanup(self) -> None:
         deleters = {}
-        for result in self.schema.get_all_operations():
-            op = result.ok()
+        for op in contract_operations(self.schema, self.contract):
             if op.method.upper() != "DELETE":
                 continue
-            op_id = operation_id_of(op) or ""
+            op_id = self._operation_id(op) or ""
             if op_id in TARGETS:
                 deleters[TARGETS[op_id][2]] = (op, "query", TARGETS[op_id][1])
             elif path_parameters_of(op.path) and op.path == f"/v1/{collection_of(op.path)}/{{{path_parameters_of(op.path)[0]}}}":
