@@ -18,12 +18,18 @@ Safe against a real account by construction:
   created that is still there is deleted where the API allows it (drafts, customers, products...);
   what cannot be (finalized invoices, purchase invoices) is listed in the report.
 
-Each response goes through every check the mock-mode suite runs (Schemathesis' registered checks
-as configured, with the same per-operation allowances for business-rule 400s), one check at a
-time so that each failure is attributed to its check, plus `operation_available`: an operation
-that answered 404/405/501 to every request, real ids included, is reported as missing from the
-server. Failures become `Finding`s whose detail says what changed (see `shapes.py`), with a curl
-line that reproduces them (the API key left as `$ALTOVIZ_API_KEY`).
+Each response goes through every check the mock-mode suite runs (Schemathesis' checks as
+configured, with the same per-operation allowances for business-rule 400s), each failure
+attributed to the check that found it (Schemathesis' `after_validate` hook), plus
+`operation_available`: an operation that answered 404/405/501 to every request, real ids
+included, is reported as missing from the server. `ignored_auth`, whose probes cost two requests,
+confirms each operation once, on its first accepted answer. Failures become `Finding`s whose
+detail says what changed (see `shapes.py`), with a curl line that reproduces them (the API key
+left as `$ALTOVIZ_API_KEY`).
+
+Only Schemathesis' public API is used (loaders, `Case`, `Config`, `GenerationMode`, hooks,
+`schemathesis.errors`); the failures' kinds are told apart by their class names and read through
+their attributes.
 """
 
 from __future__ import annotations
@@ -40,12 +46,8 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings, strategies as st
 from hypothesis.errors import FailedHealthCheck, Unsatisfiable
-from schemathesis.auths import AuthContext, set_on_case
-from schemathesis.checks import CHECKS, load_all_checks
-from schemathesis.config import SchemathesisConfig
-from schemathesis.core.failures import Failure, FailureGroup
-from schemathesis.core.transport import expand_status_codes
-from schemathesis.generation import GenerationMode
+from schemathesis import GenerationMode
+from schemathesis.errors import FailureGroup
 
 from mock_server.app import load_contract
 from mock_server.config import DEFAULT_API_KEY
@@ -124,8 +126,15 @@ def path_parameters_of(path: str) -> list[str]:
     return re.findall(r"{([^}]+)}", path)
 
 
-def operation_id_of(operation) -> str | None:
-    return operation.definition.raw.get("operationId")
+
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def contract_operations(schema, contract: dict) -> list:
+    """The schema's operations (`schema[path][METHOD]`), in the contract's order."""
+    return [schema[path][method.upper()] for path, item in contract["paths"].items()
+            for method in item if method in HTTP_METHODS]
 
 
 # Where a schema-valid request may be a 400 on the live API too: the business rules, and a Find
@@ -133,25 +142,43 @@ def operation_id_of(operation) -> str | None:
 # further rules (families in use, a customer's family) stay out, so that a new required field on
 # those operations is still reported.
 LIVE_RULE_OPERATIONS = [*BUSINESS_RULE_OPERATIONS, *FIND_OPERATIONS]
+# The statuses a schema-valid request may get (`positive_data_acceptance`): Schemathesis' default,
+# and on the operations above a 400 too.
+ACCEPTED_STATUSES = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
+RULE_ACCEPTED_STATUSES = ["2xx", "400", "401", "404"]
 
 
-def build_config(options: RunOptions) -> SchemathesisConfig:
-    """The mock mode's configuration (seed, auth, business-rule allowances) for this target."""
+def accepted_statuses(operation_id: str | None) -> list[str]:
+    return RULE_ACCEPTED_STATUSES if operation_id in LIVE_RULE_OPERATIONS else ACCEPTED_STATUSES
+
+
+def is_one_of(status: int, patterns: Sequence[str]) -> bool:
+    """`status` matches one of `patterns` (`"404"`, `"2xx"`)."""
+    return any(str(status) == p or (p[1:].lower() == "xx" and str(status)[0] == p[0]) for p in patterns)
+
+
+def build_config(options: RunOptions) -> schemathesis.Config:
+    """The mock mode's configuration (seed, auth, business-rule allowances) for this target.
+
+    `ignored_auth` is off for generated requests (the fuzzing phase): `LiveRun` runs it on built
+    ones, once per operation."""
     data: dict = {
         "seed": options.seed,
         "generation": {"max-examples": options.max_examples, "database": "none"},
         "auth": {"openapi": {"ApiKey": {"api_key": options.api_key}}},
         "request-timeout": options.request_timeout,
+        "checks": {"positive_data_acceptance": {"expected-statuses": ACCEPTED_STATUSES}},
+        "phases": {"fuzzing": {"checks": {"ignored_auth": {"enabled": False}}}},
         "operations": [{
             "include-operation-id": op_id,
-            "checks": {"positive_data_acceptance": {"expected-statuses": ["2xx", "400", "401", "404"]}},
+            "checks": {"positive_data_acceptance": {"expected-statuses": RULE_ACCEPTED_STATUSES}},
         } for op_id in LIVE_RULE_OPERATIONS],
     }
     if options.base_url:
         data["base-url"] = options.base_url.rstrip("/")
     if options.rate_limit:
         data["rate-limit"] = options.rate_limit
-    return SchemathesisConfig.from_dict(data)
+    return schemathesis.Config.from_dict(data)
 
 
 class LiveRun:
@@ -168,6 +195,11 @@ class LiveRun:
         self.schema = schemathesis.openapi.from_dict(self.contract, config=build_config(options))
         if options.base_url is None:
             self.schema.app = options.app
+        self.check_results: list = []  # the last validation's `schemathesis.CheckResult`s
+        self.schema.hook("after_validate")(self._check_results_collector())
+        scheme = self.contract["components"]["securitySchemes"]["ApiKey"]
+        assert scheme["in"] == "header", scheme
+        self.auth_headers = {scheme["name"]: options.api_key}  # what the configured auth sends
         self.session = requests.Session() if options.base_url else None
         if self.session is not None:
             self.session.trust_env = False if _is_loopback(options.base_url) else True
@@ -178,16 +210,22 @@ class LiveRun:
         self.read_only_skipped = 0
         self.id_origin: dict[str, str] = {}
         self._auth_confirmed: set[str] = set()
-        load_all_checks()
+
+    def _operation_id(self, op) -> str | None:
+        return self.contract["paths"][op.path][op.method.lower()].get("operationId")
+
+    def _check_results_collector(self) -> Callable:
+        def after_validate(context, case, response, results) -> None:
+            self.check_results = list(results)
+        return after_validate
 
     # ------------------------------------------------------------------ plan
 
     def _selected(self) -> list:
         wanted = set(self.options.operations or [])
         operations = []
-        for result in self.schema.get_all_operations():
-            operation = result.ok()
-            if wanted and operation.label not in wanted and operation_id_of(operation) not in wanted:
+        for operation in contract_operations(self.schema, self.contract):
+            if wanted and operation.label not in wanted and self._operation_id(operation) not in wanted:
                 continue
             operations.append(operation)
         return operations
@@ -225,7 +263,7 @@ class LiveRun:
         started = time.monotonic()
         plan = self.plan()
         for index, (op, role) in enumerate(plan, 1):
-            outcome = OperationOutcome(operation=op.label, operation_id=operation_id_of(op))
+            outcome = OperationOutcome(operation=op.label, operation_id=self._operation_id(op))
             self.outcomes[op.label] = outcome
             began = time.monotonic()
             if role.startswith("skip:"):
@@ -246,7 +284,7 @@ class LiveRun:
         return report
 
     def _exercise(self, op, role: str, outcome: OperationOutcome) -> None:
-        op_id = operation_id_of(op)
+        op_id = self._operation_id(op)
         try:
             cases, reason = self._cases(op, role)
         except Exception as exc:  # noqa: BLE001 - one operation the generator chokes on must not end the run
@@ -255,13 +293,13 @@ class LiveRun:
             outcome.skipped = reason
             return
         answered = []
-        for case in cases:
+        for case, mode in cases:
             response = self._send(op, case, outcome)
             if response is None:
                 continue
             answered.append((case, response))
-            self._learn(op, role, case, response)
-            self._check(op, case, response, outcome)
+            self._learn(op, role, case, mode, response)
+            self._check(op, case, mode, response, outcome)
         statuses = {response.status_code for _, response in answered}
         # A 404 proves the operation missing only when the addressed resource surely exists: no path
         # id, or an id of the operation's own collection that the server listed or this run created
@@ -282,9 +320,10 @@ class LiveRun:
 
     # ------------------------------------------------------------------ cases
 
-    def _cases(self, op, role: str) -> tuple[list, str | None]:
+    def _cases(self, op, role: str) -> tuple[list[tuple[Any, GenerationMode | None]], str | None]:
+        """The requests for `op`, each with the mode it was generated in (`None`: built here)."""
         params = path_parameters_of(op.path)
-        op_id = operation_id_of(op)
+        op_id = self._operation_id(op)
         choices: list[dict] | None = None
         if params:
             choices, reason = self._id_choices(op, role, params)
@@ -299,9 +338,8 @@ class LiveRun:
         cases = []
         explicit = role in ("list", "read")
         if explicit:  # the plain request first: the id source of the item operations
-            case = op.Case(path_parameters=choices[0] if choices else None)
-            set_on_case(case, AuthContext(operation=op, app=op.app), None)
-            cases.append(case)
+            case = op.Case(path_parameters=choices[0] if choices else None, headers=dict(self.auth_headers))
+            cases.append((case, None))
         modes = [GenerationMode.POSITIVE]
         # Negative data never targets a path id in write mode: an invalid id must not become a guess.
         if self.options.negative and (role in ("list", "read", "create") or (not params and not target)):
@@ -312,28 +350,29 @@ class LiveRun:
                     lambda fixed, mode=mode: op.as_strategy(mode, path_parameters=fixed))
             else:
                 strategy = op.as_strategy(mode)
-            cases += _draw(strategy, self.options.max_examples, self.options.seed + zlib.crc32(op.label.encode()))
+            drawn = _draw(strategy, self.options.max_examples, self.options.seed + zlib.crc32(op.label.encode()))
+            cases += [(case, mode) for case in drawn]
         if target:
             location, name, _ = target
             ids = iter(target_ids * (len(cases) // max(len(target_ids), 1) + 1))
-            for case in cases:
+            for case, _ in cases:
                 if location == "query":
                     case.query = {name: next(ids)}
                 elif isinstance(case.body, dict):
                     case.body = {**case.body, name: next(ids)}
         if self.options.base_url:
-            for case in cases:
+            for case, _ in cases:
                 if isinstance(case.body, dict) and any(name in case.body for name in NEVER_FIELDS):
                     case.body = {k: v for k, v in case.body.items() if k not in NEVER_FIELDS}
         unique, seen = [], set()
-        for case in cases:
+        for case, mode in cases:
             try:
                 key = hash(case)
             except Exception:  # noqa: BLE001 - an unhashable case is simply not deduplicated
                 key = id(case)
             if key not in seen:
                 seen.add(key)
-                unique.append(case)
+                unique.append((case, mode))
         return unique, None
 
     def _id_choices(self, op, role: str, params: list[str]) -> tuple[list[dict] | None, str | None]:
@@ -377,12 +416,12 @@ class LiveRun:
         except requests.exceptions.ConnectionError as exc:
             if not self.reached:
                 raise TargetUnreachable(f"cannot reach {self.options.base_url}: {_root_cause(exc)}") from None
-            self._add(outcome, Finding(operation=op.label, operation_id=operation_id_of(op), check="transport",
+            self._add(outcome, Finding(operation=op.label, operation_id=self._operation_id(op), check="transport",
                                        change="no answer", detail="connection failed", expected="an HTTP answer",
                                        actual=_root_cause(exc), curl=self._curl(case)))
             return None
         except requests.exceptions.Timeout:
-            self._add(outcome, Finding(operation=op.label, operation_id=operation_id_of(op), check="transport",
+            self._add(outcome, Finding(operation=op.label, operation_id=self._operation_id(op), check="transport",
                                        change="no answer", detail=f"no answer within {self.options.request_timeout:g} s",
                                        expected="an HTTP answer", actual="timeout", curl=self._curl(case)))
             return None
@@ -390,12 +429,12 @@ class LiveRun:
         outcome.requests += 1
         return response
 
-    def _learn(self, op, role: str, case, response) -> None:
+    def _learn(self, op, role: str, case, mode: GenerationMode | None, response) -> None:
         """Harvest listed ids, record what the run created or deleted."""
         status = response.status_code
         if not 200 <= status < 300:
             return
-        if role == "list" and case.meta is None:  # the plain list request
+        if role == "list" and mode is None:  # the plain list request
             collection = collection_of(op.path)
             if collection and op.path == f"/v1/{collection}":
                 self.pools.add_listed(collection, _json(response))
@@ -405,7 +444,7 @@ class LiveRun:
                 collection = self._created_collection(op)
                 self.pools.created.setdefault(collection, []).append(body["id"])
         elif role == "delete":
-            op_id = operation_id_of(op) or ""
+            op_id = self._operation_id(op) or ""
             if op_id in TARGETS:
                 _, name, collection = TARGETS[op_id]
                 value = case.query.get(name)
@@ -419,44 +458,56 @@ class LiveRun:
 
     # ------------------------------------------------------------------ checks
 
-    def _checks_for(self, op) -> list:
-        config = self.schema.config.checks_config_for(operation=op)
-        return [check for check in CHECKS.get_all()
-                if not isinstance(check, type) and config.get_by_name(name=check.__name__).enabled]
-
-    def _check(self, op, case, response, outcome: OperationOutcome) -> None:
-        transport_kwargs = {"session": self.session} if self.session is not None else {}
-        confirmed = self._auth_confirmed
-        for check in self._checks_for(op):
-            name = check.__name__
-            if name == "ignored_auth" and op.label in confirmed:
-                continue  # one confirmation per operation: its probes cost two requests each
-            try:
-                case.validate_response(response, checks=[check], transport_kwargs=transport_kwargs)
-            except FailureGroup as group:
-                for failure in group.exceptions:
-                    for finding in self._findings(op, name, failure, case, response):
-                        self._add(outcome, finding)
-            except requests.exceptions.RequestException as exc:  # a check's own probe failed
-                self._add(outcome, Finding(operation=op.label, operation_id=operation_id_of(op), check=name,
-                                           change="no answer", detail="the check's probe request failed",
-                                           expected="an HTTP answer", actual=_root_cause(exc)))
-            else:
-                if name == "ignored_auth" and 200 <= response.status_code < 300:
-                    confirmed.add(op.label)
-        if case.meta is None:
+    def _check(self, op, case, mode: GenerationMode | None, response, outcome: OperationOutcome) -> None:
+        confirm_auth = (op.label not in self._auth_confirmed and mode in (None, GenerationMode.POSITIVE)
+                        and 200 <= response.status_code < 300)
+        # The key as sent: `ignored_auth` takes it as valid, and re-sends without it and with a wrong one.
+        if mode is None:  # a built request: every check, `ignored_auth` included
+            results = self._validate(op, case, response, outcome, headers=self.auth_headers)
             self._plain_request_accepted(op, case, response, outcome)
+        else:  # every check but `ignored_auth`; it runs on the same request, built, until one confirms
+            results = self._validate(op, case, response, outcome)
+            if confirm_auth:
+                built = op.Case(path_parameters=case.path_parameters, query=case.query,
+                                headers=dict(case.headers or {}), cookies=case.cookies, body=case.body,
+                                media_type=case.media_type)
+                results = self._validate(op, built, response, outcome, headers=self.auth_headers,
+                                         only="ignored_auth", curl_case=case)
+        if confirm_auth and any(r.name == "ignored_auth" and r.failure is None for r in results):
+            self._auth_confirmed.add(op.label)
+
+    def _validate(self, op, case, response, outcome: OperationOutcome, headers: dict | None = None,
+                  only: str | None = None, curl_case=None) -> list:
+        """The configured checks on `response` (or the one named `only`); each failure becomes
+        findings of its check. Returns the checks' results."""
+        transport_kwargs = {"session": self.session} if self.session is not None else {}
+        self.check_results = []
+        try:
+            case.validate_response(response, headers=headers, transport_kwargs=transport_kwargs)
+        except FailureGroup:
+            pass
+        except requests.exceptions.RequestException as exc:  # a check's own probe failed
+            self._add(outcome, Finding(operation=op.label, operation_id=self._operation_id(op), check=only or "checks",
+                                       change="no answer", detail="the check's probe request failed",
+                                       expected="an HTTP answer", actual=_root_cause(exc)))
+            return []
+        results = [r for r in self.check_results if only is None or r.name == only]
+        for result in results:
+            if result.failure is not None:
+                for finding in self._findings(op, result.name, result.failure, curl_case or case, response):
+                    self._add(outcome, finding)
+        return results
 
     def _plain_request_accepted(self, op, case, response, outcome: OperationOutcome) -> None:
         """`positive_data_acceptance` for the plain request (built, not generated, so Schemathesis
         skips it): it is schema-valid, so it must be accepted as any valid request must."""
-        config = self.schema.config.checks_config_for(operation=op).positive_data_acceptance
-        if not config.enabled or response.status_code in expand_status_codes(config.expected_statuses or []):
+        statuses = accepted_statuses(self._operation_id(op))
+        if is_one_of(response.status_code, statuses):
             return
         self._add(outcome, Finding(
-            operation=op.label, operation_id=operation_id_of(op), check="positive_data_acceptance",
+            operation=op.label, operation_id=self._operation_id(op), check="positive_data_acceptance",
             change="request rejected", detail=f"schema-valid request rejected with {response.status_code}",
-            expected=", ".join(config.expected_statuses), actual=f"{response.status_code} {_excerpt(response)}".strip(),
+            expected=", ".join(statuses), actual=f"{response.status_code} {_excerpt(response)}".strip(),
             curl=self._curl(case)))
 
     def _add(self, outcome: OperationOutcome, finding: Finding) -> None:
@@ -469,8 +520,9 @@ class LiveRun:
 
     # ------------------------------------------------------------------ describing failures
 
-    def _findings(self, op, check: str, failure: Failure, case, response) -> list[Finding]:
-        op_id = operation_id_of(op)
+    def _findings(self, op, check: str, failure, case, response) -> list[Finding]:
+        """The findings a check's failure (`schemathesis.errors.FailureGroup`'s) makes, by its kind."""
+        op_id = self._operation_id(op)
         status = response.status_code
         curl = self._curl(case)
         kind = type(failure).__name__
@@ -541,11 +593,10 @@ class LiveRun:
 
     def _cleanup(self) -> None:
         deleters = {}
-        for result in self.schema.get_all_operations():
-            op = result.ok()
+        for op in contract_operations(self.schema, self.contract):
             if op.method.upper() != "DELETE":
                 continue
-            op_id = operation_id_of(op) or ""
+            op_id = self._operation_id(op) or ""
             if op_id in TARGETS:
                 deleters[TARGETS[op_id][2]] = (op, "query", TARGETS[op_id][1])
             elif path_parameters_of(op.path) and op.path == f"/v1/{collection_of(op.path)}/{{{path_parameters_of(op.path)[0]}}}":
@@ -561,8 +612,7 @@ class LiveRun:
                     continue
                 op, location, name = deleters[collection]
                 case = op.Case(path_parameters={name: value} if location == "path" else None,
-                               query={name: value} if location == "query" else None)
-                set_on_case(case, AuthContext(operation=op, app=op.app), None)
+                               query={name: value} if location == "query" else None, headers=dict(self.auth_headers))
                 try:
                     response = case.call(**({"session": self.session} if self.session is not None else {}))
                 except requests.exceptions.RequestException as exc:

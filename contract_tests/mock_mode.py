@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import schemathesis
-from schemathesis.config import SchemathesisConfig
 
 from mock_server.api.resolver import resolve
 from mock_server.app import create_app, load_contract
 from mock_server.config import DEFAULT_API_KEY, Config
+
+# The mock mode's Hypothesis seed: the same draws, the same requests, run after run.
+SEED = 20261124
 
 # Operations where a schema-valid request may still be a 400, as the contract documents: a rule
 # the schema cannot express (a VAT rate or customer that does not exist, a file that is not a
@@ -73,19 +77,16 @@ def implemented_operation_ids() -> list[str]:
     return ids
 
 
-def mock_mode_config(max_examples: int = 30, max_steps: int | None = None) -> SchemathesisConfig:
+def mock_mode_config(max_examples: int = 30, operations: Sequence[dict] = ()) -> schemathesis.Config:
     """Every check on, a fixed seed and a bounded budget, authenticated with the default key.
 
-    `max_steps` bounds each stateful scenario; the state machine then follows only the contract's
-    own links (no inferred ones), so what it exercises is what the contract documents.
+    The state machine follows only the contract's own links (no inferred ones), so what it
+    exercises is what the contract documents. `operations`: further per-operation settings.
     """
-    stateful = {"inference": {"algorithms": []}}
-    if max_steps is not None:
-        stateful["max-steps"] = max_steps
-    return SchemathesisConfig.from_dict({
-        "seed": 20261124,
+    return schemathesis.Config.from_dict({
+        "seed": SEED,
         "generation": {"max-examples": max_examples, "database": "none"},
-        "phases": {"stateful": stateful},
+        "phases": {"stateful": {"inference": {"algorithms": []}}},
         "auth": {"openapi": {"ApiKey": {"api_key": DEFAULT_API_KEY}}},
         "operations": [{
             "include-operation-id": op_id,
@@ -93,15 +94,15 @@ def mock_mode_config(max_examples: int = 30, max_steps: int | None = None) -> Sc
         } for op_id in SANDBOX_RULE_OPERATIONS] + [{
             "include-operation-id": op_id,
             "checks": {"negative_data_rejection": {"enabled": False}},
-        } for op_id in LIVE_BINDING_OPERATIONS],
+        } for op_id in LIVE_BINDING_OPERATIONS] + list(operations),
     })
 
 
-def mock_schema(data_dir, max_examples: int = 30, max_steps: int | None = None):
+def mock_schema(data_dir, max_examples: int = 30, operations: Sequence[dict] = ()):
     """The contract bound to a fresh in-process sandbox app (response validation on)."""
     # No webhook delivery workers: the webhooks the suite registers have made-up URLs, and tests
     # send nothing beyond 127.0.0.1 (deliveries are still recorded, as pending).
     app = create_app(Config(data_dir=data_dir, validate_responses=True, webhook_workers=0))
-    schema = schemathesis.openapi.from_dict(load_contract(), config=mock_mode_config(max_examples, max_steps))
+    schema = schemathesis.openapi.from_dict(load_contract(), config=mock_mode_config(max_examples, operations))
     schema.app = app
     return schema, app

@@ -4,7 +4,6 @@ its own (fault rules and snapshots the fuzzer creates touch no other test)."""
 
 import pytest
 import schemathesis
-from schemathesis.config import SchemathesisConfig
 
 from mock_server.app import create_app
 from mock_server.config import DEFAULT_API_KEY, Config
@@ -15,8 +14,8 @@ RULE_OPERATIONS = ["POST_Mock_AddFault", "POST_Mock_Seed", "POST_Mock_TriggerWeb
                    "PUT_Mock_Clock", "POST_Mock_Redeliver"]
 
 
-def admin_config(max_examples: int = 20) -> SchemathesisConfig:
-    return SchemathesisConfig.from_dict({
+def admin_config(max_examples: int = 20) -> schemathesis.Config:
+    return schemathesis.Config.from_dict({
         "seed": 20261124,
         "generation": {"max-examples": max_examples, "database": "none"},
         "phases": {"stateful": {"enabled": False}},
