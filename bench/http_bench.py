@@ -144,7 +144,9 @@ class Process:
 def sandbox(data_dir: Path, *args: str, env: dict | None = None) -> Process:
     port = free_port()
     clean = {k: "" for k in os.environ if k.startswith("ALTOVIZ_MOCK_")}
-    cmd = [sys.executable, "-m", "mock_server.cli", "serve", "--port", str(port), "--data", str(data_dir), *args]
+    # The live rate limit (on by default for `serve`) off: the benchmark measures what a request costs.
+    cmd = [sys.executable, "-m", "mock_server.cli", "serve", "--port", str(port), "--data", str(data_dir),
+           "--rate-limit", "off", *args]
     return Process("sandbox", cmd, port, env={**clean, **(env or {})})
 
 
@@ -243,10 +245,16 @@ def growth(tmp: Path, sizes: list[int], rounds: int) -> dict:
             count = json_count(url, size)
             creates = loadgen.sequential(url, [("POST", "/v1/SaleInvoices", body)], HEADERS, rounds)
             # Back to `size` documents: delete the drafts just created (not timed).
-            newest = json.loads(get(url, f"/v1/SaleInvoices?PageSize={rounds}&OrderBy=-id"))
+            # Lists are in id order (OrderBy has no effect, as live): the newest follow the first `size`.
+            page, listed = size // 1000 + 1, []
+            while batch := json.loads(get(url, f"/v1/SaleInvoices?PageSize=1000&PageIndex={page}")):
+                listed += batch
+                page += 1
+            newest = listed[size - (size // 1000) * 1000:]
             for doc in newest:
                 request(url, "DELETE", f"/v1/SaleInvoices/{doc['id']}")
-            update = json.dumps({"subject": "Mise à jour", "vendorReference": "bench"}).encode()
+            # PUT replaces, as live: the whole body, changed (read-modify-write).
+            update = json.dumps({**json.loads(body), "subject": "Mise à jour", "vendorReference": "bench"}).encode()
             updates = loadgen.sequential(url, [("PUT", "/v1/SaleInvoices/1", update)], HEADERS, rounds)
             lists = loadgen.sequential(url, [("GET", "/v1/SaleInvoices?PageSize=100", None)], HEADERS,
                                        max(20, rounds // 5))
