@@ -149,7 +149,7 @@ class Collection:
 
     def _writable(self, data: dict, current: dict | None = None) -> dict:
         """The fields of client input a create (`current` None) or an update of `current` may set."""
-        fixed = self.read_only if current is None else (*self.read_only, *self.create_only)
+        fixed = self.read_only if current is None else self._fixed_on_update
         return {k: v for k, v in (data or {}).items() if k not in fixed}
 
     def create(self, data: dict) -> dict:
@@ -169,21 +169,21 @@ class Collection:
             current = self.load(id)
             given = self._writable(data, current)
             kept = {k: v for k, v in current.items() if k.startswith("_") or k in self._fixed_on_update}
-            doc = self.prepare({**kept, **given}, current)
-            self._warn_reset(current, given, doc)
-            doc = self.repo.replace(self.kind, id, doc)
+            doc = self.repo.replace(self.kind, id, self.prepare({**kept, **given}, current))
             self.emit("Updated", id)
             self.after_write(doc, current)
-        return self.view(doc)
+            shown = self.view(doc)
+            self._warn_reset(current, given, shown)
+        return shown
 
     @property
     def _fixed_on_update(self) -> tuple[str, ...]:
         return (*self.read_only, *self.create_only)
 
-    def _warn_reset(self, current: dict, given: dict, doc: dict) -> None:
-        """Warn about the writable fields the body omitted that held a value the `PUT` replaced."""
-        before, after = self.view(current), self.view(doc)
-        reset = sorted(k for k, v in before.items()
+    def _warn_reset(self, current: dict, given: dict, after: dict) -> None:
+        """Warn about the writable fields the body omitted that held a value the `PUT` replaced
+        (`after`: the document as the answer shows it)."""
+        reset = sorted(k for k, v in self.view(current).items()
                        if not k.startswith("_") and k not in self._fixed_on_update and k not in given
                        and v not in (None, "", [], {}) and after.get(k) != v)
         if reset:

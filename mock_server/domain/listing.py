@@ -13,7 +13,6 @@ Semantics (documented in the README and the contract):
 """
 
 import math
-
 import unicodedata
 from typing import Iterable, Sequence
 
