@@ -16,4 +16,4 @@ MAX_EXAMPLES = int(os.environ.get("ALTOVIZ_MOCK_CONTRACT_EXAMPLES", "30"))
 def mock_api_schema(tmp_path_factory):
     schema, app = mock_schema(tmp_path_factory.mktemp("contract-data"), max_examples=MAX_EXAMPLES)
     yield schema
-    app.app.extensions["altoviz_mock"].close()
+    app.services.close()

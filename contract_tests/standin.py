@@ -227,7 +227,7 @@ def sandbox_config(**values) -> Config:
 
 
 def close_app(app) -> None:
-    services = app.app.extensions["altoviz_mock"]
+    services = app.services
     close = getattr(services, "close", None) or services.store.close
     close()
 

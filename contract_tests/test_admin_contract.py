@@ -40,7 +40,7 @@ def admin_api_schema(tmp_path_factory):
     schema = schemathesis.openapi.from_dict(load_admin_contract(), config=admin_config())
     schema.app = app
     yield schema
-    app.app.extensions["altoviz_mock"].close()
+    app.services.close()
 
 
 schema = schemathesis.pytest.from_fixture("admin_api_schema")

@@ -86,7 +86,7 @@ def stateful_schema(tmp_path_factory):
                                            "checks": {"ensure_resource_availability": {"enabled": False}}}
                                           for operation_id in ACTION_OPERATIONS])
     yield schema.include(operation_id=implemented_operation_ids())
-    app.app.extensions["altoviz_mock"].close()
+    app.services.close()
 
 
 # ------------------------------------------------------------------------------- following links

@@ -16,12 +16,12 @@ from connexion.jsonifier import Jsonifier
 from connexion.options import SwaggerUIOptions
 from connexion.middleware import MiddlewarePosition
 
-from .api._http import EXTENSION
+from .api._http import EXTENSION, ServicesContext
 from .api.presenter import Presenter
 from .api.problems import ProblemRenderer
 from .api.resolver import OperationResolver
 from .api.validation import validator_map
-from .asgi import BodyDeadline, BodyLimit, RequestHead
+from .asgi import BodyDeadline, BodyLimit, Pages, RequestHead
 from .auth import security_map
 from .canonical import Canonical
 from .ratelimit import RateLimit
@@ -33,10 +33,12 @@ from .domain.collection import utcnow
 from .events import Dispatcher
 from .files import FileStore
 from .journal import Journal, Operations, RequestJournal
-from .sandbox.admin import admin_pages, load_admin_contract
+from .sandbox.admin import Snapshots, admin_pages, load_admin_contract
 from .sandbox.admin_api import BASE_PATH as ADMIN_BASE_PATH, add_admin_api
 from .sandbox.clock import TenantClock
-from .sandbox.faults import FaultInjection, faults
+from .sandbox.controls import ControlError, problem_answer
+from .sandbox.faults import FaultInjection, Faults
+from .sandbox.seeding import SeedCache
 from .sandbox.tenants import Tenants, reference_data
 from .sandbox.webhooks import Inbox
 from .store import Store
@@ -71,7 +73,8 @@ class OrJSON:
 
 @dataclass
 class Services:
-    """What the adapters reach through `flask.current_app.extensions`."""
+    """What the handlers reach through `api._http.services()` (the dashboard through its Flask
+    app's `extensions`): the app's parts, one set per app."""
 
     config: Config
     store: Store
@@ -82,6 +85,9 @@ class Services:
     inbox: Inbox
     journal: Journal
     renders: RenderSlots
+    faults: Faults
+    snapshots: Snapshots
+    seeds: SeedCache
     clock: Callable = utcnow
 
     def close(self) -> None:
@@ -92,18 +98,22 @@ class Services:
             self.store.close()
 
 
-def _refuse_unrouted():
-    """404 for a request Flask routes but Connexion's router did not (e.g. a newline in a path
-    segment): without an operation context the contract's checks never ran on it. Only the admin
-    API's pages (its contract and Swagger UI, not operations) and the dashboard are plain Flask routes."""
-    if flask.request.blueprint not in (admin_pages.name, dashboard.name):
-        try:
-            connexion.context.operation.operation_id
-        except RuntimeError:
-            flask.abort(404)
+def pages_app(services: Services) -> flask.Flask:
+    """The sandbox's web pages, a Flask app beside the API: the dashboard, the admin API's contract
+    and Swagger UI. They read the app's `Services` from its `extensions`."""
+    pages = flask.Flask(__name__)
+    pages.extensions[EXTENSION] = services
+    pages.register_blueprint(admin_pages)
+    pages.register_blueprint(dashboard)
+    pages.register_error_handler(ControlError, lambda exc: flask.Response(
+        problem_answer(exc.status, exc.title, exc.detail).body, status=exc.status,
+        mimetype="application/problem+json"))
+    pages.json.sort_keys = False
+    pages.json.ensure_ascii = False
+    return pages
 
 
-def create_app(config: Config | None = None) -> connexion.FlaskApp:
+def create_app(config: Config | None = None) -> connexion.AsyncApp:
     """Build the sandbox app: contract, handlers, tenants, store; nothing runs at import time."""
     config = config or Config.from_env()
     spec = load_contract()
@@ -114,11 +124,14 @@ def create_app(config: Config | None = None) -> connexion.FlaskApp:
                         webhooks=Dispatcher(config, tenants.open), inbox=Inbox(),
                         journal=Journal(config.journal_size,
                                         config.data_dir if config.journal_persist else None),
-                        renders=RenderSlots(config.pdf_renders, config.pdf_renders_per_tenant))
+                        renders=RenderSlots(config.pdf_renders, config.pdf_renders_per_tenant),
+                        faults=Faults(), snapshots=Snapshots(config.data_dir), seeds=SeedCache())
 
     # Compact UTF-8 JSON, encoded by orjson (a fifth of a list answer's CPU time with json.dumps).
     jsonifier = Jsonifier(OrJSON, ensure_ascii=False, separators=(",", ":"))
-    app = connexion.FlaskApp(__name__, security_map=security_map(tenants), pythonic_params=True,
+    # AsyncApp, not FlaskApp: the same knobs and contract, a quarter of the framework's CPU per
+    # request (docs/architecture.md); the handlers stay synchronous and run in its thread pool.
+    app = connexion.AsyncApp(__name__, security_map=security_map(tenants), pythonic_params=True,
                              jsonifier=jsonifier, validator_map=validator_map())
     # Connexion resolves $refs in place: give it its own copy. The admin API (/_mock) goes first:
     # the one at the root would take its paths otherwise (sandbox/admin_api.py).
@@ -127,22 +140,20 @@ def create_app(config: Config | None = None) -> connexion.FlaskApp:
                 validate_responses=config.validate_responses, strict_validation=False,
                 swagger_ui_options=SWAGGER_UI)
     ProblemRenderer(spec, {ADMIN_BASE_PATH: load_admin_contract()}).install(app)
-    app.app.extensions[EXTENSION] = services
-    app.app.before_request(_refuse_unrouted)
-    app.app.register_blueprint(dashboard)
-    app.app.json.sort_keys = False
-    app.app.json.ensure_ascii = False
-    # Uploads are checked per kind (5 MB images, 10 MB PDFs); this bounds what is read at all.
-    app.app.config["MAX_CONTENT_LENGTH"] = 12 * 1024 * 1024
+    app.services = services
+    # The app's services for its handlers, around every request (outermost).
+    app.add_middleware(ServicesContext, position=MiddlewarePosition.BEFORE_EXCEPTION, services=services)
     # JSON bodies are bounded in front of everything (413, see asgi.py and the contract).
     app.add_middleware(BodyLimit, position=MiddlewarePosition.BEFORE_SWAGGER)
     # Bodies arrive within a deadline, read on the event loop, never by a waiting thread (asgi.py).
     app.add_middleware(BodyDeadline, position=MiddlewarePosition.BEFORE_SWAGGER, timeout=config.body_timeout)
     app.add_middleware(RequestHead, position=MiddlewarePosition.BEFORE_SWAGGER)
+    # The dashboard and the admin API's pages: a Flask app beside the API (asgi.Pages).
+    app.add_middleware(Pages, position=MiddlewarePosition.BEFORE_SWAGGER, pages=pages_app(services))
     # Fault rules act once the request is routed and authenticated (operationId and tenant known),
     # before its handler; their latency is awaited on the event loop (sandbox/faults.py).
     app.add_middleware(FaultInjection, position=MiddlewarePosition.BEFORE_CONTEXT,
-                       rules=faults(app.app), tenants=tenants)
+                       rules=services.faults, tenants=tenants)
     # PDF downloads take turns per tenant for the render slots, waiting on the loop (rendering.py).
     app.add_middleware(FairRenders, position=MiddlewarePosition.BEFORE_CONTEXT, slots=services.renders)
     # Requests read as the live API reads them, before anything routes or validates them.

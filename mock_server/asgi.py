@@ -9,7 +9,9 @@ import re
 from connexion.exceptions import BadRequestProblem, ProblemException
 
 MAX_JSON_BODY = 1024 * 1024
-"""Bytes a request body may hold, except multipart uploads (bounded per kind, see app.py)."""
+"""Bytes a request body may hold, except multipart uploads."""
+MAX_UPLOAD_BODY = 12 * 1024 * 1024
+"""Bytes a multipart upload may hold (each kind of file is then checked: 5 MB images, 10 MB PDFs)."""
 
 
 class BodyTooLarge(ProblemException):
@@ -21,23 +23,25 @@ class BodyTooLarge(ProblemException):
 
 
 class BodyLimit:
-    """Refuse (413) a non-multipart request body over `limit` bytes, before anything reads it.
+    """Refuse (413) a request body over `limit` bytes (a multipart upload over `upload_limit`),
+    before anything reads it.
 
     A declared `Content-Length` over the limit is refused at once; a body without one (chunked)
     is counted as it is received and refused when it passes the limit.
     """
 
-    def __init__(self, app, limit: int = MAX_JSON_BODY):
+    def __init__(self, app, limit: int = MAX_JSON_BODY, upload_limit: int = MAX_UPLOAD_BODY):
         self.app = app
         self.limit = limit
+        self.upload_limit = upload_limit
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             return await self.app(scope, receive, send)
-        length = None
+        length, limit = None, self.limit
         for name, value in scope["headers"]:
             if name == b"content-type" and value.lower().startswith(b"multipart/"):
-                return await self.app(scope, receive, send)
+                limit = self.upload_limit
             if name == b"content-length":
                 length = value
         if length is not None:
@@ -45,9 +49,9 @@ class BodyLimit:
                 declared = int(length)
             except ValueError:
                 declared = None
-            if declared is not None and declared > self.limit:
-                raise BodyTooLarge(self.limit)
-        limit, received = self.limit, 0
+            if declared is not None and declared > limit:
+                raise BodyTooLarge(limit)
+        received = 0
 
         async def counting_receive():
             nonlocal received
@@ -172,4 +176,38 @@ class RequestHead:
                     headers[index] = (name, media_type.lower() + sep + parameters)
                     scope = {**scope, "headers": headers}
                 break
+        return await self.app(scope, receive, send)
+
+
+class Pages:
+    """The sandbox's web pages (not operations of a contract): the dashboard and the admin API's
+    contract and Swagger UI, a Flask app of their own (`pages`) run by a2wsgi in its threads.
+
+    A request whose path one of `pages`' routes matches (any method: Flask answers its own 405s and
+    redirects) goes to it; everything else goes on to Connexion's routing.
+    """
+
+    def __init__(self, app, *, pages, prefix: str = "/_mock/"):
+        from a2wsgi import WSGIMiddleware
+
+        self.app = app
+        self.prefix = prefix
+        self.routes = pages.url_map.bind("localhost")
+        self.pages = WSGIMiddleware(pages.wsgi_app)
+
+    def _is_page(self, path: str) -> bool:
+        from werkzeug.exceptions import MethodNotAllowed, NotFound
+        from werkzeug.routing import RequestRedirect
+
+        try:
+            self.routes.match(path, method="GET")
+        except NotFound:
+            return False
+        except (MethodNotAllowed, RequestRedirect):
+            return True
+        return True
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"].startswith(self.prefix) and self._is_page(scope["path"]):
+            return await self.pages(scope, receive, send)
         return await self.app(scope, receive, send)

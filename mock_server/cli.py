@@ -297,7 +297,7 @@ def serve(args: argparse.Namespace) -> int:
         pass
     finally:
         sock.close()
-        app.app.extensions["altoviz_mock"].close()
+        app.services.close()
     return 0 if server.started else 1
 
 

@@ -1,6 +1,6 @@
 """PDF renders shared fairly by the tenants, and given up when their client leaves.
 
-A render is CPU work in one of the request threads (a2wsgi's 10, shared by every request).
+A render is CPU work in one of the handlers' threads (Connexion's thread pool, shared by every request).
 `FairRenders`, a Connexion middleware after routing and security (the operationId and the tenant
 are in the scope), admits the sale documents' `Download` operations through `RenderSlots`: at most
 `total` renders at a time (fewer than the threads, so other requests always find one), at most

@@ -32,7 +32,7 @@ def config(tmp_path) -> Config:
 def app(config):
     app = create_app(config)
     yield app
-    app.app.extensions["altoviz_mock"].close()
+    app.services.close()
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def two_teams(tmp_path):
     app = create_app(Config(data_dir=tmp_path, api_keys=(TEAM_B,), validate_responses=True))
     with app.test_client(headers={"X-API-KEY": KEY}) as a, app.test_client(headers={"X-API-KEY": TEAM_B}) as b:
         yield a, b
-    app.app.extensions["altoviz_mock"].close()
+    app.services.close()
 
 
 @pytest.fixture

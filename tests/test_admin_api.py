@@ -43,7 +43,7 @@ def test_snapshots_live_as_long_as_the_data(tmp_path, on_disk):
     with first.test_client(headers={"X-API-KEY": DEFAULT_API_KEY}) as client:
         assert client.post("/_mock/snapshots/before.demo").status_code == 201
         client.delete("/v1/Customers/1")
-    first.app.extensions["altoviz_mock"].close()
+    first.services.close()
     second = create_app(config)
     try:
         with second.test_client(headers={"X-API-KEY": DEFAULT_API_KEY}) as client:
@@ -57,7 +57,7 @@ def test_snapshots_live_as_long_as_the_data(tmp_path, on_disk):
             assert client.delete("/_mock/snapshots/before.demo").status_code == 200
             assert client.get("/_mock/snapshots").json() == []
     finally:
-        second.app.extensions["altoviz_mock"].close()
+        second.services.close()
 
 
 ADMIN = {"X-Admin-Key": "admin-secret-of-the-test"}
@@ -71,7 +71,7 @@ def two_teams_admin(tmp_path):
     with app.test_client(headers={"X-API-KEY": DEFAULT_API_KEY}) as a, \
             app.test_client(headers={"X-API-KEY": "team-b-secret-key"}) as b:
         yield a, b
-    app.app.extensions["altoviz_mock"].close()
+    app.services.close()
 
 
 def test_controls_across_tenants_need_the_admin_key(two_teams, two_teams_admin):
@@ -212,24 +212,32 @@ def test_a_method_a_path_does_not_have_is_a_405_with_allow(client, method, path,
 
 
 def test_connexion_routes_the_admin_operations(app):
+    from connexion.middleware import MiddlewarePosition
+
+    from mock_server.app import pages_app
+
     seen = []
 
-    @app.app.after_request
-    def operation(response):
-        import connexion
-        seen.append(connexion.context.operation.operation_id)
-        return response
+    class Routed:  # what Connexion's router put in the scope, seen just before the handler
+        def __init__(self, asgi):
+            self.asgi = asgi
 
+        async def __call__(self, scope, receive, send):
+            if scope["type"] == "http":
+                seen.append(scope.get("extensions", {}).get("connexion_routing", {}).get("operation_id"))
+            await self.asgi(scope, receive, send)
+
+    app.add_middleware(Routed, position=MiddlewarePosition.BEFORE_CONTEXT)
     with app.test_client(headers={"X-API-KEY": DEFAULT_API_KEY}) as c:
         c.get("/_mock/health")
         c.post("/_mock/snapshots/start")
         c.delete("/_mock/faults/7")
     assert seen == ["GET_Mock_Health", "POST_Mock_SaveSnapshot", "DELETE_Mock_DeleteFault"]
-    # No Flask route of its own for an operation: under /_mock, Connexion's blueprint of admin.yaml and
-    # the pages (contract, Swagger UI, the dashboard) only.
-    blueprints = {rule.endpoint.split(".")[0] for rule in app.app.url_map.iter_rules()
+    # Under /_mock, the Flask app beside the API holds the pages (contract, Swagger UI, the
+    # dashboard) only: no operation of admin.yaml is a page.
+    blueprints = {rule.endpoint.split(".")[0] for rule in pages_app(app.services).url_map.iter_rules()
                   if rule.rule.startswith("/_mock/")}
-    assert blueprints == {"mock_admin", "mock_admin_pages", "mock_dashboard"}
+    assert blueprints == {"mock_admin_pages", "mock_dashboard"}
 
 
 def test_every_admin_operation_has_its_handler_and_the_contract_is_valid():

@@ -25,7 +25,7 @@ class FakeClock:
 @pytest.fixture
 def clock(app):
     fake = FakeClock(dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.timezone.utc))
-    app.app.extensions["altoviz_mock"].clock = fake
+    app.services.clock = fake
     return fake
 
 

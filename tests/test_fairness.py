@@ -89,7 +89,7 @@ def test_an_attempt_to_a_dripping_receiver_ends_at_its_deadline(tmp_path, drippi
 
             attempts = wait_until(lambda: client.get("/_mock/webhooks/deliveries").json(), what="the first attempt")
     finally:
-        app.app.extensions["altoviz_mock"].close()
+        app.services.close()
 
     (attempt,) = attempts
     assert attempt["error"].startswith("timeout after 1 s")
@@ -118,14 +118,14 @@ def test_slow_deliveries_of_one_tenant_leave_a_worker_for_another(tmp_path, drip
             assert dripping.accepted == 3  # and A never got the fourth worker
     finally:
         dripping.close()
-        app.app.extensions["altoviz_mock"].close()
+        app.services.close()
         receiver.close()
 
 
 def test_a_delivery_that_cannot_be_sent_is_failed_with_its_reason(tmp_path):
     receiver = Receiver()
     app = create_app(Config(data_dir=tmp_path, webhook_backoff=0.05, webhook_max_attempts=3, webhook_timeout=1.0))
-    services = app.app.extensions["altoviz_mock"]
+    services = app.services
     try:
         with app.test_client(headers={"X-API-KEY": KEY}) as client:
             register(client, f"{receiver.url}/hook", ["CustomerDeleted"])

@@ -111,7 +111,7 @@ def test_the_image_url_follows_the_host_the_request_came_in_on(app, client):
     assert line["product"]["imageUrl"] == f"http://docker-host:8080{path}"
 
     # Nothing host-bound is stored: only the file the image is.
-    services = app.app.extensions["altoviz_mock"]
+    services = app.services
     stored = services.tenants.open(services.tenants.authenticate(KEY)).get("Products", PRODUCT)
     assert "imageUrl" not in stored and stored["_image"]["fileId"] in path
 
@@ -119,7 +119,7 @@ def test_the_image_url_follows_the_host_the_request_came_in_on(app, client):
 def test_an_image_url_stored_by_an_older_version_is_never_answered(app, client):
     png = png_bytes((4, 5, 6))
     upload(client, f"/v1/ProductImages/{PRODUCT}", png, "photo.png", "image/png")
-    services = app.app.extensions["altoviz_mock"]
+    services = app.services
     repo = services.tenants.open(services.tenants.authenticate(KEY))
     with repo.transaction():  # what versions that stored the URL at upload time left behind
         repo.replace("Products", PRODUCT, {**repo.get("Products", PRODUCT), "imageUrl": "http://127.0.0.1:1/_mock/files/old"})

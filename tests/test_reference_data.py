@@ -150,4 +150,4 @@ def test_hello_never_echoes_a_key_whatever_its_length(tmp_path, key):
         assert response.status_code == 200
         assert key not in response.text
         assert response.json()["apiKeyName"]
-    app.app.extensions["altoviz_mock"].store.close()
+    app.services.store.close()

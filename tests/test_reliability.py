@@ -96,7 +96,7 @@ def assert_documented(response: httpx.Response, method: str, path: str) -> None:
 
 def tenant_state(app, key: str = KEY) -> str:
     """Everything a tenant holds, as comparable text."""
-    return json.dumps(app.app.extensions["altoviz_mock"].tenants.open(key).dump(), sort_keys=True)
+    return json.dumps(app.services.tenants.open(key).dump(), sort_keys=True)
 
 
 def png() -> bytes:
@@ -534,7 +534,7 @@ def query_for(op: dict, ids: dict[str, int]) -> dict[str, object]:
 
 def test_no_operation_of_one_tenant_reads_or_changes_another_tenants_data(tmp_path):
     app = create_app(Config(data_dir=tmp_path / "data", open_tenants=True))
-    services = app.app.extensions["altoviz_mock"]
+    services = app.services
     try:
         with app.test_client(headers={"X-API-KEY": "tenant-a"}) as a, \
                 app.test_client(headers={"X-API-KEY": "tenant-b"}) as b:

@@ -73,7 +73,7 @@ def test_reset_of_an_open_tenant_empties_it(tmp_path):
         assert c.post("/v1/Customers", json={"companyName": "Job 42 bis"}).json()["number"] == "C00001"
     with app.test_client(headers={"X-API-KEY": DEFAULT_API_KEY}) as seeded:
         assert len(seeded.get("/v1/Customers").json()) == 30
-    app.app.extensions["altoviz_mock"].store.close()
+    app.services.store.close()
 
 
 def test_a_reset_survives_a_restart(tmp_path):
@@ -82,10 +82,10 @@ def test_a_reset_survives_a_restart(tmp_path):
     with app.test_client(headers={"X-API-KEY": DEFAULT_API_KEY}) as c:
         created = c.post("/v1/Customers", json={"companyName": "Avant reset"}).json()
         c.post("/_mock/reset")
-    app.app.extensions["altoviz_mock"].store.close()
+    app.services.store.close()
 
     restarted = create_app(config)
     with restarted.test_client(headers={"X-API-KEY": DEFAULT_API_KEY}) as c:
         assert c.get(f"/v1/Customers/{created['id']}").status_code == 404
         assert c.post("/v1/Customers", json={"companyName": "Après"}).json()["number"] == created["number"]
-    restarted.app.extensions["altoviz_mock"].store.close()
+    restarted.services.store.close()

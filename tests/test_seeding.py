@@ -14,7 +14,7 @@ KINDS = ("Customers", "Contacts", "Suppliers", "Products", "ProductFamilies")
 def open_app(tmp_path):
     app = create_app(Config(data_dir=tmp_path / "data", open_tenants=True, validate_responses=True))
     yield app
-    app.app.extensions["altoviz_mock"].close()
+    app.services.close()
 
 
 def everything(client) -> dict[str, list]:

@@ -3,12 +3,16 @@ webhook events, and response shaping."""
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Callable, TypeVar
 from urllib.parse import quote, urlencode
 
-import flask
+import anyio.from_thread
+import connexion.context
 from connexion.context import context
+from connexion.lifecycle import ConnexionResponse
+from starlette.requests import Request
 
 from .. import warnings
 from ..domain.collection import Collection, Context
@@ -18,11 +22,40 @@ from .presenter import Presenter
 
 EXTENSION = "altoviz_mock"
 T = TypeVar("T")
+# The `Services` of the app answering the request: set around each request by `ServicesContext`
+# (several apps may live in one process, e.g. in tests), seen by the handlers' threads too.
+CURRENT: ContextVar = ContextVar("altoviz_mock_services")
+
+
+class ServicesContext:
+    """ASGI middleware (outermost): the app's `Services` in `CURRENT` while a request is answered."""
+
+    def __init__(self, app, *, services):
+        self.app = app
+        self.services = services
+
+    async def __call__(self, scope, receive, send):
+        token = CURRENT.set(self.services)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            CURRENT.reset(token)
 
 
 def services():
     """The app's `Services` (set by `create_app`)."""
-    return flask.current_app.extensions[EXTENSION]
+    return CURRENT.get()
+
+
+def http_request() -> Request:
+    """The request being answered, as Starlette reads Connexion's ASGI scope (headers, query, URL)."""
+    return Request(connexion.context.scope, connexion.context.receive)
+
+
+def request_body() -> bytes:
+    """The request's raw body, read from a handler's thread (the handlers run in Connexion's
+    thread pool; the body is read on the event loop)."""
+    return anyio.from_thread.run(http_request().body)
 
 
 def tenant_id() -> str:
@@ -32,7 +65,7 @@ def tenant_id() -> str:
 
 def host_url() -> str:
     """The URL the request reached the sandbox at, e.g. `http://127.0.0.1:8000/`."""
-    return flask.request.host_url
+    return str(http_request().base_url)
 
 
 def domain() -> Context:
@@ -53,6 +86,12 @@ def write(operation: Callable[[Context], T]) -> T:
     return result
 
 
+def empty_answer(status: int = 200, content_type: str = "application/json") -> ConnexionResponse:
+    """A body-less answer (the contract documents some 200s so), with the content type response
+    validation expects."""
+    return ConnexionResponse(status_code=status, content_type=content_type, body=b"")
+
+
 def present(schema: str, value):
     """Shape `value` (a document or a list of them) as the contract's `schema` describes it."""
     presenter: Presenter = services().presenter
@@ -63,8 +102,9 @@ def present(schema: str, value):
 
 def page_link(index: int) -> str:
     """The request's own URL (path and query, relative, in the contract's spelling) at page `index`."""
-    query = [(k, v) for k, v in flask.request.args.items(multi=True) if k != "PageIndex"]
-    return flask.request.path + "?" + urlencode([("PageIndex", index), *query], quote_via=quote)
+    request = http_request()
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "PageIndex"]
+    return request.url.path + "?" + urlencode([("PageIndex", index), *query], quote_via=quote)
 
 
 def paging_headers(page: Page) -> dict[str, str]:
@@ -160,7 +200,7 @@ class Resource:
     def delete(self, id: int):
         write(lambda ctx: self.collection(ctx).delete(id))
         # The contract documents a body-less 200; the content type keeps response validation happy.
-        return flask.Response(status=200, mimetype="application/json")
+        return empty_answer()
 
     def find(self, **criteria):
         return self.present(self.of_tenant().find(**criteria))

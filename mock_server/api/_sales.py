@@ -3,8 +3,6 @@ products the lines embed), and the PDF answer."""
 
 from __future__ import annotations
 
-import flask
-
 from .. import pdfs
 from ..journal import CLIENT_CLOSED
 from ..rendering import cancellation
@@ -12,7 +10,7 @@ from ..domain.errors import InvalidRequest
 from ..domain.parties import Customers
 from ..domain.sales import SaleDocuments
 from ..domain.kinds import KINDS
-from ._http import domain, paged, pdf_url, present, with_urls, write
+from ._http import domain, empty_answer, paged, pdf_url, present, with_urls, write
 
 
 class SaleResource:
@@ -78,7 +76,6 @@ class SaleResource:
         except pdfs.DocumentTooLarge as exc:
             raise InvalidRequest(str(exc)) from None
         except pdfs.RenderCancelled:
-            return flask.Response(status=CLIENT_CLOSED)  # dropped by FairRenders: the client left
+            return empty_answer(CLIENT_CLOSED, "application/pdf")  # dropped by FairRenders: the client left
         name = document.get("number") or f"{self.schema}-{id}-brouillon"
-        return flask.Response(body, status=200, mimetype="application/pdf",
-                              headers={"Content-Disposition": f'inline; filename="{name}.pdf"'})
+        return body, 200, {"Content-Type": "application/pdf", "Content-Disposition": f'inline; filename="{name}.pdf"'}

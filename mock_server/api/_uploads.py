@@ -10,9 +10,10 @@ MB = 1024 * 1024
 
 def read_upload(file, *, accepted: dict[str, str], max_bytes: int) -> tuple[bytes, str, str | None]:
     """(bytes, media type, file name) of the `file` form field, or a 4xx that says what is wrong."""
-    if file is None or not hasattr(file, "read"):
+    # Connexion gives the form's file as Starlette's UploadFile: its `file` is read in this thread.
+    if file is None or not hasattr(getattr(file, "file", None), "read"):
         raise InvalidRequest("Envoyez le fichier en multipart/form-data dans un champ nommé 'file'.")
-    data = file.read(max_bytes + 1)
+    data = file.file.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise PayloadTooLarge(f"The file is larger than the {max_bytes // MB} MB the sandbox accepts")
     if not data:

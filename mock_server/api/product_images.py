@@ -1,9 +1,7 @@
 """/v1/ProductImages: a product's picture, stored by the sandbox and served under /_mock/files."""
 
-import flask
-
 from ..domain.catalog import Products
-from ._http import domain, services, write
+from ._http import domain, empty_answer, services, write
 from ._uploads import MB, read_upload
 from .products import products
 
@@ -24,4 +22,4 @@ def get(product_id):
 
 def delete(product_id):
     write(lambda ctx: Products(ctx).remove_image(product_id))
-    return flask.Response(status=200, mimetype="application/json")
+    return empty_answer()

@@ -7,8 +7,8 @@ markup) over `TenantView`'s in-process reads; live parts and actions use the ven
 requests go to the documented `/_mock` and `/v1` operations with the key in `hx-headers`. No asset
 comes from the internet and there is no build step.
 
-`dashboard` is a plain Flask blueprint (not operations of a contract): create_app registers it and
-lets it through `_refuse_unrouted` as it does the admin API's pages.
+`dashboard` is a plain Flask blueprint (not operations of a contract) of the Flask app of pages
+beside the API (`app.pages_app`, reached through `asgi.Pages`), with the admin API's pages.
 """
 
 from __future__ import annotations

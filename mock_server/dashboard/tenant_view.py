@@ -11,16 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import flask
 
 from ..domain.catalog import Products
 from ..domain.parties import Customers, Suppliers
 from ..domain.sales import OUTBOX, SaleCredits, SaleInvoices, SaleQuotes
 from ..domain.webhooks import Webhooks
 from ..events import ATTEMPTS, BAD_SIGNATURE, EVENTS, sign, wrong_signature
-from ..sandbox import admin
 from ..sandbox.clock import TenantClock
-from ..sandbox.faults import faults
 
 # The kinds an overview counts, in the order it shows them, with their French names.
 COUNTED = (("Customers", "Clients"), ("Suppliers", "Fournisseurs"), ("Contacts", "Contacts"),
@@ -70,13 +67,13 @@ class TenantView:
         return TenantClock(self.repo, real=self.services.clock).state()
 
     def fault_rules(self) -> list[dict]:
-        return faults(flask.current_app).list(self.tenant)
+        return self.services.faults.list(self.tenant)
 
     def webhooks(self) -> list[dict]:
         return Webhooks(self.ctx).list()
 
     def snapshots(self) -> list[str]:
-        return admin._snapshots().names(self.tenant)
+        return self.services.snapshots.names(self.tenant)
 
     # --- lists and documents -------------------------------------------------------------------
     def page(self, name: str, query: str | None, index: int) -> Page:

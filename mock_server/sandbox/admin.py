@@ -1,9 +1,8 @@
 """More admin API handlers under /_mock: reset of every tenant, the tenants known, named snapshots of
 a tenant's data, and fault injection (see faults.py). Snapshots live in memory (lost on restart).
 
-Also the hook applying fault rules to /v1 and /Hello (`inject_faults`, a Flask `before_request`
-of the app), and the admin API's pages: its contract and Swagger UI (`admin_pages`, plain Flask
-routes, not operations of admin.yaml).
+Also the admin API's pages: its contract and Swagger UI (`admin_pages`, routes of the Flask app of
+pages beside the API, `app.pages_app`, not operations of admin.yaml).
 """
 
 from __future__ import annotations
@@ -17,13 +16,12 @@ from pathlib import Path
 
 import flask
 
-from ..api._http import EXTENSION
+from ..api._http import http_request, services
 from ..contracts import contract_text, load_contract
 from ..store import replace_file, tenant_dirname
 from .controls import ControlError, _json, _tenant, _tenants
-from .faults import FaultError, faults
+from .faults import FaultError
 
-SNAPSHOTS_KEY = "altoviz_mock.snapshots"
 SNAPSHOT_NAME = re.compile(r"^[A-Za-z0-9._~-]{1,100}$")
 
 
@@ -52,7 +50,7 @@ def _require_admin_key(action: str) -> None:
     if expected is None:
         raise ControlError(403, "Forbidden", f"{action} acts on every tenant: start the sandbox with "
                            f"--admin-key KEY (or ALTOVIZ_MOCK_ADMIN_KEY) and send it as {ADMIN_KEY_HEADER}")
-    given = flask.request.headers.get(ADMIN_KEY_HEADER, "")
+    given = http_request().headers.get(ADMIN_KEY_HEADER, "")
     if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8")):
         raise ControlError(403, "Forbidden", f"{action} needs the sandbox's admin key in {ADMIN_KEY_HEADER}")
 
@@ -61,13 +59,13 @@ def reset():
     """Put the calling tenant (its X-API-KEY) back to its initial state (clock and outbox included,
     request journal emptied); `?all=true`: every tenant known to the sandbox (with the admin key)."""
     caller = _tenant()
-    every = flask.request.args.get("all", "false").lower()
+    every = http_request().query_params.get("all", "false").lower()
     if every not in ("true", "false"):
         raise ControlError(400, "Bad Request", '"all" must be true or false')
     if every == "true":
         _require_admin_key("Resetting every tenant")
     targets = _known_tenants() if every == "true" else [caller]
-    journal = flask.current_app.extensions[EXTENSION].journal
+    journal = services().journal
     for tenant in targets:
         _tenants().reset(tenant)
         journal.clear(tenant)
@@ -85,7 +83,7 @@ def tenants():
         answer.append({"keyHint": key_hint(tenant),
                        "configured": tenant in _tenants().config.all_api_keys,
                        "documents": {kind: len(docs) for kind, docs in data.items() if docs}})
-    return flask.jsonify(answer)
+    return answer
 
 
 class Snapshots:
@@ -142,10 +140,7 @@ class Snapshots:
 
 
 def _snapshots() -> Snapshots:
-    snapshots = flask.current_app.extensions.get(SNAPSHOTS_KEY)
-    if snapshots is None:
-        snapshots = flask.current_app.extensions.setdefault(SNAPSHOTS_KEY, Snapshots(_tenants().config.data_dir))
-    return snapshots
+    return services().snapshots
 
 
 def _snapshot_name(name: str) -> str:
@@ -168,7 +163,7 @@ def save_snapshot(name: str):
 
 def list_snapshots():
     """The calling tenant's snapshot names."""
-    return flask.jsonify(_snapshots().names(_tenant()))
+    return _snapshots().names(_tenant())
 
 
 def restore_snapshot(name: str):
@@ -197,30 +192,30 @@ def add_fault():
     """Add a fault rule for the calling tenant's /v1 and /Hello requests (see faults.py)."""
     tenant = _tenant()
     try:
-        rule = faults(flask.current_app).add(tenant, _json())
+        rule = services().faults.add(tenant, _json())
     except FaultError as exc:
         raise ControlError(400, "Bad Request", str(exc)) from None
     return rule, 201
 
 
 def list_faults():
-    return flask.jsonify(faults(flask.current_app).list(_tenant()))
+    return services().faults.list(_tenant())
 
 
 def delete_fault(id_: int):
     """Remove one rule (`id_`: the path's integer, converted by Connexion)."""
-    if not faults(flask.current_app).delete(_tenant(), id_):
+    if not services().faults.delete(_tenant(), id_):
         raise ControlError(404, "Not Found", f"No fault rule {id_}")
     return {"deleted": 1}
 
 
 def clear_faults():
-    return {"deleted": faults(flask.current_app).clear(_tenant())}
+    return {"deleted": services().faults.clear(_tenant())}
 
 
 # --- the admin API's own contract and API page ---------------------------------------------------
 
-# Not operations of admin.yaml: plain Flask routes (app._refuse_unrouted lets this blueprint through).
+# Not operations of admin.yaml: pages of the Flask app beside the API (`app.pages_app`, `asgi.Pages`).
 admin_pages = flask.Blueprint("mock_admin_pages", __name__, url_prefix="/_mock")
 
 

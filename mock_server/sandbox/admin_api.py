@@ -107,12 +107,12 @@ class ParsedJSONBody(JSONRequestBodyValidator):
 
 VALIDATOR_MAP = {"parameter": Unchecked, "body": MediaTypeDict({"*/*json": ParsedJSONBody})}
 
-# The admin API's contract and Swagger UI are `admin.admin_pages` (plain Flask routes), not Connexion's.
+# The admin API's contract and Swagger UI are `admin.admin_pages` (pages of the Flask app beside), not Connexion's.
 NO_SWAGGER_UI = SwaggerUIOptions(serve_spec=False, swagger_ui=False)
 
 
 def add_admin_api(app, *, validate_responses: bool) -> None:
-    """Serve admin.yaml's operations at /_mock on a Connexion `FlaskApp`, and its pages.
+    """Serve admin.yaml's operations at /_mock on a Connexion app (its pages are `admin.admin_pages`).
 
     Added before an API mounted at the root: Connexion's router tries the APIs in order, and the
     root one would take /_mock paths for its own (unrouted, so a wrong method would not be a 405).
@@ -121,5 +121,4 @@ def add_admin_api(app, *, validate_responses: bool) -> None:
     app.add_api(copy.deepcopy(load_admin_contract()), base_path=BASE_PATH, name="mock_admin",
                 resolver=AdminResolver(), validator_map=VALIDATOR_MAP, strict_validation=False,
                 validate_responses=validate_responses, swagger_ui_options=NO_SWAGGER_UI)
-    app.app.register_error_handler(ControlError, _problem)
-    app.app.register_blueprint(admin.admin_pages)
+    app.add_error_handler(ControlError, _problem)

@@ -9,12 +9,13 @@ rest of the request themselves and word each refusal (`ControlError`).
 from __future__ import annotations
 
 import datetime as dt
+import json
 
-import flask
 from connexion.context import context
+from connexion.lifecycle import ConnexionResponse
 
 from .. import __version__
-from ..api._http import EXTENSION
+from ..api._http import request_body, services
 from ..domain.catalog import Products
 from ..domain.purchases import PurchaseInvoices
 from ..domain.sales import OUTBOX
@@ -30,13 +31,19 @@ class ControlError(Exception):
         self.status, self.title, self.detail = status, title, detail
 
 
-def _problem(exc: ControlError):
-    """The Flask error handler of `ControlError` (registered by `admin_api.add_admin_api`)."""
-    return flask.jsonify({"type": "about:blank", "title": exc.title, "status": exc.status, "detail": exc.detail}), exc.status
+def _problem(_request, exc: ControlError):
+    """The error handler of `ControlError` (registered by `admin_api.add_admin_api`)."""
+    return problem_answer(exc.status, exc.title, exc.detail)
+
+
+def problem_answer(status: int, title: str, detail: str) -> ConnexionResponse:
+    """A ProblemDetails answer of the admin API."""
+    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}, ensure_ascii=False)
+    return ConnexionResponse(status_code=status, content_type="application/problem+json", body=body.encode())
 
 
 def _tenants():
-    return flask.current_app.extensions[EXTENSION].tenants
+    return services().tenants
 
 
 def _tenant() -> str:
@@ -46,11 +53,14 @@ def _tenant() -> str:
 
 
 def _clock() -> TenantClock:
-    return TenantClock(_tenants().open(_tenant()), real=flask.current_app.extensions[EXTENSION].clock)
+    return TenantClock(_tenants().open(_tenant()), real=services().clock)
 
 
 def _json() -> dict:
-    body = flask.request.get_json(silent=True)
+    try:
+        body = json.loads(request_body() or b"null")
+    except ValueError:
+        body = None
     if not isinstance(body, dict):
         raise ControlError(400, "Bad Request", "Expected a JSON object body")
     return body
@@ -63,7 +73,7 @@ def health():
 
 def renders():
     """The calling tenant's PDF renders: running, waiting for a slot, cancelled (client gone)."""
-    return flask.current_app.extensions[EXTENSION].renders.state(_tenant())
+    return services().renders.state(_tenant())
 
 
 def get_clock():
@@ -110,7 +120,7 @@ def advance_clock():
 
 def outbox():
     """The mails the calling tenant's Send operations recorded, oldest first (nothing is really sent)."""
-    return flask.jsonify(_tenants().open(_tenant()).all(OUTBOX))
+    return _tenants().open(_tenant()).all(OUTBOX)
 
 
 def _image_file(product: dict):
@@ -130,7 +140,7 @@ def file(file_id: str):
     repo = _tenants().open(_tenant())
     owned = repo.select_by(Products.kind, _image_file, [file_id]) or \
         repo.select_by(PurchaseInvoices.kind, _invoice_file, [file_id])
-    data = flask.current_app.extensions[EXTENSION].files.get(file_id) if owned else None
+    data = services().files.get(file_id) if owned else None
     if data is None:
         raise ControlError(404, "Not Found", f"No file {file_id}")
-    return flask.Response(data, mimetype=sniff(data) or "application/octet-stream")
+    return ConnexionResponse(status_code=200, content_type=sniff(data) or "application/octet-stream", body=data)

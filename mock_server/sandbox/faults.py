@@ -27,7 +27,6 @@ from connexion.middleware.abstract import ROUTING_CONTEXT
 
 from ..contracts import load_contract
 
-FAULTS_KEY = "altoviz_mock.faults"
 
 
 @functools.lru_cache(maxsize=1)
@@ -213,7 +212,3 @@ class FaultInjection:
         await send({"type": "http.response.body", "body": payload})
 
 
-def faults(app) -> Faults:
-    """The app's fault rules (created on first use; asked on every /v1 request)."""
-    rules = app.extensions.get(FAULTS_KEY)
-    return rules if rules is not None else app.extensions.setdefault(FAULTS_KEY, Faults())

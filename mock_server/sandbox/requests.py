@@ -4,24 +4,23 @@ entries and its filters are mock_server/journal.py."""
 
 from __future__ import annotations
 
-import flask
-
 from .. import __version__
-from ..api._http import EXTENSION
+from ..api._http import host_url, http_request, services
 from ..journal import FilterError, Journal, har, page_of, paging, select
 from .controls import ControlError, _tenant
 
 
 def _journal() -> Journal:
-    return flask.current_app.extensions[EXTENSION].journal
+    return services().journal
 
 
 def _selected() -> list[dict]:
     """The entries the filters keep (`page` and `pageSize`, shared by the three endpoints in
     admin.yaml, are checked here too, so that a bad one is a 400 wherever it is given)."""
     try:
-        paging(flask.request.args)
-        return select(_journal().entries(_tenant()), flask.request.args)
+        args = http_request().query_params
+        paging(args)
+        return select(_journal().entries(_tenant()), args)
     except FilterError as exc:
         raise ControlError(400, "Bad Request", str(exc)) from None
 
@@ -29,7 +28,7 @@ def _selected() -> list[dict]:
 def list_requests():
     """The calling tenant's recorded requests, newest first, one page of them."""
     try:
-        return page_of(_selected(), flask.request.args)
+        return page_of(_selected(), http_request().query_params)
     except FilterError as exc:
         raise ControlError(400, "Bad Request", str(exc)) from None
 
@@ -45,7 +44,5 @@ def delete_requests():
 
 def export_har():
     """The selected requests, oldest first, as a HAR 1.2 log (a file browsers' viewers open)."""
-    log = har(list(reversed(_selected())), flask.request.host_url, __version__)
-    response = flask.jsonify(log)
-    response.headers["Content-Disposition"] = 'attachment; filename="altoviz-mock-requests.har"'
-    return response
+    log = har(list(reversed(_selected())), host_url(), __version__)
+    return log, 200, {"Content-Disposition": 'attachment; filename="altoviz-mock-requests.har"'}

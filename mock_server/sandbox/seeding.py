@@ -16,15 +16,12 @@ import collections
 import json
 import threading
 
-import flask
-
-from ..api._http import EXTENSION
+from ..api._http import request_body, services as current_services
 from ..config import DEFAULT_SEED_SIZE, MAX_SEED_SIZE, MAX_SEED_STEP
 from ..domain.collection import Context
 from .controls import ControlError, _json, _tenant, _tenants
 from .tenants import SEED_INSTANT, seed_documents, seeded_state
 
-CACHE_KEY = "altoviz_mock.seeding"
 
 
 def dataset_sizes(size: int) -> dict[str, int]:
@@ -79,8 +76,8 @@ def _counts(repo) -> dict[str, int]:
 
 def seed():
     """Reseed the calling tenant: {"seed": 42, "size": 30}, optionally in steps ("start", "count")."""
-    body = _json() if flask.request.get_data() else {}
-    services = flask.current_app.extensions[EXTENSION]
+    body = _json() if request_body() else {}
+    services = current_services()
     seed_value = _integer(body, "seed", services.config.seed, -2**63, 2**63 - 1)
     size = _integer(body, "size", DEFAULT_SEED_SIZE, 0, MAX_SEED_SIZE)
     start = _integer(body, "start", None, 0)
@@ -89,7 +86,7 @@ def seed():
         raise ControlError(400, "Bad Request", 'Give both "start" and "count" (a step), or neither')
     tenant = _tenant()
     repo = _tenants().open(tenant)
-    cache = flask.current_app.extensions.setdefault(CACHE_KEY, SeedCache())
+    cache = services.seeds
     answer = {"seed": seed_value, "size": size}
     if start is None:
         repo.load(**json.loads(cache.state(seed_value, size, services.tenants.reference)))

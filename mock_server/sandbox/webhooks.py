@@ -14,9 +14,7 @@ import json
 import re
 import threading
 
-import flask
-
-from ..api._http import EXTENSION, as_returned
+from ..api._http import as_returned, http_request, request_body, services
 from ..domain.collection import Event
 from ..domain.errors import NotFound
 from ..domain.kinds import TYPES, split_type
@@ -29,7 +27,7 @@ INBOX_NAME = re.compile(r"^[A-Za-z0-9._~-]{1,100}$")
 
 
 def _services():
-    return flask.current_app.extensions[EXTENSION]
+    return services()
 
 
 # --- the delivery log ------------------------------------------------------------------------------
@@ -38,7 +36,7 @@ MAX_PAGE_SIZE = 1000
 
 
 def _positive(name: str, default: int, maximum: int | None = None) -> int:
-    value = flask.request.args.get(name)
+    value = http_request().query_params.get(name)
     if value is None:
         return default
     if not value.isdigit() or int(value) < 1 or (maximum is not None and int(value) > maximum):
@@ -53,19 +51,17 @@ def deliveries():
     total is in X-Total-Count); filters: eventId, webhookId, deliveryId."""
     equals = {}
     for name in ("eventId", "webhookId", "deliveryId"):
-        value = flask.request.args.get(name)
+        value = http_request().query_params.get(name)
         if value is not None:
             equals[name] = int(value) if name != "eventId" and value.isdigit() else value
     page, size = _positive("page", 1), _positive("pageSize", 100, MAX_PAGE_SIZE)
     attempts = _services().webhooks.attempts(_tenants().open(_tenant()), **equals)
-    response = flask.jsonify(attempts[(page - 1) * size:page * size])
-    response.headers["X-Total-Count"] = str(len(attempts))
-    return response
+    return attempts[(page - 1) * size:page * size], 200, {"X-Total-Count": str(len(attempts))}
 
 
 def pending():
     """The calling tenant's deliveries not yet delivered nor given up (queued or waiting to be retried)."""
-    return flask.jsonify(_services().webhooks.pending(_tenants().open(_tenant())))
+    return _services().webhooks.pending(_tenants().open(_tenant()))
 
 
 def redeliver(ident: str):
@@ -285,16 +281,22 @@ def _inbox_name(name: str) -> str:
     return name
 
 
+def _header_dict(headers) -> dict[str, str]:
+    """Request headers by their usual spelling (`X-Signature`, `Content-Type`)."""
+    return {name.title(): value for name, value in headers.items()}
+
+
 def receive(name: str):
     """Record the request (headers, raw body); no key needed, like a public endpoint.
 
     `?status=NNN` answers that status instead of 200 (to watch retries).
     """
     _inbox_name(name)
-    status = flask.request.args.get("status", "200")
+    request = http_request()
+    status = request.query_params.get("status", "200")
     if not status.isdigit() or not 200 <= int(status) <= 599:
         raise ControlError(400, "Bad Request", "status must be an HTTP status between 200 and 599")
-    raw = flask.request.get_data(cache=False)
+    raw = request_body()
     try:
         text, extra = raw.decode("utf-8"), {}
     except UnicodeDecodeError:
@@ -305,8 +307,8 @@ def receive(name: str):
         parsed = None
     message = _services().inbox.add(name, {
         "receivedAt": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "method": flask.request.method, "query": flask.request.query_string.decode("latin-1"),
-        "headers": dict(flask.request.headers), "contentType": flask.request.content_type,
+        "method": request.method, "query": request.url.query,
+        "headers": _header_dict(request.headers), "contentType": request.headers.get("content-type"),
         "body": text, "json": parsed, **extra})
     return {"received": True, "id": message["id"]}, int(status)
 
@@ -336,7 +338,7 @@ def inbox(name: str):
     """What `/_mock/inbox/<name>` received from the calling tenant's webhooks, oldest first."""
     messages = _services().inbox.get(_inbox_name(name))
     mine = _from_tenant()(messages)
-    return flask.jsonify([message for message in messages if message["id"] in mine])
+    return [message for message in messages if message["id"] in mine]
 
 
 def empty_inbox(name: str):
