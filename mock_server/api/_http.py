@@ -52,10 +52,17 @@ def http_request() -> Request:
     return Request(connexion.context.scope, connexion.context.receive)
 
 
+_BODY = "altoviz_mock.body"
+
+
 def request_body() -> bytes:
     """The request's raw body, read from a handler's thread (the handlers run in Connexion's
-    thread pool; the body is read on the event loop)."""
-    return anyio.from_thread.run(http_request().body)
+    thread pool; the body is read on the event loop once, then kept in the scope)."""
+    scope = connexion.context.scope
+    extensions = scope.setdefault("extensions", {})
+    if _BODY not in extensions:
+        extensions[_BODY] = anyio.from_thread.run(http_request().body)
+    return extensions[_BODY]
 
 
 def tenant_id() -> str:
