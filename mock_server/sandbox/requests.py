@@ -1,14 +1,20 @@
 """Handlers of the request journal's admin API (/_mock/requests...): the calling tenant's recorded
 requests, filtered and paged, counted, exported as HAR 1.2, forgotten. The journal itself, its
-entries and its filters are mock_server/journal.py."""
+entries and its filters are mock_server/journal.py.
+
+The three reading endpoints share admin.yaml's filters (`journalFilters`), which Connexion
+validates and passes as keyword arguments; `page` and `pageSize` are checked on all three (a bad
+one is a 400 wherever it is given), used by the list only.
+"""
 
 from __future__ import annotations
 
+import connexion
 import flask
 
 from .. import __version__
 from ..api._http import EXTENSION
-from ..journal import FilterError, Journal, har, page_of, paging, select
+from ..journal import FilterError, Journal, har, page_of, select
 from .controls import ControlError, _tenant
 
 
@@ -16,26 +22,25 @@ def _journal() -> Journal:
     return flask.current_app.extensions[EXTENSION].journal
 
 
-def _selected() -> list[dict]:
-    """The entries the filters keep (`page` and `pageSize`, shared by the three endpoints in
-    admin.yaml, are checked here too, so that a bad one is a 400 wherever it is given)."""
+def _selected(operation_id=None, method=None, path=None, status=None, since=None, after=None,
+              warnings=None, refused=None) -> list[dict]:
+    """The entries the filters (admin.yaml's `journalFilters`, as keyword arguments) keep."""
     try:
-        paging(flask.request.args)
-        return select(_journal().entries(_tenant()), flask.request.args)
+        return select(_journal().entries(_tenant()), operation_id=operation_id, method=method, path=path,
+                      status=status, since=since, after=after, warnings=warnings, refused=refused)
     except FilterError as exc:
         raise ControlError(400, "Bad Request", str(exc)) from None
 
 
-def list_requests():
+def list_requests(page: int, page_size: int, operation_id=None, method=None, path=None, status=None,
+                  since=None, after=None, warnings=None, refused=None):
     """The calling tenant's recorded requests, newest first, one page of them."""
-    try:
-        return page_of(_selected(), flask.request.args)
-    except FilterError as exc:
-        raise ControlError(400, "Bad Request", str(exc)) from None
+    return page_of(_selected(operation_id, method, path, status, since, after, warnings, refused), page, page_size)
 
 
-def count_requests():
-    return {"count": len(_selected())}
+def count_requests(page: int, page_size: int, operation_id=None, method=None, path=None, status=None,
+                   since=None, after=None, warnings=None, refused=None):
+    return {"count": len(_selected(operation_id, method, path, status, since, after, warnings, refused))}
 
 
 def delete_requests():
@@ -43,9 +48,11 @@ def delete_requests():
     return {"deleted": _journal().clear(_tenant())}
 
 
-def export_har():
+def export_har(page: int, page_size: int, operation_id=None, method=None, path=None, status=None,
+               since=None, after=None, warnings=None, refused=None):
     """The selected requests, oldest first, as a HAR 1.2 log (a file browsers' viewers open)."""
-    log = har(list(reversed(_selected())), flask.request.host_url, __version__)
+    selected = _selected(operation_id, method, path, status, since, after, warnings, refused)
+    log = har(list(reversed(selected)), str(connexion.request.base_url), __version__)
     response = flask.jsonify(log)
     response.headers["Content-Disposition"] = 'attachment; filename="altoviz-mock-requests.har"'
     return response
