@@ -26,7 +26,6 @@ import difflib
 import fnmatch
 import json
 import logging
-import re
 import threading
 import time
 from http import HTTPStatus
