@@ -26,7 +26,6 @@ import difflib
 import fnmatch
 import json
 import logging
-import re
 import threading
 import time
 from http import HTTPStatus
@@ -44,7 +43,6 @@ BODY_CAP = 16 * 1024
 DEFAULT_SIZE = 1000
 CLIENT_CLOSED = 499
 """The status recorded for a request the client left before it was answered (nginx's): nothing was sent."""
-MAX_PAGE_SIZE = 500
 REDACTED = "***"
 SECRET_HEADERS = {"x-api-key", "authorization", "cookie", "proxy-authorization"}
 SECRET_QUERY = {"apikey", "api_key"}
@@ -280,85 +278,51 @@ class Journal:
 # --- filters -------------------------------------------------------------------------------------
 
 class FilterError(ValueError):
-    """A filter of GET /_mock/requests that is not valid (its message says which and why)."""
-
-
-STATUS_FILTER = re.compile(r"^[1-5]([0-9]{2}|xx)\Z")
-WHOLE = re.compile(r"^-?[0-9]{1,9}\Z")
-
-
-def _parse_since(text: str) -> Callable[[dict], bool]:
-    """`since`: the entries after this entry id."""
-    if not text.isdigit() or len(text) > 18:
-        raise FilterError('"since" must be an entry id (a non-negative integer)')
-    after = int(text)
-    return lambda entry: entry["id"] > after
+    """A filter of GET /_mock/requests that cannot be applied (its message says which and why)."""
 
 
 def _parse_after(text: str) -> Callable[[dict], bool]:
     """`after`: the entries recorded after this ISO 8601 instant (wall clock)."""
     try:
         instant = dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00").replace("t", "T"))
-    except ValueError:
+    except ValueError:  # an RFC 3339 instant Python has no datetime for (a leap second)
         raise FilterError('"after" must be an ISO 8601 instant') from None
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=dt.timezone.utc)
     return lambda entry: dt.datetime.fromisoformat(entry["time"].replace("Z", "+00:00")) > instant
 
 
-def _boolean(name: str, text: str) -> bool:
-    if text.lower() not in ("true", "false"):
-        raise FilterError(f'"{name}" must be true or false')
-    return text.lower() == "true"
-
-
-def select(entries: Iterable[dict], args: dict[str, str]) -> list[dict]:
-    """The entries the query parameters of GET /_mock/requests (and /count, .har) keep, newest first."""
+def select(entries: Iterable[dict], *, operation_id: str | None = None, method: str | None = None,
+           path: str | None = None, status: str | None = None, since: int | None = None,
+           after: str | None = None, warnings: bool | None = None, refused: bool | None = None) -> list[dict]:
+    """The entries the filters of GET /_mock/requests (and /count, .har) keep, newest first. The
+    filters are admin.yaml's query parameters as Connexion validated and converted them (`status`
+    a status such as 404 or a class such as 4xx, `since` an entry id, `after` an RFC 3339 instant)."""
     tests: list[Callable[[dict], bool]] = []
-    if args.get("operationId"):
-        wanted = args["operationId"]
-        tests.append(lambda e: (e["operationId"] or "").lower() == wanted.lower())
-    if args.get("method"):
-        method = args["method"].upper()
-        tests.append(lambda e: e["method"] == method)
-    if args.get("path"):
-        pattern = args["path"]
-        tests.append(lambda e: fnmatch.fnmatchcase(e["path"], pattern))
-    if "status" in args:
-        status = args["status"]
-        if not STATUS_FILTER.match(status):
-            raise FilterError('"status" must be a status (404) or a class (4xx)')
+    if operation_id:
+        tests.append(lambda e: (e["operationId"] or "").lower() == operation_id.lower())
+    if method:
+        tests.append(lambda e: e["method"] == method.upper())
+    if path:
+        tests.append(lambda e: fnmatch.fnmatchcase(e["path"], path))
+    if status is not None:
         if status[1:] == "xx":
             tests.append(lambda e: e["status"] // 100 == int(status[0]))
         else:
             tests.append(lambda e: e["status"] == int(status))
-    if "since" in args:
-        tests.append(_parse_since(args["since"]))
-    if "after" in args:
-        tests.append(_parse_after(args["after"]))
-    if "warnings" in args and _boolean("warnings", args["warnings"]):
+    if since is not None:
+        tests.append(lambda e: e["id"] > since)
+    if after is not None:
+        tests.append(_parse_after(after))
+    if warnings:
         tests.append(lambda e: bool(e["warnings"]))
-    if "refused" in args and _boolean("refused", args["refused"]):
+    if refused:
         tests.append(lambda e: e["refusal"] is not None)
     return [e for e in reversed(list(entries)) if all(test(e) for test in tests)]
 
 
-def paging(args: dict[str, str]) -> tuple[int, int]:
-    """`page` (1-based) and `pageSize` (default 50, at most 500), checked."""
-    page, size = args.get("page", "1"), args.get("pageSize", "50")
-    if not (WHOLE.match(page) and WHOLE.match(size)):
-        raise FilterError('"page" and "pageSize" must be whole numbers')
-    page, size = int(page), int(size)
-    if page < 1:
-        raise FilterError('"page" must be 1 or more')
-    if not 1 <= size <= MAX_PAGE_SIZE:
-        raise FilterError(f'"pageSize" must be from 1 to {MAX_PAGE_SIZE}')
-    return page, size
-
-
-def page_of(selected: list[dict], args: dict[str, str]) -> dict:
-    """One page of selected entries (`paging`)."""
-    page, size = paging(args)
+def page_of(selected: list[dict], page: int, size: int) -> dict:
+    """One page of selected entries (`page` from 1, `size` entries a page)."""
     start = (page - 1) * size
     return {"total": len(selected), "page": page, "pageSize": size, "items": selected[start:start + size]}
 

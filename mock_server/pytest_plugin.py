@@ -26,6 +26,8 @@ import uuid
 
 import pytest
 
+from .sandbox.clock import parse_instant
+
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 REQUEST_TIMEOUT = 30.0
@@ -164,8 +166,10 @@ class AltovizMock:
     def set_clock(self, when: str | dt.datetime | None, frozen: bool = True) -> dt.datetime:
         """Move the tenant's clock to `when` (ISO 8601 or a datetime; None: real time), frozen there
         or running from there; due dates and overdue invoices follow it."""
+        if isinstance(when, str):  # a date alone is its midnight, a naive time is UTC (admin.yaml wants RFC 3339)
+            when = parse_instant(when)
         if isinstance(when, dt.datetime):
-            when = (when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)).isoformat()
+            when = _rfc3339(when)
         return _instant(self._control("PUT", "clock", json={"now": when, "frozen": frozen})["now"])
 
     def advance(self, days: float = 0, hours: float = 0, minutes: float = 0, seconds: float = 0) -> dt.datetime:
@@ -190,7 +194,8 @@ class AltovizMock:
         recorded them (GET /_mock/requests entries: method, path, operationId, requestBody, status,
         refusal, warnings...). `operation`: an operationId; `status`: 404 or "4xx"; other filters
         as the endpoint's (method=, path= a glob, refused=True...)."""
-        params = {name: str(value).lower() if isinstance(value, bool) else str(value)
+        params = {name: str(value).lower() if isinstance(value, bool) else
+                  _rfc3339(value) if isinstance(value, dt.datetime) else str(value)
                   for name, value in {"operationId": operation, "status": status, **filters}.items()
                   if value is not None}
         entries, page = [], 1
@@ -240,6 +245,11 @@ def _body_matches(entry: dict, wanted: str | dict | None) -> bool:
 
 def _instant(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _rfc3339(value: dt.datetime) -> str:
+    """A datetime as admin.yaml's `date-time` (naive: UTC)."""
+    return (value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)).isoformat()
 
 
 @pytest.fixture(scope="session")

@@ -291,3 +291,65 @@ def test_the_ends_of_the_clock_range_still_work(client):
         assert client.get("/_mock/clock").json()["now"].startswith(instant[:19])
         assert client.get("/v1/SaleInvoices").status_code == 200
         assert client.get("/v1/SaleQuotes").status_code == 200
+
+
+# --- the admin API validated by Connexion from admin.yaml, refusals in the sandbox's words ---------
+
+@pytest.mark.parametrize(("method", "path", "options", "detail"), [
+    ("post", "/_mock/seed", {"json": {"size": 701}}, '"size" must be an integer from 0 to 700'),
+    ("post", "/_mock/seed", {"json": {"start": -1, "count": 5}}, '"start" must be an integer at least 0'),
+    ("post", "/_mock/seed", {"json": [1]}, "Expected a JSON object body"),
+    ("put", "/_mock/clock", {"json": {"frozen": True}}, 'Give "now" (an ISO 8601 instant, or null for real time)'),
+    ("put", "/_mock/clock", {"json": {"now": "tomorrow"}}, '"now" must be an ISO 8601 instant'),
+    ("put", "/_mock/clock", {"json": {"now": None, "frozen": "yes"}}, '"frozen" must be true or false'),
+    ("post", "/_mock/clock/advance", {"json": {}}, 'Give at least one of "days", "hours", "minutes", "seconds"'),
+    ("post", "/_mock/clock/advance", {"json": {"days": 1, "weeks": 1}}, "Unknown fields: weeks"),
+    ("post", "/_mock/clock/advance", {"json": {"days": True}}, '"days" must be a number'),
+    ("post", "/_mock/reset", {"params": {"all": "maybe"}}, '"all" must be true or false'),
+    ("post", "/_mock/snapshots/a%20b", {}, "\"name\" must be 1 to 100 letters, digits, '.', '_', '~' or '-'"),
+    ("post", "/_mock/webhooks/trigger", {"json": {"type": "CustomerCreated", "id": 2**31}},
+     '"id" must be an integer from 0 to 2147483647'),
+    ("post", "/_mock/webhooks/trigger", {"json": {"type": "CustomerCreated", "delay": 601}},
+     '"delay" must be a number from 0 to 600'),
+    ("post", "/_mock/webhooks/trigger", {"json": {"type": "CustomerCreated", "colour": "red"}}, "Unknown fields: colour"),
+    ("get", "/_mock/webhooks/deliveries", {"params": {"pageSize": 1001}}, '"pageSize" must be an integer from 1 to 1000'),
+    ("get", "/_mock/requests", {"params": {"status": "4x"}}, '"status" must be a status (404) or a class (4xx)'),
+    ("get", "/_mock/requests/count", {"params": {"refused": "maybe"}}, '"refused" must be true or false'),
+    ("get", "/_mock/requests.har", {"params": {"page": 0}}, '"page" must be an integer from 1 to 999999999'),
+    ("post", "/_mock/inbox/box", {"params": {"status": 100}}, '"status" must be an integer from 200 to 599'),
+    ("post", "/_mock/faults", {"json": {"operationId": "", "status": 503}},
+     '"operationId" must be a string of 1 to 300 characters'),
+    ("post", "/_mock/faults", {"json": {"pathPattern": "/v1/Vats", "status": 503, "probability": 1.5}},
+     '"probability" must be a number from 0 to 1'),
+    ("put", "/_mock/webhooks/1/faults", {"json": {"outOfOrderWindow": 0}}, '"outOfOrderWindow" must be a number from 0.1 to 60'),
+    ("delete", "/_mock/faults/0", {}, '"id" must be an integer at least 1'),
+])
+def test_admin_yaml_refusals_are_worded_from_the_schema(client, method, path, options, detail):
+    response = client.request(method.upper(), path, **options)
+    assert response.status_code == 400, response.text
+    problem = response.json()
+    assert problem["detail"] == detail and problem["status"] == 400 and problem["title"] == "Bad Request"
+
+
+def test_every_event_type_is_one_of_the_trigger_types(client):
+    from mock_server.contracts import load_contract
+    from mock_server.domain.kinds import TYPES
+    from mock_server.sandbox.admin import load_admin_contract
+
+    # admin.yaml names the event types a trigger takes: the Altoviz contract's, in its order.
+    names = load_admin_contract()["components"]["schemas"]["WebhookType"]["enum"]
+    assert names == load_contract()["components"]["schemas"]["WebhookType"]["enum"] and set(names) == set(TYPES)
+    for event_type in TYPES:
+        assert client.post("/_mock/webhooks/trigger", json={"type": event_type}).status_code == 202, event_type
+    refused = client.post("/_mock/webhooks/trigger", json={"type": ["CustomerCreated", "CustomerRenamed"]})
+    assert refused.status_code == 400
+    assert refused.json()["detail"] == f'"type" must be one of {", ".join(names)}, or a list of 1 to 20 of them'
+
+
+def test_the_seed_bounds_of_admin_yaml_are_the_clis():
+    from mock_server.config import MAX_SEED_SIZE, MAX_SEED_STEP
+    from mock_server.sandbox.admin import load_admin_contract
+
+    body = load_admin_contract()["paths"]["/seed"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body["properties"]["size"]["maximum"] == MAX_SEED_SIZE
+    assert body["properties"]["count"]["maximum"] == MAX_SEED_STEP

@@ -71,6 +71,15 @@ def test_clock_makes_an_invoice_overdue(altoviz_mock):
     assert [i["id"] for i in api.get("/v1/SaleInvoices", params={"Status": "Expired"}).json()] == [draft["id"]]
 
 
+def test_clock_and_journal_take_dates_and_naive_datetimes(altoviz_mock):
+    # admin.yaml wants RFC 3339 instants; the plugin reads a date as its midnight and naive as UTC.
+    assert altoviz_mock.set_clock("2026-03-10") == dt.datetime(2026, 3, 10, tzinfo=dt.timezone.utc)
+    assert altoviz_mock.set_clock(dt.datetime(2026, 4, 1, 9)) == dt.datetime(2026, 4, 1, 9, tzinfo=dt.timezone.utc)
+    altoviz_mock.client.get("/v1/Customers/1")
+    assert [e["path"] for e in altoviz_mock.requests(after=dt.datetime(2000, 1, 1))] == ["/v1/Customers/1"]
+    assert altoviz_mock.requests(after=dt.datetime(2999, 1, 1)) == []
+
+
 def test_webhooks_arrive_in_the_inbox(altoviz_mock):
     import pytest
 

@@ -7,7 +7,9 @@ body and no `Content-Type`, and every other error in its own `Error` shape, in o
 `{"errors": null, "message": "<business rule>"}` (French). Which shape an answer takes is still read
 from the contract per operation and status (the sandbox's own limits, 413 and 415, keep
 ProblemDetails), so that the contract stays the single source of truth. The admin API's contract
-(admin.yaml, served at /_mock) is read the same way: its errors are all ProblemDetails.
+(admin.yaml, served at /_mock) is read the same way: its errors are all ProblemDetails, and a
+parameter or body its schema refuses is worded from the schema (`admin_wording`: `"size" must be
+an integer from 0 to 700`, `Unknown fields: colour`) rather than in jsonschema's words.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
+from .validation import SchemaViolation
 from ..auth import MISSING_KEY
 from ..domain.errors import DomainError
 from ..store import CorruptStoreError
@@ -95,6 +98,106 @@ def _clean(detail: str) -> str:
     return (detail or "").split("\n\n")[0].strip()
 
 
+# --- the admin API's words for a schema's refusal ------------------------------------------------
+
+def _number(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _range(schema: dict) -> str:
+    low, high = schema.get("minimum"), schema.get("maximum")
+    if low is not None and high is not None:
+        return f" from {_number(low)} to {_number(high)}"
+    if low is not None:
+        return f" at least {_number(low)}"
+    if high is not None:
+        return f" at most {_number(high)}"
+    return ""
+
+
+def _lower_first(text: str) -> str:
+    text = " ".join(text.split())
+    return text[:1].lower() + text[1:]
+
+
+def describe(schema: dict) -> str:
+    """What a value of `schema` is, in words: `an integer from 0 to 700`, `true or false`,
+    `one of GET, POST`, `a string of 1 to 300 characters`."""
+    if "enum" in schema:
+        return "one of " + ", ".join(str(value) for value in schema["enum"])
+    alternatives = schema.get("oneOf") or schema.get("anyOf")
+    if alternatives:
+        words = []
+        for alternative in alternatives:
+            if alternative.get("type") == "array" and alternative.get("items") in alternatives:
+                # A list of the other alternatives ("a type, or a list of types").
+                words.append(f"a list of {_count(alternative, 'minItems', 'maxItems', 'of them')}")
+            else:
+                words.append(describe(alternative))
+        return ", or ".join(words)
+    kind = schema.get("type")
+    if kind == "integer":
+        return "an integer" + _range(schema)
+    if kind == "number":
+        return "a number" + _range(schema)
+    if kind == "boolean":
+        return "true or false"
+    if kind == "object":
+        return "an object"
+    if kind == "array":
+        return f"a list of {_count(schema, 'minItems', 'maxItems', 'items')}, each {describe(schema.get('items', {}))}"
+    if kind == "string":
+        if schema.get("format") == "date-time":
+            return "an ISO 8601 instant"
+        if "pattern" in schema:
+            # The pattern's meaning in words is its description; the pattern otherwise.
+            return _lower_first(schema["description"]) if schema.get("description") else f"text matching {schema['pattern']}"
+        if "minLength" in schema or "maxLength" in schema:
+            return f"a string of {_count(schema, 'minLength', 'maxLength', 'characters')}"
+        return "a string"
+    return "a valid value"
+
+
+def _count(schema: dict, least: str, most: str, what: str) -> str:
+    low, high = schema.get(least), schema.get(most)
+    if low is not None and high is not None:
+        return f"{low} to {high} {what}"
+    if low is not None:
+        return f"at least {low} {what}"
+    if high is not None:
+        return f"at most {high} {what}"
+    return what if what != "of them" else "them"
+
+
+def admin_wording(exc: SchemaViolation) -> str:
+    """A schema's refusal of a parameter or body of the admin API, worded from the schema: the
+    field (or parameter) and what it must be."""
+    error, schema = exc.error, exc.schema
+    if exc.where != "body":
+        if error is None:
+            return f'Give "{exc.name}" ({describe(schema)})'
+        return f'"{exc.name}" must be {describe(schema)}'
+    properties = schema.get("properties", {})
+    if error is None:
+        return exc.detail
+    if error.path and error.path[0] in properties:
+        field = error.path[0]
+        return f'"{field}" must be {describe(properties[field])}'
+    if not error.path:  # the body as a whole
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            return "Unknown fields: " + ", ".join(sorted(set(error.instance) - set(properties)))
+        if error.validator == "required" and isinstance(error.instance, dict):
+            field = next(name for name in error.validator_value if name not in error.instance)
+            field_schema = properties.get(field, {})
+            what = _lower_first(field_schema["description"]) if field_schema.get("description") else describe(field_schema)
+            return f'Give "{field}" ({what})'
+        if error.validator == "minProperties" and properties:
+            return "Give at least one of " + ", ".join(f'"{name}"' for name in properties)
+        if error.validator == "type" and schema.get("type") == "object":
+            return "Expected a JSON object body"
+    return _clean(exc.detail)
+
+
 class ProblemRenderer:
     """Builds error responses and installs the handlers on a Connexion app."""
 
@@ -159,6 +262,8 @@ class ProblemRenderer:
         detail = _clean(exc.detail or exc.title or "")
         if exc.status == 401 and detail == "No authorization token provided":
             detail = MISSING_KEY
+        if isinstance(exc, SchemaViolation) and not self.live(request):  # the admin API's own words
+            return self.response(request, 400, admin_wording(exc), headers=exc.headers)
         if hasattr(exc, "errors"):  # worded by the sandbox (LiveBadRequest, StrictRefusal)
             return self.response(request, exc.status, detail, exc.errors, headers=exc.headers)
         if exc.status == 400:  # the contract's structural validation

@@ -8,6 +8,10 @@ than the parser's recursion limit answers 500.
 
 Connexion also builds a new jsonschema validator for every parameter and body of every request;
 here each is compiled once per schema and reused (see docs/benchmarks.md for what it saves).
+
+A refusal by a schema is a `SchemaViolation`: Connexion's `BadRequestProblem` with the same detail
+as Connexion words it, carrying jsonschema's error and the schema it broke, so that the error
+renderer (api/problems.py) can word it for an API that speaks in its own words (the admin API).
 """
 
 from __future__ import annotations
@@ -18,12 +22,23 @@ import re
 import threading
 from collections import OrderedDict
 
-from connexion.json_schema import Draft4RequestValidator
+from connexion.json_schema import Draft4RequestValidator, format_error_with_path
 from connexion.utils import is_null, is_nullable
 from connexion.validators import VALIDATOR_MAP, JSONRequestBodyValidator, ParameterValidator
 from connexion.datastructures import MediaTypeDict
 from connexion.exceptions import BadRequestProblem
 from jsonschema import Draft4Validator, FormatChecker, ValidationError
+
+class SchemaViolation(BadRequestProblem):
+    """A parameter or body its schema refuses (a 400). `where`: "body" or the parameter's `in`;
+    `name`: the parameter's name (None for a body); `schema`: the parameter's or body's schema;
+    `error`: jsonschema's `ValidationError` (None for a missing required parameter)."""
+
+    def __init__(self, detail: str, *, where: str, schema: dict, error: ValidationError | None = None,
+                 name: str | None = None):
+        super().__init__(detail=detail)
+        self.where, self.name, self.schema, self.error = where, name, schema, error
+
 
 ABSENT = object()
 """What `_parse` returns for an empty body, so that it differs from a JSON `null`."""
@@ -109,10 +124,12 @@ class ContractParameterValidator(ParameterValidator):
             try:
                 validator.validate(value)
             except ValidationError as exception:
-                return str(exception)
+                raise SchemaViolation(str(exception), where=parameter_type, name=param["name"],
+                                      schema=param.get("schema", param), error=exception) from None
             return None
         if param.get("required"):
-            return f"Missing {parameter_type} parameter '{param['name']}'"
+            raise SchemaViolation(f"Missing {parameter_type} parameter '{param['name']}'", where=parameter_type,
+                                  name=param["name"], schema=param.get("schema", param))
         return None
 
 
@@ -136,7 +153,12 @@ class ContractJSONBodyValidator(JSONRequestBodyValidator):
             return None
         if body is None and not self._nullable:
             raise BadRequestProblem("The request body must be a JSON value of the documented type, not null")
-        return super()._validate(body)
+        try:
+            return self._validator.validate(body)
+        except ValidationError as exception:
+            # Worded as Connexion words it (JSONRequestBodyValidator._validate).
+            raise SchemaViolation(f"{exception.message}{format_error_with_path(exception=exception)}",
+                                  where="body", schema=self._schema, error=exception) from None
 
 
 MAX_INT_DIGITS = 4300

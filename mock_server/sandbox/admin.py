@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import hmac
 import json
-import re
 import threading
 from pathlib import Path
 
@@ -19,10 +18,9 @@ import flask
 from ..api._http import http_request, services
 from ..contracts import contract_text, load_contract
 from ..store import replace_file, tenant_dirname
-from .controls import ControlError, _json, _tenant, _tenants
+from .controls import ControlError, _tenant, _tenants
 from .faults import FaultError
 
-SNAPSHOT_NAME = re.compile(r"^[A-Za-z0-9._~-]{1,100}$")
 
 
 def key_hint(key: str) -> str:
@@ -50,21 +48,19 @@ def _require_admin_key(action: str) -> None:
     if expected is None:
         raise ControlError(403, "Forbidden", f"{action} acts on every tenant: start the sandbox with "
                            f"--admin-key KEY (or ALTOVIZ_MOCK_ADMIN_KEY) and send it as {ADMIN_KEY_HEADER}")
+    # A header parameter of admin.yaml: Connexion validates it but passes no header to handlers.
     given = http_request().headers.get(ADMIN_KEY_HEADER, "")
     if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8")):
         raise ControlError(403, "Forbidden", f"{action} needs the sandbox's admin key in {ADMIN_KEY_HEADER}")
 
 
-def reset():
+def reset(all_: bool):
     """Put the calling tenant (its X-API-KEY) back to its initial state (clock and outbox included,
-    request journal emptied); `?all=true`: every tenant known to the sandbox (with the admin key)."""
+    request journal emptied); `?all=true` (`all_`): every tenant known to the sandbox (with the admin key)."""
     caller = _tenant()
-    every = http_request().query_params.get("all", "false").lower()
-    if every not in ("true", "false"):
-        raise ControlError(400, "Bad Request", '"all" must be true or false')
-    if every == "true":
+    if all_:
         _require_admin_key("Resetting every tenant")
-    targets = _known_tenants() if every == "true" else [caller]
+    targets = _known_tenants() if all_ else [caller]
     journal = services().journal
     for tenant in targets:
         _tenants().reset(tenant)
@@ -143,19 +139,13 @@ def _snapshots() -> Snapshots:
     return services().snapshots
 
 
-def _snapshot_name(name: str) -> str:
-    if not SNAPSHOT_NAME.match(name):
-        raise ControlError(400, "Bad Request", "A snapshot name is 1 to 100 letters, digits, '.', '_', '~' or '-'")
-    return name
-
-
 def _counts(dump: dict) -> dict[str, int]:
     return {kind: len(docs) for kind, docs in dump["data"].items() if docs}
 
 
 def save_snapshot(name: str):
     """Save the calling tenant's whole data (documents, counters, clock, outbox) under `name`."""
-    tenant, name = _tenant(), _snapshot_name(name)
+    tenant = _tenant()
     dump = _tenants().open(tenant).dump()
     _snapshots().save(tenant, name, dump)
     return {"name": name, "documents": _counts(dump)}, 201
@@ -168,7 +158,7 @@ def list_snapshots():
 
 def restore_snapshot(name: str):
     """Replace the calling tenant's data with a snapshot (ids handed out since are never reused)."""
-    tenant, name = _tenant(), _snapshot_name(name)
+    tenant = _tenant()
     dump = _snapshots().get(tenant, name)
     if dump is None:
         raise ControlError(404, "Not Found", f"No snapshot {name}")
@@ -180,7 +170,7 @@ def restore_snapshot(name: str):
 
 
 def delete_snapshot(name: str):
-    tenant, name = _tenant(), _snapshot_name(name)
+    tenant = _tenant()
     if not _snapshots().delete(tenant, name):
         raise ControlError(404, "Not Found", f"No snapshot {name}")
     return {"deleted": True}
@@ -188,11 +178,12 @@ def delete_snapshot(name: str):
 
 # --- fault injection -------------------------------------------------------------------------------
 
-def add_fault():
-    """Add a fault rule for the calling tenant's /v1 and /Hello requests (see faults.py)."""
+def add_fault(body: dict):
+    """Add a fault rule for the calling tenant's /v1 and /Hello requests (see faults.py): admin.yaml's
+    FaultRuleRequest, validated."""
     tenant = _tenant()
     try:
-        rule = services().faults.add(tenant, _json())
+        rule = services().faults.add(tenant, body)
     except FaultError as exc:
         raise ControlError(400, "Bad Request", str(exc)) from None
     return rule, 201

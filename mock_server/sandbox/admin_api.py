@@ -3,28 +3,25 @@ operationIds, and `add_admin_api` (called by `create_app`).
 
 Connexion routes each request to its operation (a method a path does not have answers 405 with an
 `Allow` header, as on /v1), checks the X-API-KEY with the same security handler as /v1 (auth.py,
-the app's `security_map`) where admin.yaml asks for it, passes the path parameters, validates the
-answers with `validate_responses`, and renders its own refusals like /v1's (api/problems.py reads
-admin.yaml too).
+the app's `security_map`) where admin.yaml asks for it, validates the parameters and JSON bodies
+against admin.yaml with the same validators as /v1 (the app's `validator_map`, api/validation.py:
+the one strict JSON parser, formats, ranges, enums, patterns, unknown fields), passes the validated
+values to the handlers as keyword arguments, validates the answers with `validate_responses`, and
+renders its refusals like /v1's (api/problems.py reads admin.yaml too). A schema's refusal is
+worded from the schema (`problems.admin_wording`: `"size" must be an integer from 0 to 700` rather
+than jsonschema's `701 is greater than the maximum of 700`).
 
-The handlers check the rest of each request (query parameters, path parameters' patterns, bodies)
-themselves, in the words clients and tests rely on (`"size" must be an integer from 0 to 700` rather
-than jsonschema's `701 is greater than the maximum of 700`), and answer them as `ControlError`
-ProblemDetails: Connexion's parameter validator is a pass-through one for this API, and its body
-validator only parses JSON bodies (strictly, as /v1's). The Schemathesis
-suite of admin.yaml (contract_tests/test_admin_contract.py) checks that they refuse what it refuses.
+The handlers check only what a schema cannot say (which fields go together, a clock out of its
+range, a snapshot that does not exist...) and answer it as a `ControlError` ProblemDetails. The
+Schemathesis suite of admin.yaml (contract_tests/test_admin_contract.py) checks that the two agree.
 """
 
 from __future__ import annotations
 
 import copy
 
-from connexion.datastructures import MediaTypeDict
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
-from connexion.validators import JSONRequestBodyValidator
-
-from ..api.validation import parse_json
 
 from . import admin, controls, requests, seeding, webhooks
 from .admin import load_admin_contract
@@ -84,29 +81,6 @@ class AdminResolver(Resolver):
         super().__init__(function_resolver=resolve)
 
 
-class Unchecked:
-    """A parameter validator that leaves the request's parameters to its handler (see above)."""
-
-    def __init__(self, *_args, **_kwargs):
-        pass
-
-    def validate(self, scope) -> None:
-        return None
-
-
-class ParsedJSONBody(JSONRequestBodyValidator):
-    """A JSON body parsed by the same strict parser as /v1's (`api.validation.parse_json`: 400 for
-    a lone surrogate, a huge integer, deep nesting...), its contents left to the handler."""
-
-    async def _parse(self, stream, scope):
-        return parse_json(b"".join([message async for message in stream]), self._encoding)
-
-    def _validate(self, body):
-        return None
-
-
-VALIDATOR_MAP = {"parameter": Unchecked, "body": MediaTypeDict({"*/*json": ParsedJSONBody})}
-
 # The admin API's contract and Swagger UI are `admin.admin_pages` (pages of the Flask app beside), not Connexion's.
 NO_SWAGGER_UI = SwaggerUIOptions(serve_spec=False, swagger_ui=False)
 
@@ -119,6 +93,6 @@ def add_admin_api(app, *, validate_responses: bool) -> None:
     """
     # Connexion resolves $refs in place: give it its own copy.
     app.add_api(copy.deepcopy(load_admin_contract()), base_path=BASE_PATH, name="mock_admin",
-                resolver=AdminResolver(), validator_map=VALIDATOR_MAP, strict_validation=False,
+                resolver=AdminResolver(), strict_validation=False,
                 validate_responses=validate_responses, swagger_ui_options=NO_SWAGGER_UI)
     app.add_error_handler(ControlError, _problem)

@@ -2,8 +2,9 @@
 every admin handler shares (the calling tenant, JSON bodies, `ControlError`).
 
 Connexion serves them from `admin.yaml` (see `admin_api.py`): it routes, checks the X-API-KEY
-(the same security handler as /v1, auth.py) and passes path parameters; the handlers check the
-rest of the request themselves and word each refusal (`ControlError`).
+(the same security handler as /v1, auth.py), validates the parameters and bodies against the
+contract and passes them as keyword arguments; the handlers check only what a schema cannot say
+and word each such refusal (`ControlError`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from connexion.context import context
 from connexion.lifecycle import ConnexionResponse
 
 from .. import __version__
-from ..api._http import request_body, services
+from ..api._http import services
 from ..domain.catalog import Products
 from ..domain.purchases import PurchaseInvoices
 from ..domain.sales import OUTBOX
@@ -56,16 +57,6 @@ def _clock() -> TenantClock:
     return TenantClock(_tenants().open(_tenant()), real=services().clock)
 
 
-def _json() -> dict:
-    try:
-        body = json.loads(request_body() or b"null")
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise ControlError(400, "Bad Request", "Expected a JSON object body")
-    return body
-
-
 def health():
     """Liveness without auth: 200 once the app is serving."""
     return {"status": "ok", "version": __version__}
@@ -81,35 +72,24 @@ def get_clock():
     return _clock().state()
 
 
-def set_clock():
-    """{"now": "2026-12-31T09:00:00Z", "frozen": true}; {"now": null} returns to real time."""
-    body = _json()
-    if "now" not in body:
-        raise ControlError(400, "Bad Request", 'Give "now" (an ISO 8601 instant, or null for real time)')
+def set_clock(body: dict):
+    """{"now": "2026-12-31T09:00:00Z", "frozen": true}; {"now": null} returns to real time (the
+    body as admin.yaml describes it, validated)."""
     try:
-        if body["now"] is not None and not isinstance(body["now"], str):
-            raise TypeError(body["now"])
         now = parse_instant(body["now"]) if body["now"] is not None else None
-    except (TypeError, ValueError, OverflowError):
+    except (ValueError, OverflowError):  # an RFC 3339 instant Python has no datetime for (a leap second)
         raise ControlError(400, "Bad Request", f"Not an ISO 8601 instant: {body['now']!r}") from None
-    frozen = body.get("frozen", True)
-    if not isinstance(frozen, bool):
-        raise ControlError(400, "Bad Request", '"frozen" must be true or false')
     try:
-        return _clock().set(now, frozen=frozen)
+        return _clock().set(now, frozen=body.get("frozen", True))
     except OutOfRange as exc:
         raise ControlError(400, "Bad Request", str(exc)) from None
 
 
-def advance_clock():
-    """{"days": 31} (also "hours", "minutes", "seconds"; negative values go back)."""
-    body = _json()
-    units = ("days", "hours", "minutes", "seconds")
-    if not any(u in body for u in units) or any(
-            not isinstance(body.get(u, 0), (int, float)) or isinstance(body.get(u, 0), bool) for u in units):
-        raise ControlError(400, "Bad Request", 'Give numbers among "days", "hours", "minutes", "seconds"')
+def advance_clock(body: dict):
+    """{"days": 31} (also "hours", "minutes", "seconds"; negative values go back): admin.yaml's
+    body, validated (numbers, at least one, nothing else)."""
     try:
-        delta = dt.timedelta(**{u: body[u] for u in units if u in body})
+        delta = dt.timedelta(**body)
     except OverflowError:
         raise ControlError(400, "Bad Request", str(OutOfRange())) from None
     try:

@@ -1,12 +1,17 @@
 """Handlers of the request journal's admin API (/_mock/requests...): the calling tenant's recorded
 requests, filtered and paged, counted, exported as HAR 1.2, forgotten. The journal itself, its
-entries and its filters are mock_server/journal.py."""
+entries and its filters are mock_server/journal.py.
+
+The three reading endpoints share admin.yaml's filters (`journalFilters`), which Connexion
+validates and passes as keyword arguments; `page` and `pageSize` are checked on all three (a bad
+one is a 400 wherever it is given), used by the list only.
+"""
 
 from __future__ import annotations
 
 from .. import __version__
-from ..api._http import host_url, http_request, services
-from ..journal import FilterError, Journal, har, page_of, paging, select
+from ..api._http import host_url, services
+from ..journal import FilterError, Journal, har, page_of, select
 from .controls import ControlError, _tenant
 
 
@@ -14,27 +19,25 @@ def _journal() -> Journal:
     return services().journal
 
 
-def _selected() -> list[dict]:
-    """The entries the filters keep (`page` and `pageSize`, shared by the three endpoints in
-    admin.yaml, are checked here too, so that a bad one is a 400 wherever it is given)."""
+def _selected(operation_id=None, method=None, path=None, status=None, since=None, after=None,
+              warnings=None, refused=None) -> list[dict]:
+    """The entries the filters (admin.yaml's `journalFilters`, as keyword arguments) keep."""
     try:
-        args = http_request().query_params
-        paging(args)
-        return select(_journal().entries(_tenant()), args)
+        return select(_journal().entries(_tenant()), operation_id=operation_id, method=method, path=path,
+                      status=status, since=since, after=after, warnings=warnings, refused=refused)
     except FilterError as exc:
         raise ControlError(400, "Bad Request", str(exc)) from None
 
 
-def list_requests():
+def list_requests(page: int, page_size: int, operation_id=None, method=None, path=None, status=None,
+                  since=None, after=None, warnings=None, refused=None):
     """The calling tenant's recorded requests, newest first, one page of them."""
-    try:
-        return page_of(_selected(), http_request().query_params)
-    except FilterError as exc:
-        raise ControlError(400, "Bad Request", str(exc)) from None
+    return page_of(_selected(operation_id, method, path, status, since, after, warnings, refused), page, page_size)
 
 
-def count_requests():
-    return {"count": len(_selected())}
+def count_requests(page: int, page_size: int, operation_id=None, method=None, path=None, status=None,
+                   since=None, after=None, warnings=None, refused=None):
+    return {"count": len(_selected(operation_id, method, path, status, since, after, warnings, refused))}
 
 
 def delete_requests():
@@ -42,7 +45,9 @@ def delete_requests():
     return {"deleted": _journal().clear(_tenant())}
 
 
-def export_har():
+def export_har(page: int, page_size: int, operation_id=None, method=None, path=None, status=None,
+               since=None, after=None, warnings=None, refused=None):
     """The selected requests, oldest first, as a HAR 1.2 log (a file browsers' viewers open)."""
-    log = har(list(reversed(_selected())), host_url(), __version__)
+    selected = _selected(operation_id, method, path, status, since, after, warnings, refused)
+    log = har(list(reversed(selected)), host_url(), __version__)
     return log, 200, {"Content-Disposition": 'attachment; filename="altoviz-mock-requests.har"'}
