@@ -134,7 +134,8 @@ class Operations:
         # The candidates of `match`, by method, segment count and the first two segments (a
         # template with a parameter there is a candidate for any: key None), static segments first.
         self._by_shape: dict[tuple, list[dict]] = {}
-        for rank, op in enumerate(sorted(self.operations, key=lambda op: sum(s.startswith("{") for s in op["segments"]))):
+        by_parameters = sorted(self.operations, key=lambda op: sum(s.startswith("{") for s in op["segments"]))
+        for rank, op in enumerate(by_parameters):
             op["rank"] = rank
             head = tuple(op["segments"][:2])
             key = None if any(s.startswith("{") for s in head) else head
