@@ -203,6 +203,16 @@ def _entry(item: dict | Recorded) -> dict:
     return item if isinstance(item, dict) else item.entry()
 
 
+def _kept(body: bytes, raw_headers) -> bytes | tuple[str, bool]:
+    """A body as a `Recorded` request keeps it: as received up to BODY_CAP bytes; a longer one is
+    made the entry's text now (at most BODY_CAP characters), so an entry never read holds no more
+    than one read."""
+    if len(body) <= BODY_CAP:
+        return body
+    content_type = next((v.decode("latin-1") for n, v in raw_headers if n.lower() == b"content-type"), "")
+    return _body_text(body, content_type)
+
+
 class Recorded:
     """A request as the middleware records it: what it saw, raw (bytes, ASGI header lists, the
     instants as datetimes), and what the access log needed anyway (operationId, refusal,
@@ -220,8 +230,9 @@ class Recorded:
                  warnings: list[str], fault: str | None):
         self.id = 0
         self._made: dict | None = None
-        self._raw = (operations, wall, sandbox, method, path, operation_id, query, request_headers, request_body,
-                     status, response_headers, response_body, duration, refusal, warnings, fault)
+        self._raw = (operations, wall, sandbox, method, path, operation_id, query, request_headers,
+                     _kept(request_body, request_headers), status, response_headers,
+                     _kept(response_body, response_headers), duration, refusal, warnings, fault)
 
     def __setitem__(self, name: str, value: int) -> None:  # the journal gives the id: entry["id"] = n
         if name != "id":
@@ -245,8 +256,10 @@ class Recorded:
          status, raw_response_headers, response_body, duration, refusal, warnings, fault) = raw
         request_headers = _decode_headers(raw_request_headers, redact=True)
         response_headers = _decode_headers(raw_response_headers, redact=False)
-        request_text, request_cut = _body_text(request_body, _header(request_headers, "content-type") or "")
-        response_text, response_cut = _body_text(response_body, _header(response_headers, "content-type") or "")
+        request_text, request_cut = (request_body if isinstance(request_body, tuple) else
+                                     _body_text(request_body, _header(request_headers, "content-type") or ""))
+        response_text, response_cut = (response_body if isinstance(response_body, tuple) else
+                                       _body_text(response_body, _header(response_headers, "content-type") or ""))
         near = []
         if status >= 400 or operation_id is None:
             try:
