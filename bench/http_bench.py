@@ -1,7 +1,7 @@
 """The sandbox over HTTP, side by side with Prism: throughput, growth, memory, cold start, reset.
 
     python bench/http_bench.py [--seconds 10] [--connections 16] [--generator auto|wrk|python]
-                               [--no-prism] [--no-profile] [--write-docs]
+                               [--no-prism] [--no-profile] [--write-docs] [--profile-only]
 
 1. Side by side in one run: this sandbox (`altoviz-mock serve`, on-disk data, seeded, validating
    every request against openapi.yaml) and Prism (`prism mock openapi.yaml`, from bench/.prism),
@@ -11,7 +11,9 @@
    stored; the process's RSS at 10,000 invoices.
 3. Cold start to the first answered API request (fresh data dir, and reopening 10,000 invoices)
    and `POST /_mock/reset`.
-4. A py-spy profile (GIL-holding samples) of the sandbox under the GET and invoice loads.
+4. A py-spy profile (GIL-holding samples) of the sandbox under the GET and invoice loads, by layer,
+   with the request journal's and the live-behaviour layer's shares of GET by id against their
+   targets (< 10 % and < 15 %, issues 14 and 16). `--profile-only` runs this part alone.
 
 Every server listens on 127.0.0.1 and is stopped at the end; every loop is bounded.
 """
@@ -194,8 +196,12 @@ def profile(server: Process, steps, generator: str, connections: int, seconds: f
         return layers(raw.read_text())
 
 
-LAYERS = [  # (label, regex on a frame's file) — a sample goes to its innermost non-stdlib frame
-    ("domain rules + store (TinyDB, journal)", r"mock_server/(domain|store\.py|sandbox)|tinydb/"),
+JOURNAL = "request journal + access log (journal.py)"
+LIVE = "live-behaviour layer (canonical.py, warnings.py, ratelimit.py)"
+LAYERS = [  # (label, regex on a frame's file) — a sample goes to its innermost matching frame (but see WITHIN)
+    (JOURNAL, r"mock_server/journal\.py"),
+    (LIVE, r"mock_server/(canonical|warnings|ratelimit)\.py"),
+    ("domain rules + store (TinyDB, its write journal)", r"mock_server/(domain|store\.py|sandbox)|tinydb/"),
     ("response shaping (presenter)", r"mock_server/api/presenter\.py"),
     ("handlers (mock_server/api)", r"mock_server/api/(?!validation|presenter)"),
     ("request validation (jsonschema, validators)", r"jsonschema|referencing/|mock_server/api/validation\.py|connexion/validators|rpds"),
@@ -204,6 +210,12 @@ LAYERS = [  # (label, regex on a frame's file) — a sample goes to its innermos
     ("Connexion/Starlette middleware (routing, security, context)", r"connexion/|starlette/|mock_server/(asgi|auth)\.py|a2wsgi"),
     ("uvicorn (HTTP parsing, socket writes)", r"uvicorn/|httptools|uvloop"),
 ]
+# Work a layer does itself through other modules' code: every sample under one of these frames is the
+# layer's. The journal's `_finish` runs once the answer is sent: the access-log line (logging's
+# handlers), the tenant and its sandbox clock (read in the store), the recording.
+WITHIN = [(JOURNAL, r"^_finish \([^()]*mock_server/journal\.py:\d+\)$")]
+# The layers with a target (issues 14 and 16): their share of GET by id's samples.
+TARGETS = [("journal", JOURNAL, 10.0), ("live layer", LIVE, 15.0)]
 
 
 def layers(raw: str) -> dict:
@@ -215,6 +227,11 @@ def layers(raw: str) -> dict:
             continue
         n = int(n)
         total += n
+        frames = stack.split(";")
+        within = next((label for label, pattern in WITHIN for frame in frames if re.search(pattern, frame)), None)
+        if within:
+            counts[within] += n
+            continue
         files = re.findall(r"\(([^()]*?):\d+\)", stack)
         for path in reversed(files):
             label = next((label for label, pattern in LAYERS if re.search(pattern, path)), None)
@@ -224,6 +241,16 @@ def layers(raw: str) -> dict:
         else:
             counts["other (stdlib, event loop)"] += n
     return {"samples": total, "layers": {k: 100 * v / total for k, v in counts.most_common()}} if total else None
+
+
+def target_lines(prof: dict) -> list[str]:
+    """'journal: X % of GET by id (target < 10 %): met' and the live layer's, from the GET profile."""
+    get = prof.get("GET by id")
+    if not get:
+        return []
+    return [f"- {name}: {get['layers'].get(label, 0):.1f} % of GET by id (target < {target:g} %): "
+            f"{verdict(get['layers'].get(label, 0) < target)} ({label}, share of {get['samples']:,} py-spy samples)"
+            for name, label, target in TARGETS]
 
 
 def growth(tmp: Path, sizes: list[int], rounds: int) -> dict:
@@ -356,6 +383,20 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
 
+def profile_section(prof: dict) -> list[str]:
+    """The py-spy table (a column per profiled row) and the layers' targets."""
+    if not prof:
+        return []
+    out = ["", "### Where the sandbox's CPU goes (py-spy, GIL-holding samples)", "",
+           "| layer | " + " | ".join(f"{row} (% of {p['samples']:,} samples)" for row, p in prof.items()) + " |",
+           "|---|" + "---:|" * len(prof)]
+    labels = list(dict.fromkeys(label for p in prof.values() for label in p["layers"]))
+    for label in labels:
+        out.append(f"| {label} | " + " | ".join(f"{p['layers'].get(label, 0):.1f}" for p in prof.values()) + " |")
+    out += [""] + target_lines(prof)
+    return out
+
+
 def report(args, generator: str, side: dict, prof: dict, grow: dict, cold: dict, reset: dict,
            load: tuple[float, float]) -> str:
     out = [f"`python bench/http_bench.py --seconds {args.seconds:g} --connections {args.connections}` "
@@ -383,13 +424,7 @@ def report(args, generator: str, side: dict, prof: dict, grow: dict, cold: dict,
             f"{verdict(all(p < P99_TARGET_MS for p in p99s))} (highest {max(p99s):.1f} ms).",
             "- \"CPU µs/req\" is the server process's user + system CPU time divided by the requests answered: "
             "the cost of a request, less sensitive than req/s to the other work on the machine."]
-    if prof:
-        out += ["", "### Where the sandbox's CPU goes (py-spy, GIL-holding samples)", "",
-                "| layer | " + " | ".join(f"{row} (% of {p['samples']:,} samples)" for row, p in prof.items()) + " |",
-                "|---|" + "---:|" * len(prof)]
-        labels = list(dict.fromkeys(label for p in prof.values() for label in p["layers"]))
-        for label in labels:
-            out.append(f"| {label} | " + " | ".join(f"{p['layers'].get(label, 0):.1f}" for p in prof.values()) + " |")
+    out += profile_section(prof)
     sizes = sorted(grow["sizes"])
     out += ["", "### Growth through HTTP (one connection, one request at a time; ms)", "",
             "| invoices stored | create mean | create p50 | create p99 | update p50 | update p99 | GET by id p50 "
@@ -431,6 +466,28 @@ def write_docs(section: str) -> None:
     DOCS.write_text(pattern.sub(lambda _: f"{BEGIN}\n{section}\n{END}", text, count=1))
 
 
+def profile_only(generator: str, connections: int, seconds: float) -> None:
+    """The sandbox profiled under the GET by id and invoice loads, nothing else measured."""
+    prof: dict = {}
+    with tempfile.TemporaryDirectory(prefix="altoviz-bench-") as tmp_name:
+        server = sandbox(Path(tmp_name) / "sandbox")
+        try:
+            server.wait_ready(path="/v1/Customers/1")
+            for row in ("GET by id", "create + finalize invoice"):
+                print(f"profile {row}...", file=sys.stderr, flush=True)
+                loadgen.run(generator, server.url, ROWS[row], HEADERS, connections=connections, seconds=2)
+                result = profile(server, ROWS[row], generator, connections, seconds)
+                if result:
+                    prof[row] = result
+        finally:
+            server.stop()
+    if not prof:
+        raise SystemExit("no profile: py-spy is missing or could not attach (it needs ptrace)")
+    print(f"`python bench/http_bench.py --profile-only --seconds {seconds:g}` ({time.strftime('%Y-%m-%d %H:%M')}; "
+          f"{machine()}; generator: {generator}, {connections} connections; load average {os.getloadavg()[0]:.2f})")
+    print("\n".join(profile_section(prof)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per row")
@@ -444,10 +501,17 @@ def main() -> None:
     parser.add_argument("--no-prism", action="store_true")
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--write-docs", action="store_true", help="update the HTTP section of docs/benchmarks.md")
+    parser.add_argument("--profile-only", action="store_true",
+                        help="only the py-spy profile of the sandbox (no Prism, growth, cold start, reset): "
+                             "the layers' shares and the journal's and live layer's targets")
     args = parser.parse_args()
     generator = args.generator if args.generator != "auto" else ("wrk" if loadgen.wrk_available() else "python")
     if generator == "wrk" and not loadgen.wrk_available():
         parser.error("wrk is not installed (make bench installs it)")
+    if args.profile_only:
+        if args.write_docs:
+            parser.error("--profile-only measures one section: it does not write docs/benchmarks.md")
+        return profile_only(generator, args.connections, args.seconds)
     use_prism = not args.no_prism
     if use_prism and not PRISM.exists():
         parser.error(f"{PRISM} is missing: `make bench` installs it (or pass --no-prism)")

@@ -129,9 +129,15 @@ class Operations:
                 self.operations.append({
                     "operationId": operation.get("operationId"), "method": method.upper(), "path": template,
                     "segments": template.strip("/").split("/"), "required": required})
-        self._by_shape: dict[tuple[str, int], list[dict]] = {}
-        for op in sorted(self.operations, key=lambda op: sum(s.startswith("{") for s in op["segments"])):
-            self._by_shape.setdefault((op["method"], len(op["segments"])), []).append(op)
+        # The candidates of `match`, by method, segment count and the first two segments (a
+        # template with a parameter there is a candidate for any: key None), static segments first.
+        self._by_shape: dict[tuple, list[dict]] = {}
+        by_parameters = sorted(self.operations, key=lambda op: sum(s.startswith("{") for s in op["segments"]))
+        for rank, op in enumerate(by_parameters):
+            op["rank"] = rank
+            head = tuple(op["segments"][:2])
+            key = None if any(s.startswith("{") for s in head) else head
+            self._by_shape.setdefault((op["method"], len(op["segments"]), key), []).append(op)
 
     @staticmethod
     def _path_distance(segments: list[str], template: list[str]) -> float:
@@ -153,9 +159,12 @@ class Operations:
     def match(self, method: str, path: str) -> str | None:
         """The operationId of the operation with this method and a template matching the path."""
         segments = path.strip("/").split("/")
-        candidates = self._by_shape.get((method, len(segments)), ())
+        shape = (method, len(segments))
         # Static segments win over parameters, as in Connexion's router (/Customers/Find over /{id}):
-        # the candidates are in that order.
+        # each list of candidates is in that order, and so is their union.
+        exact = self._by_shape.get((*shape, tuple(segments[:2])), ())
+        loose = self._by_shape.get((*shape, None), ())
+        candidates = sorted((*exact, *loose), key=lambda op: op["rank"]) if exact and loose else exact or loose
         return next((op["operationId"] for op in candidates if self._matches(segments, op["segments"])), None)
 
     def near_misses(self, method: str, path: str, query: str, headers: dict[str, str],
@@ -184,6 +193,84 @@ class Operations:
         found.sort(key=lambda item: (item[0], item[1]["path"]))
         return [{"operationId": op["operationId"], "method": op["method"], "path": op["path"], "differs": differs}
                 for _, op, differs in found[:limit]]
+
+
+# --- a request as recorded, and the entry it makes ------------------------------------------------
+
+def _entry(item: dict | Recorded) -> dict:
+    return item if isinstance(item, dict) else item.entry()
+
+
+def _kept(body: bytes, raw_headers) -> bytes | tuple[str, bool]:
+    """A body as a `Recorded` request keeps it: as received up to BODY_CAP bytes; a longer one is
+    made the entry's text now (at most BODY_CAP characters), so an entry never read holds no more
+    than one read."""
+    if len(body) <= BODY_CAP:
+        return body
+    content_type = next((v.decode("latin-1") for n, v in raw_headers if n.lower() == b"content-type"), "")
+    return _body_text(body, content_type)
+
+
+class Recorded:
+    """A request as the middleware records it: what it saw, raw (bytes, ASGI header lists, the
+    instants as datetimes), and what the access log needed anyway (operationId, refusal,
+    warnings, fault). The entry (`entry()`: headers decoded and redacted, bodies as text, the
+    clocks as ISO 8601, the near misses) is made when it is first read, then kept instead.
+
+    The raw request holds the API key as sent: it never leaves this object (no `repr`, no
+    persistence, no read but through `entry()`, which replaces secrets by ***)."""
+
+    __slots__ = ("_raw", "_made", "id")
+
+    def __init__(self, operations: Operations, wall: dt.datetime, sandbox: dt.datetime, method: str, path: str,
+                 operation_id: str | None, query: str, request_headers, request_body: bytes, status: int,
+                 response_headers, response_body: bytes, duration: float, refusal: str | None,
+                 warnings: list[str], fault: str | None):
+        self.id = 0
+        self._made: dict | None = None
+        self._raw = (operations, wall, sandbox, method, path, operation_id, query, request_headers,
+                     _kept(request_body, request_headers), status, response_headers,
+                     _kept(response_body, response_headers), duration, refusal, warnings, fault)
+
+    def __setitem__(self, name: str, value: int) -> None:  # the journal gives the id: entry["id"] = n
+        if name != "id":
+            raise KeyError(name)
+        self.id = value
+
+    def __repr__(self) -> str:
+        return f"<Recorded request {self.id}>"
+
+    def entry(self) -> dict:
+        """The journal entry of this request (made once; safe to call from several threads)."""
+        raw, entry = self._raw, self._made
+        if entry is None:
+            entry = self._make(raw)
+            self._made = entry  # set before the raw request is dropped: a concurrent reader sees one
+            self._raw = None
+        return entry
+
+    def _make(self, raw) -> dict:
+        (operations, wall, sandbox, method, path, operation_id, query, raw_request_headers, request_body,
+         status, raw_response_headers, response_body, duration, refusal, warnings, fault) = raw
+        request_headers = _decode_headers(raw_request_headers, redact=True)
+        response_headers = _decode_headers(raw_response_headers, redact=False)
+        request_text, request_cut = (request_body if isinstance(request_body, tuple) else
+                                     _body_text(request_body, _header(request_headers, "content-type") or ""))
+        response_text, response_cut = (response_body if isinstance(response_body, tuple) else
+                                       _body_text(response_body, _header(response_headers, "content-type") or ""))
+        near = []
+        if status >= 400 or operation_id is None:
+            try:
+                near = operations.near_misses(method, path, query, dict(request_headers), operation_id)
+            except Exception:  # an entry is still worth reading without them
+                logging.getLogger(__name__).exception("request journal: near misses failed")
+        return {
+            "id": self.id, "time": _iso(wall), "sandboxTime": _iso(sandbox), "method": method, "path": path,
+            "operationId": operation_id, "query": redact_query(query), "requestHeaders": request_headers,
+            "requestBody": request_text, "requestBodyTruncated": request_cut, "status": status,
+            "responseHeaders": response_headers, "responseBody": response_text,
+            "responseBodyTruncated": response_cut, "durationMs": duration, "refusal": refusal,
+            "warnings": warnings, "fault": fault, "nearMisses": near}
 
 
 # --- the rings -------------------------------------------------------------------------------------
@@ -236,7 +323,7 @@ class Journal:
         count = self._lines.get(tenant, 0)
         # The file holds at most twice the ring: past that it is rewritten with the ring alone.
         if count >= 2 * self.size:
-            replace_file(path, "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in ring).encode("utf-8"),
+            replace_file(path, "".join(json.dumps(_entry(e), ensure_ascii=False) + "\n" for e in ring).encode("utf-8"),
                          sync=False)
             self._lines[tenant] = len(ring)
             return
@@ -244,8 +331,9 @@ class Journal:
             file.write(json.dumps(entry, ensure_ascii=False) + "\n")
         self._lines[tenant] = count + 1
 
-    def record(self, tenant: str, entry: dict) -> dict:
-        """Add an entry (given its `id`, the tenant's next one) to the tenant's ring."""
+    def record(self, tenant: str, entry: dict | Recorded) -> dict | Recorded:
+        """Add an entry (given its `id`, the tenant's next one) to the tenant's ring: a dict, or a
+        `Recorded` request, made an entry when first read (or now, to be persisted)."""
         with self._lock:
             ring = self._ring(tenant)
             entry["id"] = self._next_ids[tenant]
@@ -253,7 +341,7 @@ class Journal:
             ring.append(entry)
             if self.persist_dir is not None:
                 try:
-                    self._persist(tenant, entry, ring)
+                    self._persist(tenant, _entry(entry), ring)
                 except OSError as exc:  # the ring in memory still has it
                     logging.getLogger(__name__).warning("request journal not persisted: %s", exc)
         return entry
@@ -261,7 +349,9 @@ class Journal:
     def entries(self, tenant: str) -> list[dict]:
         """The tenant's entries, oldest first."""
         with self._lock:
-            return list(self._ring(tenant))
+            ring = list(self._ring(tenant))
+        # Made entries outside the lock: requests being recorded never wait for a reader.
+        return [_entry(e) for e in ring]
 
     def clear(self, tenant: str) -> int:
         """Forget the tenant's entries (ids keep increasing); how many there were."""
@@ -482,39 +572,30 @@ class RequestJournal:
                 logging.getLogger(__name__).exception("request journal failed")
 
     def _finish(self, scope, record, wall, duration, answer, request_body, response_body) -> None:
+        """The access-log line, and the request recorded as seen (`Recorded`: the entry is made
+        when it is read). Only what the line needs, the tenant and its clock are worked out here."""
         method, path = scope["method"], scope["path"]
         query = scope.get("query_string", b"").decode("latin-1")
         raw_headers = scope.get("headers", [])
-        status = answer["status"]
+        status, response_headers = answer["status"], answer["headers"]
         key = _api_key(raw_headers, query)
         tenant = self.authenticate(key) if key else None
         operation_id = (scope.get("extensions", {}).get(ROUTING, {}).get("operation_id")
                         or (self.operations.match(method, path) if record else None))
-        response_headers = _decode_headers(answer["headers"], redact=False)
-        warnings = [v.decode("latin-1") for n, v in answer["headers"] if n.lower() == b"x-mock-warning"]
-        fault = next((v.decode("latin-1") for n, v in answer["headers"] if n.lower() == b"x-mock-fault"), None)
+        warnings = [v.decode("latin-1") for n, v in response_headers if n.lower() == b"x-mock-warning"]
+        fault = next((v.decode("latin-1") for n, v in response_headers if n.lower() == b"x-mock-fault"), None)
         refusal = refusal_of(status, response_body)
         self._log(method, path, status, duration, key, operation_id, warnings[0] if warnings else refusal)
         if not record:
             return
         owner = tenant or self.authenticate(DEFAULT_API_KEY) or DEFAULT_API_KEY
-        request_headers = _decode_headers(raw_headers, redact=True)
-        request_text, request_cut = _body_text(request_body, _header(request_headers, "content-type") or "")
-        response_text, response_cut = _body_text(response_body, _header(response_headers, "content-type") or "")
         try:
-            sandbox = _iso(self.sandbox_time(owner))
+            sandbox = self.sandbox_time(owner)  # the tenant's clock now, not when the entry is read
         except Exception:  # an unreadable tenant clock: its wall clock still says when
-            sandbox = _iso(wall)
-        near = []
-        if status >= 400 or operation_id is None:
-            near = self.operations.near_misses(method, path, query, dict(request_headers), operation_id)
-        self.journal.record(owner, {
-            "id": 0, "time": _iso(wall), "sandboxTime": sandbox, "method": method, "path": path,
-            "operationId": operation_id, "query": redact_query(query), "requestHeaders": request_headers,
-            "requestBody": request_text, "requestBodyTruncated": request_cut, "status": status,
-            "responseHeaders": response_headers, "responseBody": response_text,
-            "responseBodyTruncated": response_cut, "durationMs": duration, "refusal": refusal,
-            "warnings": warnings, "fault": fault, "nearMisses": near})
+            sandbox = wall
+        self.journal.record(owner, Recorded(
+            self.operations, wall, sandbox, method, path, operation_id, query, tuple(raw_headers), request_body,
+            status, response_headers, response_body, duration, refusal, warnings, fault))
 
     def _log(self, method, path, status, duration, key, operation_id, reason) -> None:
         level = logging.ERROR if status >= 500 else logging.INFO

@@ -53,6 +53,15 @@ def test_a_request_is_recorded_with_what_was_sent_and_answered(client):
     assert entry["requestBodyTruncated"] is False and entry["responseBodyTruncated"] is False
 
 
+def test_an_entry_keeps_the_sandbox_clock_of_its_request(client):
+    client.put("/_mock/clock", json={"now": "2026-12-31T09:00:00Z", "frozen": True})
+    client.get("/v1/Customers/1")
+    client.put("/_mock/clock", json={"now": "2030-06-01T12:00:00Z", "frozen": True})
+    client.get("/v1/Customers/2")
+    assert [e["sandboxTime"][:19] for e in entries(client)] == ["2030-06-01T12:00:00", "2026-12-31T09:00:00"]
+    assert entries(client) == entries(client)  # read again: the same entries
+
+
 def test_ids_increase_and_the_newest_comes_first(client):
     for customer in (1, 2, 3):
         client.get(f"/v1/Customers/{customer}")
@@ -180,6 +189,20 @@ def test_a_persisted_journal_outlives_a_restart_and_stays_bounded(tmp_path):
         after = [e["id"] for e in c.get("/_mock/requests").json()["items"]]
     app.services.close()
     assert before == [10, 9, 8] and after == [11, 10, 9]
+
+
+def test_a_persisted_journal_holds_no_api_key(tmp_path):
+    app = create_app(Config(data_dir=tmp_path, journal_persist=True, api_keys=(TEAM_B,)))
+    basic = base64.b64encode(f"{TEAM_B}:".encode()).decode()
+    with app.test_client() as c:
+        c.get("/v1/Customers/1", headers={"X-API-KEY": TEAM_B})
+        c.get("/v1/Customers/1", headers={"Authorization": f"Basic {basic}"})
+        c.get(f"/v1/Customers/1?apikey={TEAM_B}")
+    app.app.extensions["altoviz_mock"].close()
+    [persisted] = [p for p in tmp_path.glob("*/requests.jsonl") if "/v1/Customers/1" in p.read_text()]
+    lines = [json.loads(line) for line in persisted.read_text().splitlines()]
+    assert len(lines) == 3 and lines[2]["query"] == "apikey=***"
+    assert TEAM_B not in persisted.read_text() and basic not in persisted.read_text()
 
 
 def test_filters_select_requests(client):
