@@ -271,6 +271,9 @@ class Canonical:
         if scope["type"] != "http" or scope["path"].startswith(self.exempt):
             return await self.app(scope, receive, send)
         collected = warnings.begin(self.strict)
+        # The rewritten scope shares the client's `extensions`: what routing puts there (the
+        # operationId) reaches the layers outside, the journal's record included.
+        scope.setdefault("extensions", {})
         scope = dict(scope)
         headers = [(k, v) for k, v in scope["headers"] if k != b"x-api-key"]
         key = _header(scope, b"x-api-key")

@@ -53,6 +53,15 @@ def test_a_request_is_recorded_with_what_was_sent_and_answered(client):
     assert entry["requestBodyTruncated"] is False and entry["responseBodyTruncated"] is False
 
 
+def test_a_path_in_another_case_is_recorded_with_its_operation(client):
+    # The live API reads paths in any case (the live-behaviour layer): the journal names the
+    # operation that answered, as sent, without near misses.
+    assert client.get("/v1/customers/1").status_code == 200
+    [entry] = entries(client)
+    assert entry["path"] == "/v1/customers/1" and entry["operationId"] == "GET_Customers_Get"
+    assert entry["nearMisses"] == []
+
+
 def test_an_entry_keeps_the_sandbox_clock_of_its_request(client):
     client.put("/_mock/clock", json={"now": "2026-12-31T09:00:00Z", "frozen": True})
     client.get("/v1/Customers/1")
@@ -198,7 +207,7 @@ def test_a_persisted_journal_holds_no_api_key(tmp_path):
         c.get("/v1/Customers/1", headers={"X-API-KEY": TEAM_B})
         c.get("/v1/Customers/1", headers={"Authorization": f"Basic {basic}"})
         c.get(f"/v1/Customers/1?apikey={TEAM_B}")
-    app.app.extensions["altoviz_mock"].close()
+    app.services.close()
     [persisted] = [p for p in tmp_path.glob("*/requests.jsonl") if "/v1/Customers/1" in p.read_text()]
     lines = [json.loads(line) for line in persisted.read_text().splitlines()]
     assert len(lines) == 3 and lines[2]["query"] == "apikey=***"
