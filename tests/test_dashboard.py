@@ -13,6 +13,7 @@ import pytest
 
 from mock_server.dashboard import COOKIE, journal_available
 from mock_server.dashboard.formats import date, datetime, money, percent, quantity
+from mock_server.dashboard.tenant_view import PAGE_SIZE
 
 from conftest import KEY
 
@@ -75,6 +76,56 @@ def test_stored_names_are_text_never_markup(client, anonymous):
     _login(anonymous)
     html = anonymous.get("/_mock/dashboard/customers", params={"query": "alert"}).text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and XSS not in html
+
+
+def test_stored_texts_are_text_on_every_page_that_shows_them(client, anonymous):
+    customer = client.post("/v1/Customers", json={"type": "Business", "companyName": XSS, "email": "x@exemple.fr"}).json()
+    invoice = client.post("/v1/SaleInvoices", json={"customerId": customer["id"], "subject": XSS, "lines": [
+        {"description": XSS, "quantity": 1, "taxExcludedPrice": 10, "vat": {"rate": 20}}]}).json()
+    assert client.post(f"/v1/SaleInvoices/Finalize/{invoice['id']}").status_code == 200
+    assert client.post(f"/v1/SaleInvoices/Send/{invoice['id']}", json=["x@exemple.fr"]).status_code == 200
+    _login(anonymous)
+    for path in ("invoices", f"invoices/{invoice['id']}", "outbox", ""):
+        html = anonymous.get(f"/_mock/dashboard/{path}").text
+        assert XSS not in html and "<script>alert" not in html, path
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in anonymous.get(f"/_mock/dashboard/invoices/{invoice['id']}").text
+
+
+def test_a_cancelled_invoice_shows_the_credit_that_cancels_it(client, anonymous):
+    customer = client.post("/v1/Customers", json={"type": "Business", "companyName": "Annulée SARL"}).json()
+    invoice = client.post("/v1/SaleInvoices", json={"customerId": customer["id"], "lines": [
+        {"description": "Conseil", "quantity": 3, "taxExcludedPrice": 603.23, "vat": {"rate": 20}}]}).json()
+    assert client.post(f"/v1/SaleInvoices/Finalize/{invoice['id']}").status_code == 200
+    credit = client.post("/v1/SaleCredits", json={"cancelledInvoicetId": invoice["id"]}).json()
+    credit = client.post(f"/v1/SaleCredits/Finalize/{credit['id']}").json()
+    _login(anonymous)
+    html = anonymous.get(f"/_mock/dashboard/invoices/{invoice['id']}").text
+    assert 'id="invoice-status">annulée</span>' in html
+    assert f"l'avoir {credit['number']} du {date(credit['date'])} (2\u202f171,63\u00a0€)" in html
+    assert "Finaliser" not in html and "Marquer comme payée" not in html
+    # The list shows cancelled invoices too (IncludeCancelled), badged.
+    listed = anonymous.get("/_mock/dashboard/invoices").text
+    assert re.search(rf'<tr data-id="{invoice["id"]}">.*?annulée', listed, re.S)
+
+
+def test_lists_page_through_the_api_search(client, anonymous):
+    for n in range(PAGE_SIZE + 1):
+        assert client.post("/v1/Customers", json={"type": "Business", "companyName": f"Paginee {n:02d}"}).status_code == 200
+    _login(anonymous)
+    first = anonymous.get("/_mock/dashboard/customers", params={"query": "Paginee"}).text
+    second = anonymous.get("/_mock/dashboard/customers", params={"query": "Paginee", "PageIndex": 2}).text
+    assert first.count("<td>Paginee ") == PAGE_SIZE and second.count("<td>Paginee ") == 1
+    assert 'rel="next"' in first and 'rel="prev"' not in first
+    assert 'rel="prev"' in second and 'rel="next"' not in second
+    assert "Rien ne correspond" in anonymous.get("/_mock/dashboard/customers", params={"query": "zzz-absent"}).text
+
+
+def test_the_controls_show_the_snapshots_the_admin_api_lists(client, anonymous):
+    assert client.post("/_mock/snapshots/avant-essai").status_code == 201
+    _login(anonymous)
+    html = anonymous.get("/_mock/dashboard/controls").text
+    assert client.get("/_mock/snapshots").json() == ["avant-essai"]
+    assert 'hx-post="/_mock/snapshots/avant-essai/restore"' in html
 
 
 def test_the_pages_fetch_nothing_from_the_internet(anonymous):
@@ -140,11 +191,13 @@ def test_a_browser_follows_an_invoice_from_draft_to_overdue(server_factory):
             # Finalize and pay it from its page: the buttons call the documented /v1 operations.
             row.locator("a").click()
             _wait_text(page, "#invoice-status", "brouillon")
-            assert "1\u202f809,69\u00a0€" in page.inner_text("#main")
+            assert "1\u202f809,69\u00a0€" in page.inner_text("#main") and XSS in page.inner_text("#main")
             page.click("text=Finaliser")
             _wait_text(page, "#invoice-status", "finalisée")
             number = page.inner_text("#doc-title").split()[0]
             assert re.fullmatch(r"FA\d{4}-\d+", number)
+            # Its date as 01/12/2026 (the API's `date`, written the French way).
+            assert f"Date\n{date(api.get(f'/v1/SaleInvoices/{invoice_id}').json()['date'])}" in page.inner_text("#main")
             page.click("text=Marquer comme payée")
             _wait_text(page, "#invoice-status", "payée")
             assert page.inner_text("#invoice-balance") == "0,00\u00a0€"
@@ -211,6 +264,25 @@ def test_a_browser_follows_an_invoice_from_draft_to_overdue(server_factory):
             page.goto(f"{server.url}/_mock/dashboard/journal")
             if journal_available():
                 _wait_text(page, "#journal-table", "/v1/SaleInvoices")
+                # Live: requests made while the page is open show up without reloading it, a refusal
+                # and a warning highlighted, a stored text drawn as text.
+                page.evaluate("() => { window.stillTheSamePage = true; }")
+                assert api.get("/v1/SaleInvoices/987654").status_code == 404
+                warned = api.post("/v1/Customers", json={"type": "Business", "companyName": "Averti", "colour": "bleu"})
+                assert warned.status_code == 200 and warned.headers["X-Mock-Warning"]
+                assert api.get("/v1/Customers", params={"query": XSS}).status_code == 200
+                page.locator("#journal-table tr.refused", has_text="/v1/SaleInvoices/987654").wait_for()
+                page.locator("#journal-table tr.warned", has_text="POST").wait_for()
+                _wait_text(page, "#journal-table", XSS)  # the answer's names, in the row's details
+                assert page.evaluate("() => window.stillTheSamePage") is True
+                # The filters ask GET /_mock/requests again: refusals only.
+                page.select_option("#journal-filters select[name=refused]", "true")
+                page.wait_for_function("() => { const rows = document.querySelectorAll('#journal-table tbody tr');"
+                                       " return rows.length > 0 && [...rows].every(r => r.classList.contains('refused')); }")
+                assert "/v1/SaleInvoices/987654" in page.inner_text("#journal-table")
+                # The overview's last requests come from the same journal.
+                page.goto(f"{server.url}/_mock/dashboard/")
+                _wait_text(page, "#last-requests", "/v1/Customers")
             else:
                 assert "Journal non disponible" in page.inner_text("#main")
         finally:

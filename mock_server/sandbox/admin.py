@@ -141,11 +141,13 @@ class Snapshots:
             return True
 
 
-def _snapshots() -> Snapshots:
-    snapshots = flask.current_app.extensions.get(SNAPSHOTS_KEY)
-    if snapshots is None:
-        snapshots = flask.current_app.extensions.setdefault(SNAPSHOTS_KEY, Snapshots(_tenants().config.data_dir))
-    return snapshots
+def snapshots(app) -> Snapshots:
+    """The app's named snapshots (created on first use), as the snapshot operations of admin.yaml
+    and the dashboard's Contrôles page read them."""
+    saved = app.extensions.get(SNAPSHOTS_KEY)
+    if saved is None:
+        saved = app.extensions.setdefault(SNAPSHOTS_KEY, Snapshots(app.extensions[EXTENSION].tenants.config.data_dir))
+    return saved
 
 
 def _snapshot_name(name: str) -> str:
@@ -162,19 +164,19 @@ def save_snapshot(name: str):
     """Save the calling tenant's whole data (documents, counters, clock, outbox) under `name`."""
     tenant, name = _tenant(), _snapshot_name(name)
     dump = _tenants().open(tenant).dump()
-    _snapshots().save(tenant, name, dump)
+    snapshots(flask.current_app).save(tenant, name, dump)
     return {"name": name, "documents": _counts(dump)}, 201
 
 
 def list_snapshots():
     """The calling tenant's snapshot names."""
-    return flask.jsonify(_snapshots().names(_tenant()))
+    return flask.jsonify(snapshots(flask.current_app).names(_tenant()))
 
 
 def restore_snapshot(name: str):
     """Replace the calling tenant's data with a snapshot (ids handed out since are never reused)."""
     tenant, name = _tenant(), _snapshot_name(name)
-    dump = _snapshots().get(tenant, name)
+    dump = snapshots(flask.current_app).get(tenant, name)
     if dump is None:
         raise ControlError(404, "Not Found", f"No snapshot {name}")
     # The current next ids are read under the same lock as the load: a create racing the restore
@@ -186,7 +188,7 @@ def restore_snapshot(name: str):
 
 def delete_snapshot(name: str):
     tenant, name = _tenant(), _snapshot_name(name)
-    if not _snapshots().delete(tenant, name):
+    if not snapshots(flask.current_app).delete(tenant, name):
         raise ControlError(404, "Not Found", f"No snapshot {name}")
     return {"deleted": True}
 
