@@ -23,7 +23,7 @@ from .api.resolver import OperationResolver
 from .api.validation import validator_map
 from .asgi import BodyDeadline, BodyLimit, RequestHead
 from .auth import security_map
-from .canonical import Canonical
+from .canonical import Canonical, route_any_segment
 from .ratelimit import RateLimit
 from .rendering import FairRenders, RenderSlots
 from .config import Config
@@ -93,8 +93,8 @@ class Services:
 
 
 def _refuse_unrouted():
-    """404 for a request Flask routes but Connexion's router did not (e.g. a newline in a path
-    segment): without an operation context the contract's checks never ran on it. Only the admin
+    """404 for a request Flask routes but Connexion's router did not: without an operation context
+    the contract's checks never ran on it. Only the admin
     API's pages (its contract and Swagger UI, not operations) and the dashboard are plain Flask routes."""
     if flask.request.blueprint not in (admin_pages.name, dashboard.name):
         try:
@@ -120,6 +120,8 @@ def create_app(config: Config | None = None) -> connexion.FlaskApp:
     jsonifier = Jsonifier(OrJSON, ensure_ascii=False, separators=(",", ":"))
     app = connexion.FlaskApp(__name__, security_map=security_map(tenants), pythonic_params=True,
                              jsonifier=jsonifier, validator_map=validator_map())
+    # Before the APIs' Mounts are compiled: a newline in a path segment is routed (canonical.py).
+    route_any_segment()
     # Connexion resolves $refs in place: give it its own copy. The admin API (/_mock) goes first:
     # the one at the root would take its paths otherwise (sandbox/admin_api.py).
     add_admin_api(app, validate_responses=config.validate_responses)
