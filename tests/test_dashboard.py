@@ -139,8 +139,11 @@ def test_the_pages_fetch_nothing_from_the_internet(anonymous):
 
 
 def _wait_text(page, selector: str, text: str, timeout: float = 30_000):
-    """Until `selector`'s text holds `text` (a bounded Playwright wait, no sleep)."""
-    page.wait_for_function("([s, t]) => { const e = document.querySelector(s); return e && e.textContent.includes(t); }",
+    """Until `selector`'s text holds `text` and htmx has settled what it swapped in (a bounded
+    Playwright wait, no sleep): new content is wired up (its buttons' hx-post...) when it settles,
+    after it shows, and its class htmx-added goes then."""
+    page.wait_for_function("([s, t]) => { const e = document.querySelector(s); return e && e.textContent.includes(t)"
+                           " && !document.querySelector('.htmx-added, .htmx-settling, .htmx-swapping'); }",
                            arg=[selector, text], timeout=timeout)
 
 
@@ -177,6 +180,13 @@ def test_a_browser_follows_an_invoice_from_draft_to_overdue(server_factory):
             for path, title in PAGES.items():
                 page.goto(f"{server.url}/_mock/dashboard/{path}")
                 assert page.inner_text("h1") == title
+                # Usable at 1280 px: the page never scrolls sideways.
+                assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth"), path
+            # Keyboard focus is visible: the first Tab lands on the skip link, outlined.
+            page.keyboard.press("Tab")
+            focused = page.evaluate("() => { const e = document.activeElement, s = getComputedStyle(e);"
+                                    " return [e.className, s.outlineStyle, parseFloat(s.outlineWidth)]; }")
+            assert focused[0] == "skip" and focused[1] != "none" and focused[2] >= 2
 
             # An invoice created through the API shows up, its customer's name as text.
             invoice = api.post("/v1/SaleInvoices", json={
@@ -283,6 +293,8 @@ def test_a_browser_follows_an_invoice_from_draft_to_overdue(server_factory):
                 # The overview's last requests come from the same journal.
                 page.goto(f"{server.url}/_mock/dashboard/")
                 _wait_text(page, "#last-requests", "/v1/Customers")
+                assert page.evaluate("() => { const w = document.querySelector('#last-requests').parentElement;"
+                                     " return w.scrollWidth <= w.clientWidth; }"), "the last requests do not fit"
             else:
                 assert "Journal non disponible" in page.inner_text("#main")
         finally:
