@@ -8,12 +8,17 @@ import hmac
 import re
 import shutil
 
+from pathlib import Path
+
 import httpx
 import pytest
 
+import mock_server.dashboard as dashboard_package
+from mock_server.contracts import load_contract
 from mock_server.dashboard import COOKIE, journal_available
 from mock_server.dashboard.formats import date, datetime, money, percent, quantity
 from mock_server.dashboard.tenant_view import PAGE_SIZE
+from mock_server.sandbox.admin import load_admin_contract
 
 from conftest import KEY
 
@@ -126,6 +131,36 @@ def test_the_controls_show_the_snapshots_the_admin_api_lists(client, anonymous):
     html = anonymous.get("/_mock/dashboard/controls").text
     assert client.get("/_mock/snapshots").json() == ["avant-essai"]
     assert 'hx-post="/_mock/snapshots/avant-essai/restore"' in html
+
+
+def _segments(path: str) -> list[str | None]:
+    """A path's segments, None for a parameter (`{id}`, or a Jinja expression of a template)."""
+    path = re.sub(r"\{\{.*?\}\}", "{}", path)
+    return [None if re.fullmatch(r"\{\w*\}", part) else part for part in path.strip("/").split("/")]
+
+
+def test_every_request_of_the_pages_is_a_documented_operation():
+    """The pages' actions and PDFs go through the operations of openapi.yaml and admin.yaml (under
+    /_mock), never through a route of the dashboard's own: every hx-get/post/put/delete and
+    data-pdf-src of the templates is one of them (`url_for` ones are the dashboard's pages, redrawn)."""
+    documented = []
+    for spec, prefix in ((load_contract(), ""), (load_admin_contract(), "/_mock")):
+        for path, item in spec["paths"].items():
+            documented += [(method, _segments(prefix + path)) for method in item if method in ("get", "post", "put", "delete")]
+    calls = set()
+    for template in (Path(dashboard_package.__file__).parent / "templates" / "dashboard").glob("*.html"):
+        text = template.read_text(encoding="utf-8")
+        calls |= {(m, url) for m, url in re.findall(r'hx-(get|post|put|delete|patch)="([^"]+)"', text)
+                  if not url.startswith("{{ url_for")}
+        calls |= {("get", url) for url in re.findall(r'data-pdf-src="([^"]+)"', text)}
+    assert len(calls) >= 15
+
+    def known(method: str, url: str) -> bool:
+        wanted = _segments(url)
+        return any(m == method and len(path) == len(wanted) and all(a is None or b is None or a == b
+                                                                    for a, b in zip(path, wanted))
+                   for m, path in documented)
+    assert sorted(call for call in calls if not known(*call)) == []
 
 
 def test_the_pages_fetch_nothing_from_the_internet(anonymous):
@@ -300,4 +335,10 @@ def test_a_browser_follows_an_invoice_from_draft_to_overdue(server_factory):
         finally:
             browser.close()
     assert [d for d in dialogs if d[0] != "confirm"] == []
+    # Each action asked first: finalize, pay, redeliver, advance the clock, add and clear the faults,
+    # snapshot, reset, restore.
+    confirms = [message for _, message in dialogs]
+    assert len(confirms) == 9, confirms
+    assert [m.split()[0] for m in confirms] == ["Finaliser", "Enregistrer", "Renvoyer", "Avancer", "Ajouter", "Retirer",
+                                                "Enregistrer", "Remettre", "Remplacer"]
     assert problems == []
