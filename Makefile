@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 
-.PHONY: run cli test test-fast clean chromium bench bench-tools screenshots
+.PHONY: run cli test test-fast clean chromium bench bench-tools screenshots drift-example
 
 $(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -77,6 +77,11 @@ bench: $(BENCH_STAMP) bench-tools
 # Debian's chromium through Playwright from a sandbox started in memory.
 screenshots: $(STAMP) chromium
 	$(BIN)/python docs/dashboard/make_screenshots.py
+
+# docs/drift-example.md and the README's drift sample from a real run of `altoviz-mock drift`
+# against the vendor's published spec, a file the repository never holds: make drift-example SPEC=FILE
+drift-example: $(RUN_STAMP)
+	$(BIN)/python docs/make_drift_example.py $(SPEC)
 
 clean:
 	rm -rf $(VENV) .altoviz-mock .pytest_cache

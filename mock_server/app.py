@@ -23,7 +23,7 @@ from .api.resolver import OperationResolver
 from .api.validation import validator_map
 from .asgi import BodyDeadline, BodyLimit, Pages, RequestHead
 from .auth import security_map
-from .canonical import Canonical
+from .canonical import Canonical, route_any_segment
 from .ratelimit import RateLimit
 from .rendering import FairRenders, RenderSlots
 from .config import Config
@@ -133,6 +133,8 @@ def create_app(config: Config | None = None) -> connexion.AsyncApp:
     # request (docs/architecture.md); the handlers stay synchronous and run in its thread pool.
     app = connexion.AsyncApp(__name__, security_map=security_map(tenants), pythonic_params=True,
                              jsonifier=jsonifier, validator_map=validator_map())
+    # Before the APIs' Mounts are compiled: a newline in a path segment is routed (canonical.py).
+    route_any_segment()
     # Connexion resolves $refs in place: give it its own copy. The admin API (/_mock) goes first:
     # the one at the root would take its paths otherwise (sandbox/admin_api.py).
     add_admin_api(app, validate_responses=config.validate_responses)

@@ -19,6 +19,9 @@ spelling (docs/live-vs-published.md has the source of each rule):
 Where the live API silently reads a request differently from what it says, the answer carries an
 `X-Mock-Warning` header (mock_server/warnings.py); `strict` refuses such a request (400) instead.
 Paths the contract does not have (`/_mock`, `/ui`, unknown routes) pass untouched.
+
+`route_any_segment` makes the routing in front of the operations take a segment with any character
+in it, a newline too, as ASP.NET does (call it before the APIs are added).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 from connexion.exceptions import BadRequestProblem
+from starlette.convertors import PathConvertor, register_url_convertor
 
 from . import warnings
 from .api.problems import VALIDATION_FAILED, LiveBadRequest
@@ -44,6 +48,23 @@ NUMBER = re.compile(r"\s*-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*\Z")
 IGNORED_QUERY = {"orderby": "OrderBy"}
 # The query parameter that may carry the API key (vendor doc: "discouraged").
 KEY_QUERY = "apikey"
+
+
+class AnyPathConvertor(PathConvertor):
+    """Starlette's `path` convertor, matching every character. Its own regex, `.*`, stops at a
+    newline: the Mount that Connexion puts each API under (`Router.mount(base_path)`, compiled as
+    `{base_path}/{path:path}`) then matched no request with `%0A` in its path, so no operation
+    route was tried (`/v1/Colleagues/GetByInternalId/a%0Ab` answered an empty 404), and a path
+    ending in `%0A` was cut before it (`.*$` matches before a final newline)."""
+
+    regex = "(?s:.*)"
+
+
+def route_any_segment() -> None:
+    """Register `AnyPathConvertor` as Starlette's `path` (its public `register_url_convertor`):
+    the Mounts compiled afterwards route paths with a newline in a segment like any other. The
+    operations' own parameter routes (`[^/]+`, Starlette's `str`) already take a newline."""
+    register_url_convertor("path", AnyPathConvertor())
 
 
 @dataclass

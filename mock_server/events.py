@@ -100,6 +100,15 @@ def wrong_signature(secret: str | None, body: bytes) -> str:
     return sign(f"bad-signature:{secret or ''}", body)
 
 
+def delivery_signature(secret: str | None, body: bytes, faults) -> str | None:
+    """The `X-Signature` a delivery of `body` carries under the webhook's secret: `wrong_signature`'s
+    for a `bad-signature` delivery (`faults`: its fault names), `sign`'s otherwise, none without a
+    secret (the dispatcher sends it, the dashboard shows it)."""
+    if BAD_SIGNATURE in (faults or ()):
+        return wrong_signature(secret, body)
+    return sign(secret, body) if secret else None
+
+
 def effective_faults(webhook: dict | None, trigger: dict | None) -> dict:
     """The faults of a delivery: the webhook's setting and the trigger's fields, either one asking
     (the trigger's `delay` wins over the webhook's)."""
@@ -573,10 +582,9 @@ class Dispatcher:
         body = event["body"].encode("utf-8")
         headers = {"Content-Type": "text/plain"}
         faults = delivery.get("faults") or []
-        if BAD_SIGNATURE in faults:
-            headers[self.signature_header] = wrong_signature(webhook.get("secretKey"), body)
-        elif webhook.get("secretKey"):
-            headers[self.signature_header] = sign(webhook["secretKey"], body)
+        signature = delivery_signature(webhook.get("secretKey"), body, faults)
+        if signature is not None:
+            headers[self.signature_header] = signature
         status, error = None, None
         started = time.perf_counter()
         try:

@@ -8,11 +8,17 @@ import hmac
 import re
 import shutil
 
+from pathlib import Path
+
 import httpx
 import pytest
 
+import mock_server.dashboard as dashboard_package
+from mock_server.contracts import load_contract
 from mock_server.dashboard import COOKIE, journal_available
 from mock_server.dashboard.formats import date, datetime, money, percent, quantity
+from mock_server.dashboard.tenant_view import PAGE_SIZE
+from mock_server.sandbox.admin import load_admin_contract
 
 from conftest import KEY
 
@@ -77,6 +83,86 @@ def test_stored_names_are_text_never_markup(client, anonymous):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and XSS not in html
 
 
+def test_stored_texts_are_text_on_every_page_that_shows_them(client, anonymous):
+    customer = client.post("/v1/Customers", json={"type": "Business", "companyName": XSS, "email": "x@exemple.fr"}).json()
+    invoice = client.post("/v1/SaleInvoices", json={"customerId": customer["id"], "subject": XSS, "lines": [
+        {"description": XSS, "quantity": 1, "taxExcludedPrice": 10, "vat": {"rate": 20}}]}).json()
+    assert client.post(f"/v1/SaleInvoices/Finalize/{invoice['id']}").status_code == 200
+    assert client.post(f"/v1/SaleInvoices/Send/{invoice['id']}", json=["x@exemple.fr"]).status_code == 200
+    _login(anonymous)
+    for path in ("invoices", f"invoices/{invoice['id']}", "outbox", ""):
+        html = anonymous.get(f"/_mock/dashboard/{path}").text
+        assert XSS not in html and "<script>alert" not in html, path
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in anonymous.get(f"/_mock/dashboard/invoices/{invoice['id']}").text
+
+
+def test_a_cancelled_invoice_shows_the_credit_that_cancels_it(client, anonymous):
+    customer = client.post("/v1/Customers", json={"type": "Business", "companyName": "Annulée SARL"}).json()
+    invoice = client.post("/v1/SaleInvoices", json={"customerId": customer["id"], "lines": [
+        {"description": "Conseil", "quantity": 3, "taxExcludedPrice": 603.23, "vat": {"rate": 20}}]}).json()
+    assert client.post(f"/v1/SaleInvoices/Finalize/{invoice['id']}").status_code == 200
+    credit = client.post("/v1/SaleCredits", json={"cancelledInvoicetId": invoice["id"]}).json()
+    credit = client.post(f"/v1/SaleCredits/Finalize/{credit['id']}").json()
+    _login(anonymous)
+    html = anonymous.get(f"/_mock/dashboard/invoices/{invoice['id']}").text
+    assert 'id="invoice-status">annulée</span>' in html
+    assert f"l'avoir {credit['number']} du {date(credit['date'])} (2\u202f171,63\u00a0€)" in html
+    assert "Finaliser" not in html and "Marquer comme payée" not in html
+    # The list shows cancelled invoices too (IncludeCancelled), badged.
+    listed = anonymous.get("/_mock/dashboard/invoices").text
+    assert re.search(rf'<tr data-id="{invoice["id"]}">.*?annulée', listed, re.S)
+
+
+def test_lists_page_through_the_api_search(client, anonymous):
+    for n in range(PAGE_SIZE + 1):
+        assert client.post("/v1/Customers", json={"type": "Business", "companyName": f"Paginee {n:02d}"}).status_code == 200
+    _login(anonymous)
+    first = anonymous.get("/_mock/dashboard/customers", params={"query": "Paginee"}).text
+    second = anonymous.get("/_mock/dashboard/customers", params={"query": "Paginee", "PageIndex": 2}).text
+    assert first.count("<td>Paginee ") == PAGE_SIZE and second.count("<td>Paginee ") == 1
+    assert 'rel="next"' in first and 'rel="prev"' not in first
+    assert 'rel="prev"' in second and 'rel="next"' not in second
+    assert "Rien ne correspond" in anonymous.get("/_mock/dashboard/customers", params={"query": "zzz-absent"}).text
+
+
+def test_the_controls_show_the_snapshots_the_admin_api_lists(client, anonymous):
+    assert client.post("/_mock/snapshots/avant-essai").status_code == 201
+    _login(anonymous)
+    html = anonymous.get("/_mock/dashboard/controls").text
+    assert client.get("/_mock/snapshots").json() == ["avant-essai"]
+    assert 'hx-post="/_mock/snapshots/avant-essai/restore"' in html
+
+
+def _segments(path: str) -> list[str | None]:
+    """A path's segments, None for a parameter (`{id}`, or a Jinja expression of a template)."""
+    path = re.sub(r"\{\{.*?\}\}", "{}", path)
+    return [None if re.fullmatch(r"\{\w*\}", part) else part for part in path.strip("/").split("/")]
+
+
+def test_every_request_of_the_pages_is_a_documented_operation():
+    """The pages' actions and PDFs go through the operations of openapi.yaml and admin.yaml (under
+    /_mock), never through a route of the dashboard's own: every hx-get/post/put/delete and
+    data-pdf-src of the templates is one of them (`url_for` ones are the dashboard's pages, redrawn)."""
+    documented = []
+    for spec, prefix in ((load_contract(), ""), (load_admin_contract(), "/_mock")):
+        for path, item in spec["paths"].items():
+            documented += [(method, _segments(prefix + path)) for method in item if method in ("get", "post", "put", "delete")]
+    calls = set()
+    for template in (Path(dashboard_package.__file__).parent / "templates" / "dashboard").glob("*.html"):
+        text = template.read_text(encoding="utf-8")
+        calls |= {(m, url) for m, url in re.findall(r'hx-(get|post|put|delete|patch)="([^"]+)"', text)
+                  if not url.startswith("{{ url_for")}
+        calls |= {("get", url) for url in re.findall(r'data-pdf-src="([^"]+)"', text)}
+    assert len(calls) >= 15
+
+    def known(method: str, url: str) -> bool:
+        wanted = _segments(url)
+        return any(m == method and len(path) == len(wanted) and all(a is None or b is None or a == b
+                                                                    for a, b in zip(path, wanted))
+                   for m, path in documented)
+    assert sorted(call for call in calls if not known(*call)) == []
+
+
 def test_the_pages_fetch_nothing_from_the_internet(anonymous):
     _login(anonymous)
     for path in PAGES:
@@ -88,8 +174,11 @@ def test_the_pages_fetch_nothing_from_the_internet(anonymous):
 
 
 def _wait_text(page, selector: str, text: str, timeout: float = 30_000):
-    """Until `selector`'s text holds `text` (a bounded Playwright wait, no sleep)."""
-    page.wait_for_function("([s, t]) => { const e = document.querySelector(s); return e && e.textContent.includes(t); }",
+    """Until `selector`'s text holds `text` and htmx has settled what it swapped in (a bounded
+    Playwright wait, no sleep): new content is wired up (its buttons' hx-post...) when it settles,
+    after it shows, and its class htmx-added goes then."""
+    page.wait_for_function("([s, t]) => { const e = document.querySelector(s); return e && e.textContent.includes(t)"
+                           " && !document.querySelector('.htmx-added, .htmx-settling, .htmx-swapping'); }",
                            arg=[selector, text], timeout=timeout)
 
 
@@ -126,6 +215,13 @@ def test_a_browser_follows_an_invoice_from_draft_to_overdue(server_factory):
             for path, title in PAGES.items():
                 page.goto(f"{server.url}/_mock/dashboard/{path}")
                 assert page.inner_text("h1") == title
+                # Usable at 1280 px: the page never scrolls sideways.
+                assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth"), path
+            # Keyboard focus is visible: the first Tab lands on the skip link, outlined.
+            page.keyboard.press("Tab")
+            focused = page.evaluate("() => { const e = document.activeElement, s = getComputedStyle(e);"
+                                    " return [e.className, s.outlineStyle, parseFloat(s.outlineWidth)]; }")
+            assert focused[0] == "skip" and focused[1] != "none" and focused[2] >= 2
 
             # An invoice created through the API shows up, its customer's name as text.
             invoice = api.post("/v1/SaleInvoices", json={
@@ -140,11 +236,13 @@ def test_a_browser_follows_an_invoice_from_draft_to_overdue(server_factory):
             # Finalize and pay it from its page: the buttons call the documented /v1 operations.
             row.locator("a").click()
             _wait_text(page, "#invoice-status", "brouillon")
-            assert "1\u202f809,69\u00a0€" in page.inner_text("#main")
+            assert "1\u202f809,69\u00a0€" in page.inner_text("#main") and XSS in page.inner_text("#main")
             page.click("text=Finaliser")
             _wait_text(page, "#invoice-status", "finalisée")
             number = page.inner_text("#doc-title").split()[0]
             assert re.fullmatch(r"FA\d{4}-\d+", number)
+            # Its date as 01/12/2026 (the API's `date`, written the French way).
+            assert f"Date\n{date(api.get(f'/v1/SaleInvoices/{invoice_id}').json()['date'])}" in page.inner_text("#main")
             page.click("text=Marquer comme payée")
             _wait_text(page, "#invoice-status", "payée")
             assert page.inner_text("#invoice-balance") == "0,00\u00a0€"
@@ -211,9 +309,36 @@ def test_a_browser_follows_an_invoice_from_draft_to_overdue(server_factory):
             page.goto(f"{server.url}/_mock/dashboard/journal")
             if journal_available():
                 _wait_text(page, "#journal-table", "/v1/SaleInvoices")
+                # Live: requests made while the page is open show up without reloading it, a refusal
+                # and a warning highlighted, a stored text drawn as text.
+                page.evaluate("() => { window.stillTheSamePage = true; }")
+                assert api.get("/v1/SaleInvoices/987654").status_code == 404
+                warned = api.post("/v1/Customers", json={"type": "Business", "companyName": "Averti", "colour": "bleu"})
+                assert warned.status_code == 200 and warned.headers["X-Mock-Warning"]
+                assert api.get("/v1/Customers", params={"query": XSS}).status_code == 200
+                page.locator("#journal-table tr.refused", has_text="/v1/SaleInvoices/987654").wait_for()
+                page.locator("#journal-table tr.warned", has_text="POST").wait_for()
+                _wait_text(page, "#journal-table", XSS)  # the answer's names, in the row's details
+                assert page.evaluate("() => window.stillTheSamePage") is True
+                # The filters ask GET /_mock/requests again: refusals only.
+                page.select_option("#journal-filters select[name=refused]", "true")
+                page.wait_for_function("() => { const rows = document.querySelectorAll('#journal-table tbody tr');"
+                                       " return rows.length > 0 && [...rows].every(r => r.classList.contains('refused')); }")
+                assert "/v1/SaleInvoices/987654" in page.inner_text("#journal-table")
+                # The overview's last requests come from the same journal.
+                page.goto(f"{server.url}/_mock/dashboard/")
+                _wait_text(page, "#last-requests", "/v1/Customers")
+                assert page.evaluate("() => { const w = document.querySelector('#last-requests').parentElement;"
+                                     " return w.scrollWidth <= w.clientWidth; }"), "the last requests do not fit"
             else:
                 assert "Journal non disponible" in page.inner_text("#main")
         finally:
             browser.close()
     assert [d for d in dialogs if d[0] != "confirm"] == []
+    # Each action asked first: finalize, pay, redeliver, advance the clock, add and clear the faults,
+    # snapshot, reset, restore.
+    confirms = [message for _, message in dialogs]
+    assert len(confirms) == 9, confirms
+    assert [m.split()[0] for m in confirms] == ["Finaliser", "Enregistrer", "Renvoyer", "Avancer", "Ajouter", "Retirer",
+                                                "Enregistrer", "Remettre", "Remplacer"]
     assert problems == []

@@ -16,7 +16,7 @@ from xml.etree import ElementTree
 import pytest
 import yaml
 
-from contract_tests.drift import diff_specs, load_spec
+from contract_tests.drift import diff_specs, load_spec, operations_of
 from contract_tests.report import (BaselineError, Finding, OperationOutcome, Report, apply_baseline, baseline_for,
                                    load_baseline, to_junit, to_markdown, write_reports)
 from contract_tests.shapes import Resolver, instance_diff
@@ -446,3 +446,44 @@ def test_drift_command_says_why_it_cannot_compare(tmp_path, capsys):
 def test_the_shipped_baseline_of_deliberate_differences_is_valid():
     entries = load_baseline(REPO / "contract_tests" / "baselines" / "published-spec.yaml")
     assert len(entries) >= 8 and all(entry.reason for entry in entries)
+
+
+# --- docs/drift-example.md and the README's sample: one real run, written by docs/make_drift_example.py
+
+def _drift_example():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("make_drift_example", REPO / "docs" / "make_drift_example.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_drift_example_and_the_readme_sample_are_one_run_of_todays_contract():
+    example = _drift_example()
+    doc = (REPO / "docs" / "drift-example.md").read_text(encoding="utf-8")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    sample = readme[readme.index(example.SAMPLE_BEGIN):readme.index(example.SAMPLE_END)]
+    result = re.search(r"## The result \(exit status (\d)\)\n.*?```\n(.*?)```", doc, re.S)
+    status, lines = int(result.group(1)), result.group(2).splitlines()
+    summary, total_line = lines[0], lines[-1]
+    assert summary in sample and total_line in sample
+    # The contract it was compared with has today's operations.
+    assert summary.endswith(f"the contract mock_server/openapi.yaml ({len(operations_of(load_contract()))} operations)")
+    new = int(re.search(r": (\d+) new in", total_line).group(1))
+    assert (status == 0) == (new == 0) and f"Exit status {status}" in sample
+    # The table by kind adds up to the run's total.
+    total = int(re.match(r"(\d+) difference", total_line).group(1))
+    assert sum(int(n) for n in re.findall(r"^\| `[a-z-]+` \| (\d+) \|", doc, re.M)) == total
+
+
+def test_the_drift_example_quotes_the_run_it_makes(tmp_path):
+    # A published spec one enum value ahead of the contract: one new difference, exit status 1.
+    published = copy.deepcopy(load_contract())
+    published["components"]["schemas"]["CustomerType"]["enum"].append("Martian")
+    spec = tmp_path / "altoviz-openapi.yaml"
+    spec.write_text(yaml.safe_dump(published, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    doc, sample = _drift_example().page(spec, dt.date(2026, 12, 2))
+    assert "## The result (exit status 1)" in doc and "Output of 2 December 2026" in doc
+    assert "enum values added: Martian" in doc and "enum values added: Martian" in sample
+    assert re.search(r"^\| `response-enum-values-added` \| \d+ \| \*\*none: new\*\* \|$", doc, re.M)
+    assert sample.startswith("<!-- drift-sample") and "Exit status 1" in sample

@@ -114,6 +114,21 @@ def test_a_paired_surrogate_escape_is_ordinary_text(client):
     assert response.json()["companyName"] == "Atelier \U0001F3A8"
 
 
+@pytest.mark.parametrize("path, operation, message", [
+    ("/v1/Colleagues/GetByInternalId/a%0Ab", "GET_Colleagues_GetByInternalId", "Colleague with internal ID a\nb not found."),
+    ("/v1/Customers/GetByInternalId/a%0A", "GET_Customers_GetByInternalId", "Customer with internal ID a\n not found."),
+])
+def test_a_newline_in_a_path_segment_is_routed_to_its_operation(module_server, path, operation, message):
+    # ASP.NET matches a segment whatever it holds: the contract's JSON 404 of the operation, not an
+    # unrouted request's empty one (Starlette's `path` stopped at the newline, canonical.py).
+    with http(module_server.url, KEY) as client:
+        answer = client.get(path)
+        assert answer.status_code == 404 and answer.headers["content-type"].startswith("application/json")
+        assert answer.json() == {"errors": [], "message": message}
+        recorded = client.get("/_mock/requests", params={"pageSize": 1}).json()["items"][0]
+    assert (recorded["operationId"], recorded["status"]) == (operation, 404)
+
+
 @pytest.mark.parametrize("content_type", ["Application/JSON; charset=UTF-8", "APPLICATION/JSON"])
 def test_json_media_types_are_case_insensitive_everywhere(client, content_type):
     headers = {"Content-Type": content_type}

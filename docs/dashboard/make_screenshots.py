@@ -28,12 +28,14 @@ def free_port() -> int:
 
 
 def story(api: httpx.Client, url: str) -> int:
-    """A webhook to the sandbox's inbox, three invoices (paid, sent, overdue); the paid one's id."""
+    """A webhook to the sandbox's inbox, three finalized invoices (one partly paid, one sent) and a draft, 45 days
+    on the clock (overdue), a fault rule and a snapshot; the partly paid invoice's id."""
     api.post("/v1/Webhooks", json={"name": "Mon application", "url": f"{url}/_mock/inbox/mon-app",
                                    "types": ["InvoiceCreated", "InvoiceUpdated"], "secretKey": "s3cret"}).raise_for_status()
     ids = []
-    for customer, lines in ((1, [("Conseil en identité visuelle", 3, 603.23), ("Charte graphique", 1, 2100)]),
-                            (2, [("Maintenance du site (mois)", 2, 180)]), (3, [("Création de logo", 1, 735)])):
+    # French customers of the seeded data (VAT charged: the first is Belgian, reverse-charged).
+    for customer, lines in ((2, [("Conseil en identité visuelle", 3, 603.23), ("Charte graphique", 1, 2100)]),
+                            (3, [("Maintenance du site (mois)", 2, 180)]), (6, [("Création de logo", 1, 735)])):
         body = {"customerId": customer, "subject": lines[0][0],
                 "lines": [{"description": d, "quantity": q, "taxExcludedPrice": p, "vat": {"rate": 20}} for d, q, p in lines]}
         invoice = api.post("/v1/SaleInvoices", json=body).json()
@@ -76,6 +78,7 @@ def main() -> int:
             page.set_default_timeout(15_000)
             page.goto(f"{url}/_mock/dashboard/login")
             page.screenshot(path=str(OUT / "login.png"))
+            print("docs/dashboard/login.png")
             page.fill("input[name=key]", KEY)
             page.click("button[type=submit]")
             page.wait_for_url(f"{url}/_mock/dashboard/")
@@ -87,6 +90,12 @@ def main() -> int:
                 page.goto(f"{url}/_mock/dashboard/{path}")
                 if name == "deliveries":
                     page.locator("#attempts details").first.click()
+                # What the page loads after it opens: the request journal's rows, the PDF.
+                if name in ("overview", "journal"):
+                    table = "last-requests" if name == "overview" else "journal-table"
+                    page.wait_for_selector(f"#{table} tbody tr")
+                if name == "invoice":
+                    page.wait_for_function("() => document.querySelector('iframe.pdf').src.startsWith('blob:')")
                 page.screenshot(path=str(OUT / f"{name}.png"), full_page=name != "invoice")
                 print(f"docs/dashboard/{name}.png")
             browser.close()

@@ -16,7 +16,7 @@ from ..domain.catalog import Products
 from ..domain.parties import Customers, Suppliers
 from ..domain.sales import OUTBOX, SaleCredits, SaleInvoices, SaleQuotes
 from ..domain.webhooks import Webhooks
-from ..events import ATTEMPTS, BAD_SIGNATURE, EVENTS, sign, wrong_signature
+from ..events import EVENTS, delivery_signature
 from ..sandbox.clock import TenantClock
 
 # The kinds an overview counts, in the order it shows them, with their French names.
@@ -117,14 +117,10 @@ class TenantView:
         events = {e["eventId"]: e for e in self.repo.all(EVENTS)}
         hooks = {w["id"]: w for w in self.repo.all(Webhooks.kind)}
         shown = []
-        for attempt in reversed(self.repo.all(ATTEMPTS)):
-            event = events.get(attempt.get("eventId")) or {}
-            body = event.get("body")
+        for attempt in reversed(self.services.webhooks.attempts(self.repo)):
+            body = (events.get(attempt.get("eventId")) or {}).get("body")
             secret = (hooks.get(attempt.get("webhookId")) or {}).get("secretKey")
-            if body is not None and BAD_SIGNATURE in (attempt.get("fault") or ()):
-                signature = wrong_signature(secret, body.encode("utf-8"))
-            else:
-                signature = sign(secret, body.encode("utf-8")) if body is not None and secret else None
+            signature = delivery_signature(secret, body.encode("utf-8"), attempt["fault"]) if body is not None else None
             shown.append({**attempt, "payload": body, "signature": signature})
         return shown
 

@@ -173,7 +173,7 @@
       tr.className = refused ? "refused" : (warned ? "warned" : "");
       cell(tr, time(item.time));
       cell(tr, item.method);
-      var path = cell(tr, item.path + (item.query ? "?" + (typeof item.query === "string" ? item.query : new URLSearchParams(item.query).toString()) : ""));
+      var path = cell(tr, item.path + (item.query ? "?" + (typeof item.query === "string" ? item.query : new URLSearchParams(item.query).toString()) : ""), "path");
       cell(tr, item.operationId || "—", "muted");
       cell(tr, item.status, "num status-" + String(item.status).charAt(0));
       cell(tr, item.durationMs === undefined ? "" : String(item.durationMs).replace(".", ",") + " ms", "num");
