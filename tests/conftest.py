@@ -1,4 +1,12 @@
-"""Shared fixtures: an app per test (temporary data dir, response validation on) and a real server."""
+"""Shared fixtures: the in-process app (temporary data dir, response validation on) and real servers.
+
+`app` (and `client`, `anonymous`) is one app per test process, handed to each test as a fresh app
+would be: its default tenant reset (data, clock, outbox, request journal, fault rules). Building an
+app costs a third of a second (Connexion validating the contracts), a reset about a millisecond. What
+a reset cannot put back (other tenants, snapshots, uploaded files, webhook deliveries, the inbox,
+hooks added to the app) makes the app be thrown away after the test: the next one builds another.
+A test that needs an app of its own, or a module overriding `config`, is marked `fresh_app`.
+"""
 
 from __future__ import annotations
 
@@ -15,12 +23,21 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mock_server.app import create_app
+from mock_server.api._http import EXTENSION
+from mock_server.app import Services, create_app
 from mock_server.config import DEFAULT_API_KEY, Config
+from mock_server.domain.collection import utcnow
+from mock_server.sandbox.faults import faults
+from mock_server.store import tenant_dirname
 
 KEY = DEFAULT_API_KEY
 # Long enough for /_mock/tenants to show a hint of it (keys of 12+ characters).
 TEAM_B = "team-b-secret-key"
+
+
+def services(app) -> Services:
+    """The app's services (store, tenants, journal, webhooks...): tests reach them through here only."""
+    return app.app.extensions[EXTENSION]
 
 
 @pytest.fixture
@@ -28,11 +45,77 @@ def config(tmp_path) -> Config:
     return Config(data_dir=tmp_path / "data", validate_responses=True)
 
 
+def _reset(app) -> None:
+    """Put the default tenant back as a fresh app holds it: seeded data, its clock and outbox (the
+    tenant's data), an empty request journal whose ids start at 1 again, no fault rules; the real clock."""
+    found = services(app)
+    found.tenants.reset(KEY)
+    found.journal.clear(KEY)
+    found.journal._rings.pop(KEY, None)  # ids restart at 1, as in a new process (Journal keeps them otherwise)
+    faults(app.app).clear(KEY)
+    found.clock = utcnow
+
+
+def _resettable(app, extensions: set[str], hooks: int) -> bool:
+    """True when the test changed nothing but what `_reset` puts back."""
+    found = services(app)
+    return (set(app.app.extensions) == extensions
+            and set(found.store.tenants()) <= {tenant_dirname(KEY)}
+            and not found.webhooks._threads and not found.inbox._boxes  # nothing was ever delivered
+            and not (found.files.root and found.files.root.exists())  # nothing uploaded
+            and sum(map(len, app.app.after_request_funcs.values())) + sum(
+                map(len, app.app.before_request_funcs.values())) == hooks)
+
+
+class _SharedApp:
+    """The app a test process shares between its tests (see the module's docstring)."""
+
+    def __init__(self, base: Path):
+        self.base = base
+        self.serial = itertools.count()
+        self.app = None
+
+    def get(self):
+        if self.app is None:
+            self.app = create_app(Config(data_dir=self.base / f"data-{next(self.serial)}", validate_responses=True))
+            self.extensions = set(self.app.app.extensions)
+            self.hooks = sum(map(len, self.app.app.after_request_funcs.values())) + sum(
+                map(len, self.app.app.before_request_funcs.values()))
+        else:
+            _reset(self.app)
+        return self.app
+
+    def release(self) -> None:
+        if self.app is not None and not _resettable(self.app, self.extensions, self.hooks):
+            self.discard()
+
+    def discard(self) -> None:
+        if self.app is not None:
+            app, self.app = self.app, None
+            services(app).close()
+
+
+@pytest.fixture(scope="session")
+def _shared_app(tmp_path_factory):
+    shared = _SharedApp(tmp_path_factory.mktemp("shared-app"))
+    yield shared
+    shared.discard()
+
+
 @pytest.fixture
-def app(config):
-    app = create_app(config)
-    yield app
-    app.app.extensions["altoviz_mock"].close()
+def app(request):
+    """The sandbox app with the default configuration, as fresh; built from `config` for a test
+    marked `fresh_app` or one that asks for `config` itself."""
+    if request.node.get_closest_marker("fresh_app") or "config" in request.fixturenames:
+        app = create_app(request.getfixturevalue("config"))
+        yield app
+        services(app).close()
+        return
+    shared = request.getfixturevalue("_shared_app")
+    try:
+        yield shared.get()
+    finally:
+        shared.release()
 
 
 @pytest.fixture
@@ -48,7 +131,7 @@ def two_teams(tmp_path):
     app = create_app(Config(data_dir=tmp_path, api_keys=(TEAM_B,), validate_responses=True))
     with app.test_client(headers={"X-API-KEY": KEY}) as a, app.test_client(headers={"X-API-KEY": TEAM_B}) as b:
         yield a, b
-    app.app.extensions["altoviz_mock"].close()
+    services(app).close()
 
 
 @pytest.fixture

@@ -18,6 +18,8 @@ from mock_server.config import Config
 from test_webhooks import KEY, Receiver, register, settle, signature, wait_until
 from test_webhooks import config, receiver  # noqa: F401 - fixtures: short retries, a receiver
 
+from conftest import services
+
 SECRET = "whsec_receiver"
 
 
@@ -165,7 +167,7 @@ def test_a_webhooks_faults_are_kept_with_the_tenant_and_cleared_by_reset_and_unr
         for bad in ({"delay": -1}, {"outOfOrderWindow": 0}, {"duplicate": 1}, {"loss": True}):
             assert client.put(f"/_mock/webhooks/{hook_id}/faults", json=bad).status_code == 400, bad
         assert client.get("/_mock/webhooks/999/faults").status_code == 404
-    app.app.extensions["altoviz_mock"].close()
+    services(app).close()
 
     app = create_app(config)  # a restart: the setting is part of the tenant's data
     try:
@@ -191,7 +193,7 @@ def test_a_webhooks_faults_are_kept_with_the_tenant_and_cleared_by_reset_and_unr
             fresh = client.get("/v1/Webhooks").json()[-1]["id"]
             assert client.get(f"/_mock/webhooks/{fresh}/faults").json()["delay"] == 0
     finally:
-        app.app.extensions["altoviz_mock"].close()
+        services(app).close()
 
 
 def _seconds_between(start: str, end: str) -> float:
