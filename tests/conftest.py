@@ -1,17 +1,18 @@
 """Shared fixtures: the in-process app (temporary data dir, response validation on) and real servers.
 
-`app` (and `client`, `anonymous`) is one app per test process, handed to each test as a fresh app
-would be: its default tenant reset (data, clock, outbox, request journal, fault rules). Building an
-app costs a third of a second (Connexion validating the contracts), a reset about a millisecond. What
-a reset cannot put back (other tenants, snapshots, uploaded files, webhook deliveries, the inbox,
-hooks added to the app) makes the app be thrown away after the test: the next one builds another.
-A test that needs an app of its own, or a module overriding `config`, is marked `fresh_app`.
-"""
+`app` (and `client`, `anonymous`; `two_teams` likewise) is one app per test process, handed to each
+test as a fresh app would be: its tenants reset (data, clock, outbox, request journal, fault rules)
+and no uploaded file. Building an app costs a third of a second (Connexion validating the
+contracts), a reset about a millisecond. What a reset cannot put back (another tenant, a snapshot,
+a webhook delivery still queued, the inbox, a hook added to the app) makes the app be thrown away
+after the test: the next one builds another. A test that needs an app of its own, or a module
+overriding `config`, is marked `fresh_app`."""
 
 from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -45,48 +46,53 @@ def config(tmp_path) -> Config:
     return Config(data_dir=tmp_path / "data", validate_responses=True)
 
 
-def _reset(app) -> None:
-    """Put the default tenant back as a fresh app holds it: seeded data, its clock and outbox (the
-    tenant's data), an empty request journal whose ids start at 1 again, no fault rules; the real clock."""
+def _reset(app, keys: tuple[str, ...]) -> None:
+    """Put the tenants of `keys` back as a fresh app holds them: seeded data, their clock and outbox
+    (the tenant's data), an empty request journal whose ids start at 1 again, no fault rules; no
+    uploaded file; the real clock."""
     found = services(app)
-    found.tenants.reset(KEY)
-    found.journal.clear(KEY)
-    found.journal._rings.pop(KEY, None)  # ids restart at 1, as in a new process (Journal keeps them otherwise)
-    faults(app.app).clear(KEY)
+    for key in keys:
+        found.tenants.reset(key)
+        found.journal.clear(key)
+        found.journal._rings.pop(key, None)  # ids restart at 1, as in a new process (Journal keeps them otherwise)
+        faults(app.app).clear(key)
+    if found.files.root is not None:
+        shutil.rmtree(found.files.root, ignore_errors=True)
     found.clock = utcnow
 
 
-def _resettable(app, extensions: set[str], hooks: int) -> bool:
-    """True when the test changed nothing but what `_reset` puts back."""
-    found = services(app)
-    return (set(app.app.extensions) == extensions
-            and set(found.store.tenants()) <= {tenant_dirname(KEY)}
-            and not found.webhooks._threads and not found.inbox._boxes  # nothing was ever delivered
-            and not (found.files.root and found.files.root.exists())  # nothing uploaded
-            and sum(map(len, app.app.after_request_funcs.values())) + sum(
-                map(len, app.app.before_request_funcs.values())) == hooks)
+def _hooks(app) -> int:
+    return sum(map(len, app.app.after_request_funcs.values())) + sum(map(len, app.app.before_request_funcs.values()))
 
 
 class _SharedApp:
-    """The app a test process shares between its tests (see the module's docstring)."""
+    """An app a test process shares between its tests (see the module's docstring): built from
+    `make_config(data_dir)`, the tenants of `keys` reset before each test but the first."""
 
-    def __init__(self, base: Path):
-        self.base = base
+    def __init__(self, base: Path, make_config, keys: tuple[str, ...]):
+        self.base, self.make_config, self.keys = base, make_config, keys
         self.serial = itertools.count()
         self.app = None
 
     def get(self):
         if self.app is None:
-            self.app = create_app(Config(data_dir=self.base / f"data-{next(self.serial)}", validate_responses=True))
-            self.extensions = set(self.app.app.extensions)
-            self.hooks = sum(map(len, self.app.app.after_request_funcs.values())) + sum(
-                map(len, self.app.app.before_request_funcs.values()))
+            self.app = create_app(self.make_config(self.base / f"data-{next(self.serial)}"))
+            self.extensions, self.hooks = set(self.app.app.extensions), _hooks(self.app)
         else:
-            _reset(self.app)
+            _reset(self.app, self.keys)
         return self.app
 
+    def resettable(self) -> bool:
+        """True when the last test changed nothing but what `_reset` puts back."""
+        found = services(self.app)
+        return (set(self.app.app.extensions) == self.extensions  # e.g. no snapshot taken
+                and set(found.store.tenants()) <= {tenant_dirname(key) for key in self.keys}
+                and found.webhooks.idle()  # no delivery queued or in flight
+                and not found.inbox._boxes  # nothing received at /_mock/inbox
+                and _hooks(self.app) == self.hooks)
+
     def release(self) -> None:
-        if self.app is not None and not _resettable(self.app, self.extensions, self.hooks):
+        if self.app is not None and not self.resettable():
             self.discard()
 
     def discard(self) -> None:
@@ -94,12 +100,25 @@ class _SharedApp:
             app, self.app = self.app, None
             services(app).close()
 
+    def use(self):
+        """The app for one test (a generator for a fixture)."""
+        try:
+            yield self.get()
+        finally:
+            self.release()
+
 
 @pytest.fixture(scope="session")
-def _shared_app(tmp_path_factory):
-    shared = _SharedApp(tmp_path_factory.mktemp("shared-app"))
+def _shared_apps(tmp_path_factory):
+    base = tmp_path_factory.mktemp("shared-apps")
+    shared = {
+        "default": _SharedApp(base / "default", lambda data: Config(data_dir=data, validate_responses=True), (KEY,)),
+        "two_teams": _SharedApp(base / "two-teams", lambda data: Config(
+            data_dir=data, api_keys=(TEAM_B,), validate_responses=True), (KEY, TEAM_B)),
+    }
     yield shared
-    shared.discard()
+    for one in shared.values():
+        one.discard()
 
 
 @pytest.fixture
@@ -111,11 +130,7 @@ def app(request):
         yield app
         services(app).close()
         return
-    shared = request.getfixturevalue("_shared_app")
-    try:
-        yield shared.get()
-    finally:
-        shared.release()
+    yield from request.getfixturevalue("_shared_apps")["default"].use()
 
 
 @pytest.fixture
@@ -126,12 +141,11 @@ def client(app):
 
 
 @pytest.fixture
-def two_teams(tmp_path):
+def two_teams(_shared_apps):
     """An app with the default key and a second configured key, each its own tenant: clients (a, b)."""
-    app = create_app(Config(data_dir=tmp_path, api_keys=(TEAM_B,), validate_responses=True))
-    with app.test_client(headers={"X-API-KEY": KEY}) as a, app.test_client(headers={"X-API-KEY": TEAM_B}) as b:
-        yield a, b
-    services(app).close()
+    for app in _shared_apps["two_teams"].use():
+        with app.test_client(headers={"X-API-KEY": KEY}) as a, app.test_client(headers={"X-API-KEY": TEAM_B}) as b:
+            yield a, b
 
 
 @pytest.fixture

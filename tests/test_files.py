@@ -236,6 +236,7 @@ def test_refused_pdf_uploads_leave_the_store_unchanged(frozen):
     assert frozen.get(f"/v1/PurchaseInvoices/Download/{second['id']}").content == second_pdf
 
 
+@pytest.mark.slow  # a real server, stopped and started again
 def test_uploaded_files_survive_a_restart(server_factory):
     server = server_factory()
     headers = {"X-API-KEY": KEY}
