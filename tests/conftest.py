@@ -5,11 +5,13 @@ test as a fresh app would be: its tenants reset (data, clock, outbox, request jo
 and no uploaded file. Building an app costs a third of a second (Connexion validating the
 contracts), a reset about a millisecond. What a reset cannot put back (another tenant, a snapshot,
 a webhook delivery still queued, the inbox, a hook added to the app) makes the app be thrown away
-after the test: the next one builds another. A test that needs an app of its own, or a module
-overriding `config`, is marked `fresh_app`."""
+after the test: the next one builds another. A test marked `fresh_app`, one that takes `config`
+itself, or one whose `config` (a module's own) differs from the default gets an app of its own."""
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import itertools
 import os
 import shutil
@@ -41,9 +43,13 @@ def services(app) -> Services:
     return app.app.extensions[EXTENSION]
 
 
+# The configuration of `config` and of the shared app (data_dir aside).
+DEFAULT_CONFIG = Config(data_dir=None, validate_responses=True)
+
+
 @pytest.fixture
 def config(tmp_path) -> Config:
-    return Config(data_dir=tmp_path / "data", validate_responses=True)
+    return dataclasses.replace(DEFAULT_CONFIG, data_dir=tmp_path / "data")
 
 
 def _reset(app, keys: tuple[str, ...]) -> None:
@@ -112,7 +118,7 @@ class _SharedApp:
 def _shared_apps(tmp_path_factory):
     base = tmp_path_factory.mktemp("shared-apps")
     shared = {
-        "default": _SharedApp(base / "default", lambda data: Config(data_dir=data, validate_responses=True), (KEY,)),
+        "default": _SharedApp(base / "default", lambda data: dataclasses.replace(DEFAULT_CONFIG, data_dir=data), (KEY,)),
         "two_teams": _SharedApp(base / "two-teams", lambda data: Config(
             data_dir=data, api_keys=(TEAM_B,), validate_responses=True), (KEY, TEAM_B)),
     }
@@ -121,12 +127,18 @@ def _shared_apps(tmp_path_factory):
         one.discard()
 
 
+def _same_settings(config: Config, other: Config) -> bool:
+    return dataclasses.replace(config, data_dir=None) == dataclasses.replace(other, data_dir=None)
+
+
 @pytest.fixture
-def app(request):
-    """The sandbox app with the default configuration, as fresh; built from `config` for a test
-    marked `fresh_app` or one that asks for `config` itself."""
-    if request.node.get_closest_marker("fresh_app") or "config" in request.fixturenames:
-        app = create_app(request.getfixturevalue("config"))
+def app(request, config):
+    """The sandbox app of `config`, as fresh: the shared one when `config` is the default one (a
+    module may override `config`), an app of its own for a test marked `fresh_app` or one that
+    takes `config` itself."""
+    if (request.node.get_closest_marker("fresh_app") or "config" in inspect.signature(request.function).parameters
+            or not _same_settings(config, DEFAULT_CONFIG)):
+        app = create_app(config)
         yield app
         services(app).close()
         return

@@ -38,9 +38,6 @@ from mock_server.store import Store
 from conftest import free_port, server_env, services
 
 KEY = DEFAULT_API_KEY
-# Its `config` (short retries) makes the apps: each test builds its own (tests/conftest.py).
-pytestmark = pytest.mark.fresh_app
-
 WAIT = 10.0  # seconds any expected delivery may take at most
 
 
