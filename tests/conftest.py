@@ -6,7 +6,7 @@ and no uploaded file. Building an app costs a third of a second (Connexion valid
 contracts), a reset about a millisecond. What a reset cannot put back (another tenant, a snapshot,
 a webhook delivery still queued, the inbox, a hook added to the app) makes the app be thrown away
 after the test: the next one builds another. A test marked `fresh_app`, one that takes `config`
-itself, or one whose `config` (a module's own) differs from the default gets an app of its own."""
+itself gets an app of its own; a module's own `config` (other settings) an app shared likewise."""
 
 from __future__ import annotations
 
@@ -114,35 +114,46 @@ class _SharedApp:
             self.release()
 
 
+class _SharedApps:
+    """The apps a test process shares: one per configuration (data_dir aside)."""
+
+    def __init__(self, base: Path):
+        self.base = base
+        self.apps: list[tuple[Config, _SharedApp]] = []  # a list: a Config holds dicts, it is not hashable
+
+    def of(self, config: Config) -> _SharedApp:
+        settings = dataclasses.replace(config, data_dir=None)
+        for known, shared in self.apps:
+            if known == settings:
+                return shared
+        shared = _SharedApp(self.base / f"app-{len(self.apps)}", lambda data: dataclasses.replace(settings, data_dir=data),
+                            settings.all_api_keys)
+        self.apps.append((settings, shared))
+        return shared
+
+    def close(self) -> None:
+        for _, shared in self.apps:
+            shared.discard()
+
+
 @pytest.fixture(scope="session")
 def _shared_apps(tmp_path_factory):
-    base = tmp_path_factory.mktemp("shared-apps")
-    shared = {
-        "default": _SharedApp(base / "default", lambda data: dataclasses.replace(DEFAULT_CONFIG, data_dir=data), (KEY,)),
-        "two_teams": _SharedApp(base / "two-teams", lambda data: Config(
-            data_dir=data, api_keys=(TEAM_B,), validate_responses=True), (KEY, TEAM_B)),
-    }
+    shared = _SharedApps(tmp_path_factory.mktemp("shared-apps"))
     yield shared
-    for one in shared.values():
-        one.discard()
-
-
-def _same_settings(config: Config, other: Config) -> bool:
-    return dataclasses.replace(config, data_dir=None) == dataclasses.replace(other, data_dir=None)
+    shared.close()
 
 
 @pytest.fixture
 def app(request, config):
-    """The sandbox app of `config`, as fresh: the shared one when `config` is the default one (a
-    module may override `config`), an app of its own for a test marked `fresh_app` or one that
-    takes `config` itself."""
-    if (request.node.get_closest_marker("fresh_app") or "config" in inspect.signature(request.function).parameters
-            or not _same_settings(config, DEFAULT_CONFIG)):
+    """The sandbox app of `config` (the default one, or a module's own), as fresh: shared with the
+    other tests of this process that have the same settings; an app of its own for a test marked
+    `fresh_app` or one that takes `config` itself."""
+    if request.node.get_closest_marker("fresh_app") or "config" in inspect.signature(request.function).parameters:
         app = create_app(config)
         yield app
         services(app).close()
         return
-    yield from request.getfixturevalue("_shared_apps")["default"].use()
+    yield from request.getfixturevalue("_shared_apps").of(config).use()
 
 
 @pytest.fixture
@@ -155,7 +166,7 @@ def client(app):
 @pytest.fixture
 def two_teams(_shared_apps):
     """An app with the default key and a second configured key, each its own tenant: clients (a, b)."""
-    for app in _shared_apps["two_teams"].use():
+    for app in _shared_apps.of(dataclasses.replace(DEFAULT_CONFIG, api_keys=(TEAM_B,))).use():
         with app.test_client(headers={"X-API-KEY": KEY}) as a, app.test_client(headers={"X-API-KEY": TEAM_B}) as b:
             yield a, b
 
