@@ -34,7 +34,8 @@ test: $(STAMP) chromium
 	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # The behaviour tests without the slow ones (marked `slow`: real server processes, long loops,
-# the browser) nor the Schemathesis suites of contract_tests/.
+# big PDFs, the browser) nor the Schemathesis suites of contract_tests/. They share an in-process
+# app per worker, reset before each test (tests/conftest.py).
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest tests -m "not slow" $(XDIST) $(PYTEST_ARGS)
 

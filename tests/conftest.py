@@ -1,9 +1,20 @@
-"""Shared fixtures: an app per test (temporary data dir, response validation on) and a real server."""
+"""Shared fixtures: the in-process app (temporary data dir, response validation on) and real servers.
+
+`app` (and `client`, `anonymous`; `two_teams` likewise) is one app per test process, handed to each
+test as a fresh app would be: its tenants reset (data, clock, outbox, request journal, fault rules)
+and no uploaded file. Building an app costs a third of a second (Connexion validating the
+contracts), a reset about a millisecond. What a reset cannot put back (another tenant, a snapshot,
+a webhook delivery still queued, the inbox) makes the app be thrown away
+after the test: the next one builds another. A test marked `fresh_app`, one that takes `config`
+itself (or adds a middleware) gets an app of its own; a module's own `config` (other settings) an app shared likewise."""
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import itertools
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -15,24 +26,126 @@ from pathlib import Path
 import httpx
 import pytest
 
-from mock_server.app import create_app
+from mock_server.app import Services, create_app
 from mock_server.config import DEFAULT_API_KEY, Config
+from mock_server.domain.collection import utcnow
+from mock_server.store import tenant_dirname
 
 KEY = DEFAULT_API_KEY
 # Long enough for /_mock/tenants to show a hint of it (keys of 12+ characters).
 TEAM_B = "team-b-secret-key"
 
 
+def services(app) -> Services:
+    """The app's services (store, tenants, journal, webhooks...): tests reach them through here only."""
+    return app.services
+
+
+# The configuration of `config` and of the shared app (data_dir aside).
+DEFAULT_CONFIG = Config(data_dir=None, validate_responses=True)
+
+
 @pytest.fixture
 def config(tmp_path) -> Config:
-    return Config(data_dir=tmp_path / "data", validate_responses=True)
+    return dataclasses.replace(DEFAULT_CONFIG, data_dir=tmp_path / "data")
+
+
+def _reset(app, keys: tuple[str, ...]) -> None:
+    """Put the tenants of `keys` back as a fresh app holds them: seeded data, their clock and outbox
+    (the tenant's data), an empty request journal whose ids start at 1 again, no fault rules; no
+    uploaded file; the real clock."""
+    found = services(app)
+    for key in keys:
+        found.tenants.reset(key)
+        found.journal.clear(key)
+        found.journal._rings.pop(key, None)  # ids restart at 1, as in a new process (Journal keeps them otherwise)
+        found.faults.clear(key)
+    if found.files.root is not None:
+        shutil.rmtree(found.files.root, ignore_errors=True)
+    found.clock = utcnow
+
+
+class _SharedApp:
+    """An app a test process shares between its tests (see the module's docstring): built from
+    `make_config(data_dir)`, the tenants of `keys` reset before each test but the first."""
+
+    def __init__(self, base: Path, make_config, keys: tuple[str, ...]):
+        self.base, self.make_config, self.keys = base, make_config, keys
+        self.serial = itertools.count()
+        self.app = None
+
+    def get(self):
+        if self.app is None:
+            self.app = create_app(self.make_config(self.base / f"data-{next(self.serial)}"))
+        else:
+            _reset(self.app, self.keys)
+        return self.app
+
+    def resettable(self) -> bool:
+        """True when the last test changed nothing but what `_reset` puts back."""
+        found = services(self.app)
+        return (not any(found.snapshots.names(key) for key in self.keys)  # no snapshot taken
+                and set(found.store.tenants()) <= {tenant_dirname(key) for key in self.keys}
+                and found.webhooks.idle()  # no delivery queued or in flight
+                and not found.inbox._boxes)  # nothing received at /_mock/inbox
+
+    def release(self) -> None:
+        if self.app is not None and not self.resettable():
+            self.discard()
+
+    def discard(self) -> None:
+        if self.app is not None:
+            app, self.app = self.app, None
+            services(app).close()
+
+    def use(self):
+        """The app for one test (a generator for a fixture)."""
+        try:
+            yield self.get()
+        finally:
+            self.release()
+
+
+class _SharedApps:
+    """The apps a test process shares: one per configuration (data_dir aside)."""
+
+    def __init__(self, base: Path):
+        self.base = base
+        self.apps: list[tuple[Config, _SharedApp]] = []  # a list: a Config holds dicts, it is not hashable
+
+    def of(self, config: Config) -> _SharedApp:
+        settings = dataclasses.replace(config, data_dir=None)
+        for known, shared in self.apps:
+            if known == settings:
+                return shared
+        shared = _SharedApp(self.base / f"app-{len(self.apps)}", lambda data: dataclasses.replace(settings, data_dir=data),
+                            settings.all_api_keys)
+        self.apps.append((settings, shared))
+        return shared
+
+    def close(self) -> None:
+        for _, shared in self.apps:
+            shared.discard()
+
+
+@pytest.fixture(scope="session")
+def _shared_apps(tmp_path_factory):
+    shared = _SharedApps(tmp_path_factory.mktemp("shared-apps"))
+    yield shared
+    shared.close()
 
 
 @pytest.fixture
-def app(config):
-    app = create_app(config)
-    yield app
-    app.services.close()
+def app(request, config):
+    """The sandbox app of `config` (the default one, or a module's own), as fresh: shared with the
+    other tests of this process that have the same settings; an app of its own for a test marked
+    `fresh_app` or one that takes `config` itself."""
+    if request.node.get_closest_marker("fresh_app") or "config" in inspect.signature(request.function).parameters:
+        app = create_app(config)
+        yield app
+        services(app).close()
+        return
+    yield from request.getfixturevalue("_shared_apps").of(config).use()
 
 
 @pytest.fixture
@@ -43,12 +156,11 @@ def client(app):
 
 
 @pytest.fixture
-def two_teams(tmp_path):
+def two_teams(_shared_apps):
     """An app with the default key and a second configured key, each its own tenant: clients (a, b)."""
-    app = create_app(Config(data_dir=tmp_path, api_keys=(TEAM_B,), validate_responses=True))
-    with app.test_client(headers={"X-API-KEY": KEY}) as a, app.test_client(headers={"X-API-KEY": TEAM_B}) as b:
-        yield a, b
-    app.services.close()
+    for app in _shared_apps.of(dataclasses.replace(DEFAULT_CONFIG, api_keys=(TEAM_B,))).use():
+        with app.test_client(headers={"X-API-KEY": KEY}) as a, app.test_client(headers={"X-API-KEY": TEAM_B}) as b:
+            yield a, b
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ from mock_server.auth import INVALID_KEY, MISSING_KEY
 from mock_server.app import create_app
 from mock_server.config import DEFAULT_API_KEY, Config
 
+from conftest import services
+
 
 def test_snapshot_restore_round_trip(client):
     before = client.get("/v1/Customers").json()
@@ -43,7 +45,7 @@ def test_snapshots_live_as_long_as_the_data(tmp_path, on_disk):
     with first.test_client(headers={"X-API-KEY": DEFAULT_API_KEY}) as client:
         assert client.post("/_mock/snapshots/before.demo").status_code == 201
         client.delete("/v1/Customers/1")
-    first.services.close()
+    services(first).close()
     second = create_app(config)
     try:
         with second.test_client(headers={"X-API-KEY": DEFAULT_API_KEY}) as client:
@@ -57,7 +59,7 @@ def test_snapshots_live_as_long_as_the_data(tmp_path, on_disk):
             assert client.delete("/_mock/snapshots/before.demo").status_code == 200
             assert client.get("/_mock/snapshots").json() == []
     finally:
-        second.services.close()
+        services(second).close()
 
 
 ADMIN = {"X-Admin-Key": "admin-secret-of-the-test"}
@@ -71,7 +73,7 @@ def two_teams_admin(tmp_path):
     with app.test_client(headers={"X-API-KEY": DEFAULT_API_KEY}) as a, \
             app.test_client(headers={"X-API-KEY": "team-b-secret-key"}) as b:
         yield a, b
-    app.services.close()
+    services(app).close()
 
 
 def test_controls_across_tenants_need_the_admin_key(two_teams, two_teams_admin):
@@ -211,6 +213,7 @@ def test_a_method_a_path_does_not_have_is_a_405_with_allow(client, method, path,
     assert response.json()["status"] == 405 and response.json()["instance"] == path
 
 
+@pytest.mark.fresh_app  # adds a middleware: only to an app that served nothing yet
 def test_connexion_routes_the_admin_operations(app):
     from connexion.middleware import MiddlewarePosition
 

@@ -6,6 +6,8 @@ import unicodedata
 
 import pytest
 
+from conftest import services
+
 
 def plain(text: str) -> str:
     """Lower case without accents: how the sandbox compares text."""
@@ -25,7 +27,7 @@ class FakeClock:
 @pytest.fixture
 def clock(app):
     fake = FakeClock(dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.timezone.utc))
-    app.services.clock = fake
+    services(app).clock = fake
     return fake
 
 

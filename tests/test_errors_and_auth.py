@@ -5,6 +5,8 @@ import pytest
 from mock_server.config import Config
 from mock_server.app import create_app
 
+from conftest import services
+
 ERROR_KEYS = {"errors", "message"}
 
 
@@ -105,7 +107,7 @@ def test_tenants_are_isolated(tmp_path):
         from_b = b.post("/v1/Customers", json={"companyName": "Chez B"}).json()
         assert from_b["id"] == created["id"] and from_b["number"] == created["number"]
         assert a.get(f"/v1/Customers/{created['id']}").json()["companyName"] == "Seulement chez A"
-    app.services.store.close()
+    services(app).store.close()
 
 
 def test_open_tenants_accept_any_key_as_a_fresh_empty_tenant(tmp_path):
@@ -116,4 +118,4 @@ def test_open_tenants_accept_any_key_as_a_fresh_empty_tenant(tmp_path):
         assert len(c.get("/v1/Vats").json()) > 5
     with app.test_client(headers={"X-API-KEY": "altoviz-sandbox-key"}) as c:
         assert len(c.get("/v1/Customers").json()) == 30
-    app.services.store.close()
+    services(app).store.close()

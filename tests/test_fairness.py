@@ -20,6 +20,8 @@ from mock_server.domain.collection import Event
 
 from test_webhooks import Receiver, register, wait_until
 
+from conftest import services
+
 KEY = DEFAULT_API_KEY
 OTHER = "team-b"
 
@@ -89,7 +91,7 @@ def test_an_attempt_to_a_dripping_receiver_ends_at_its_deadline(tmp_path, drippi
 
             attempts = wait_until(lambda: client.get("/_mock/webhooks/deliveries").json(), what="the first attempt")
     finally:
-        app.services.close()
+        services(app).close()
 
     (attempt,) = attempts
     assert attempt["error"].startswith("timeout after 1 s")
@@ -118,30 +120,30 @@ def test_slow_deliveries_of_one_tenant_leave_a_worker_for_another(tmp_path, drip
             assert dripping.accepted == 3  # and A never got the fourth worker
     finally:
         dripping.close()
-        app.services.close()
+        services(app).close()
         receiver.close()
 
 
 def test_a_delivery_that_cannot_be_sent_is_failed_with_its_reason(tmp_path):
     receiver = Receiver()
     app = create_app(Config(data_dir=tmp_path, webhook_backoff=0.05, webhook_max_attempts=3, webhook_timeout=1.0))
-    services = app.services
+    svc = services(app)
     try:
         with app.test_client(headers={"X-API-KEY": KEY}) as client:
             register(client, f"{receiver.url}/hook", ["CustomerDeleted"])
             # A resource that cannot be encoded as UTF-8 (a lone surrogate), as stored before the
             # API refused such input: its body cannot be sent, however often it is tried.
-            ctx = services.tenants.context(KEY)
+            ctx = svc.tenants.context(KEY)
             gone = {"id": 999, "companyName": "A\ud800"}
-            services.webhooks.emit(KEY, ctx.repo, [(Event("CustomerDeleted", "Customers", 999, gone), gone)])
+            svc.webhooks.emit(KEY, ctx.repo, [(Event("CustomerDeleted", "Customers", 999, gone), gone)])
 
             wait_until(lambda: client.get("/_mock/webhooks/deliveries").json(), what="the attempt")
-            wait_until(services.webhooks.idle, what="the queue to empty")
+            wait_until(svc.webhooks.idle, what="the queue to empty")
             (attempt,) = client.get("/_mock/webhooks/deliveries").json()
             assert attempt["result"] == "failed"
             assert "UnicodeEncodeError" in attempt["error"]
             assert client.get("/_mock/webhooks/pending").json() == []
             assert receiver.at("/hook") == []
     finally:
-        services.close()
+        svc.close()
         receiver.close()

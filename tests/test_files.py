@@ -11,7 +11,7 @@ import pytest
 from fpdf import FPDF
 from PIL import Image
 
-from conftest import KEY
+from conftest import KEY, services
 
 MB = 1024 * 1024
 PRODUCT = 1
@@ -111,16 +111,16 @@ def test_the_image_url_follows_the_host_the_request_came_in_on(app, client):
     assert line["product"]["imageUrl"] == f"http://docker-host:8080{path}"
 
     # Nothing host-bound is stored: only the file the image is.
-    services = app.services
-    stored = services.tenants.open(services.tenants.authenticate(KEY)).get("Products", PRODUCT)
+    svc = services(app)
+    stored = svc.tenants.open(svc.tenants.authenticate(KEY)).get("Products", PRODUCT)
     assert "imageUrl" not in stored and stored["_image"]["fileId"] in path
 
 
 def test_an_image_url_stored_by_an_older_version_is_never_answered(app, client):
     png = png_bytes((4, 5, 6))
     upload(client, f"/v1/ProductImages/{PRODUCT}", png, "photo.png", "image/png")
-    services = app.services
-    repo = services.tenants.open(services.tenants.authenticate(KEY))
+    svc = services(app)
+    repo = svc.tenants.open(svc.tenants.authenticate(KEY))
     with repo.transaction():  # what versions that stored the URL at upload time left behind
         repo.replace("Products", PRODUCT, {**repo.get("Products", PRODUCT), "imageUrl": "http://127.0.0.1:1/_mock/files/old"})
     expected = f"http://testserver/_mock/files/{hashlib.sha256(png).hexdigest()}"
@@ -236,6 +236,7 @@ def test_refused_pdf_uploads_leave_the_store_unchanged(frozen):
     assert frozen.get(f"/v1/PurchaseInvoices/Download/{second['id']}").content == second_pdf
 
 
+@pytest.mark.slow  # a real server, stopped and started again
 def test_uploaded_files_survive_a_restart(server_factory):
     server = server_factory()
     headers = {"X-API-KEY": KEY}

@@ -20,7 +20,7 @@ from mock_server.app import create_app
 from mock_server.config import Config
 from mock_server.journal import BODY_CAP
 
-from conftest import KEY, TEAM_B, free_port, server_env
+from conftest import KEY, TEAM_B, free_port, server_env, services
 
 pytest_plugins = ["pytester"]
 
@@ -98,7 +98,7 @@ def test_api_keys_never_appear_in_an_entry_or_the_har(tmp_path):
         c.get(f"/v1/Customers/1?apikey={TEAM_B}")
         listed = c.get("/_mock/requests", headers={"X-API-KEY": TEAM_B}).json()["items"]
         har = c.get("/_mock/requests.har", headers={"X-API-KEY": TEAM_B}).text
-    app.services.close()
+    services(app).close()
     recorded = [e for e in listed if e["path"] == "/v1/Customers/1"]
     assert len(recorded) == 3
     assert recorded[2]["requestHeaders"]["X-API-KEY"] == "***"
@@ -169,7 +169,7 @@ def test_the_ring_keeps_the_last_n_requests(tmp_path):
         for customer in range(1, 9):
             c.get(f"/v1/Customers/{customer}")
         page = c.get("/_mock/requests").json()
-    app.services.close()
+    services(app).close()
     assert page["total"] == 5
     assert [e["path"] for e in page["items"]] == [f"/v1/Customers/{n}" for n in (8, 7, 6, 5, 4)]
     assert [e["id"] for e in page["items"]] == [8, 7, 6, 5, 4]
@@ -188,7 +188,7 @@ def test_a_persisted_journal_outlives_a_restart_and_stays_bounded(tmp_path):
     with app.test_client(headers={"X-API-KEY": KEY}) as c:
         for customer in range(1, 11):
             c.get(f"/v1/Customers/{customer}")
-    app.services.close()
+    services(app).close()
     files = list(tmp_path.glob("*/requests.jsonl"))
     assert len(files) == 1 and len(files[0].read_text().splitlines()) <= 2 * 3
     app = create_app(config)
@@ -196,7 +196,7 @@ def test_a_persisted_journal_outlives_a_restart_and_stays_bounded(tmp_path):
         before = [e["id"] for e in c.get("/_mock/requests").json()["items"]]
         c.get("/v1/Customers/1")
         after = [e["id"] for e in c.get("/_mock/requests").json()["items"]]
-    app.services.close()
+    services(app).close()
     assert before == [10, 9, 8] and after == [11, 10, 9]
 
 

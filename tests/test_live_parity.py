@@ -18,6 +18,8 @@ from mock_server.app import create_app, load_contract
 from mock_server.config import DEFAULT_API_KEY as KEY, Config, read_config_file
 from mock_server.ratelimit import RateLimit, parse
 
+from conftest import services
+
 WARNING = "x-mock-warning"
 
 
@@ -140,7 +142,7 @@ def test_strict_mode_refuses_what_would_draw_a_warning_and_changes_nothing(tmp_p
             assert c.get("/v1/Products").json() == before
             assert c.post("/v1/Products", json={"name": "Reliure"}).status_code == 200
     finally:
-        app.services.close()
+        services(app).close()
 
 
 # --- PUT replaces, as live ----------------------------------------------------------------------------
@@ -175,7 +177,7 @@ def test_strict_mode_refuses_a_partial_put_and_keeps_the_entity(tmp_path):
             assert refused.json()["errors"][0].startswith("PUT reset omitted fields to their defaults: ")
             assert c.get("/v1/Customers/1").json() == before
     finally:
-        app.services.close()
+        services(app).close()
 
 
 # --- the live error surface ---------------------------------------------------------------------------

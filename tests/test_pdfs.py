@@ -393,6 +393,7 @@ def test_explicit_new_page_line_starts_a_new_page():
     assert "Impression de 500 cartes de visite" in pages[1]
 
 
+@pytest.mark.slow  # a big PDF: seconds of rendering
 def test_a_300000_character_word_is_broken_across_lines_and_pages():
     word = "".join(chr(ord("a") + index % 26) for index in range(300_000))
     document = invoice(lines=[line(word, 1, "forfait", 1000.0, 20.0, 1000.0)])
@@ -406,6 +407,7 @@ def test_a_300000_character_word_is_broken_across_lines_and_pages():
     assert f"Total TTC 1{NBSP}234,56{NBSP}€" in pages[-1]
 
 
+@pytest.mark.slow  # a big PDF: seconds of rendering
 def test_a_10000_line_invoice_is_paginated():
     lines = [line(f"Article {index}", 1, "u", 1.0, 20.0, 1.0, line_type="Product") for index in range(1, 10_001)]
     document = invoice(lines=lines, vats=[{"vat": vat(20.0), "taxExcludedAmount": 10000.0, "vatAmount": 2000.0}],

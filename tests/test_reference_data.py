@@ -7,6 +7,8 @@ import pytest
 from mock_server.app import create_app, load_contract
 from mock_server.config import Config
 
+from conftest import services
+
 SCHEMAS = load_contract()["components"]["schemas"]
 
 
@@ -150,4 +152,4 @@ def test_hello_never_echoes_a_key_whatever_its_length(tmp_path, key):
         assert response.status_code == 200
         assert key not in response.text
         assert response.json()["apiKeyName"]
-    app.services.store.close()
+    services(app).store.close()

@@ -29,6 +29,8 @@ from mock_server.app import create_app, load_contract
 from mock_server.asgi import MAX_JSON_BODY
 from mock_server.config import DEFAULT_API_KEY, Config
 
+from conftest import services
+
 KEY = DEFAULT_API_KEY
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 WAIT = 90  # seconds: the most a batch of concurrent writers may take
@@ -96,7 +98,7 @@ def assert_documented(response: httpx.Response, method: str, path: str) -> None:
 
 def tenant_state(app, key: str = KEY) -> str:
     """Everything a tenant holds, as comparable text."""
-    return json.dumps(app.services.tenants.open(key).dump(), sort_keys=True)
+    return json.dumps(services(app).tenants.open(key).dump(), sort_keys=True)
 
 
 def png() -> bytes:
@@ -534,7 +536,7 @@ def query_for(op: dict, ids: dict[str, int]) -> dict[str, object]:
 
 def test_no_operation_of_one_tenant_reads_or_changes_another_tenants_data(tmp_path):
     app = create_app(Config(data_dir=tmp_path / "data", open_tenants=True))
-    services = app.services
+    svc = services(app)
     try:
         with app.test_client(headers={"X-API-KEY": "tenant-a"}) as a, \
                 app.test_client(headers={"X-API-KEY": "tenant-b"}) as b:
@@ -561,4 +563,4 @@ def test_no_operation_of_one_tenant_reads_or_changes_another_tenants_data(tmp_pa
         # Files of A (uploads) are still all there.
         assert set(files_a) <= {p.name for p in (tmp_path / "data").rglob("*") if p.is_file()}
     finally:
-        services.close()
+        svc.close()

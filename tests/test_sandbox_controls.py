@@ -5,6 +5,8 @@ import pytest
 from mock_server.app import create_app
 from mock_server.config import DEFAULT_API_KEY, Config
 
+from conftest import services
+
 
 def test_health_answers_without_a_key(anonymous):
     response = anonymous.get("/_mock/health")
@@ -73,7 +75,7 @@ def test_reset_of_an_open_tenant_empties_it(tmp_path):
         assert c.post("/v1/Customers", json={"companyName": "Job 42 bis"}).json()["number"] == "C00001"
     with app.test_client(headers={"X-API-KEY": DEFAULT_API_KEY}) as seeded:
         assert len(seeded.get("/v1/Customers").json()) == 30
-    app.services.store.close()
+    services(app).store.close()
 
 
 def test_a_reset_survives_a_restart(tmp_path):
@@ -82,10 +84,10 @@ def test_a_reset_survives_a_restart(tmp_path):
     with app.test_client(headers={"X-API-KEY": DEFAULT_API_KEY}) as c:
         created = c.post("/v1/Customers", json={"companyName": "Avant reset"}).json()
         c.post("/_mock/reset")
-    app.services.store.close()
+    services(app).store.close()
 
     restarted = create_app(config)
     with restarted.test_client(headers={"X-API-KEY": DEFAULT_API_KEY}) as c:
         assert c.get(f"/v1/Customers/{created['id']}").status_code == 404
         assert c.post("/v1/Customers", json={"companyName": "Après"}).json()["number"] == created["number"]
-    restarted.services.store.close()
+    services(restarted).store.close()

@@ -7,6 +7,8 @@ import pytest
 from mock_server.app import create_app
 from mock_server.config import DEFAULT_API_KEY, MAX_SEED_SIZE, Config
 
+from conftest import services
+
 KINDS = ("Customers", "Contacts", "Suppliers", "Products", "ProductFamilies")
 
 
@@ -14,7 +16,7 @@ KINDS = ("Customers", "Contacts", "Suppliers", "Products", "ProductFamilies")
 def open_app(tmp_path):
     app = create_app(Config(data_dir=tmp_path / "data", open_tenants=True, validate_responses=True))
     yield app
-    app.services.close()
+    services(app).close()
 
 
 def everything(client) -> dict[str, list]:

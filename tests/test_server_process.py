@@ -451,6 +451,7 @@ def test_serve_help_lists_every_flag_and_keeps_the_default_key_whole(columns):
     assert KEY in result.stdout and "ALTOVIZ_MOCK_API_KEYS" in result.stdout
 
 
+@pytest.mark.slow  # waits out the server's 5 s request-head timeout
 def test_a_client_holding_half_a_request_is_cut_off_while_others_are_served(server_factory):
     server = server_factory()
     slow = socket.create_connection(("127.0.0.1", server.port), timeout=5)
@@ -464,6 +465,7 @@ def test_a_client_holding_half_a_request_is_cut_off_while_others_are_served(serv
         slow.close()
 
 
+@pytest.mark.slow  # two server processes and a render long enough to be interrupted
 def test_sigterm_during_a_long_render_exits_in_time_and_keeps_the_writes(server_factory, tmp_path):
     data = tmp_path / "data"
     first = server_factory(data_dir=data)

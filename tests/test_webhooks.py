@@ -35,7 +35,7 @@ from mock_server.domain.webhooks import TYPES
 from mock_server.sandbox.tenants import reference_data
 from mock_server.store import Store
 
-from conftest import free_port, server_env
+from conftest import free_port, server_env, services
 
 KEY = DEFAULT_API_KEY
 WAIT = 10.0  # seconds any expected delivery may take at most
@@ -112,7 +112,7 @@ def config(tmp_path) -> Config:
 
 
 def dispatcher(app):
-    return app.services.webhooks
+    return services(app).webhooks
 
 
 def settle(app, timeout: float = WAIT):
@@ -436,7 +436,7 @@ def test_a_dead_or_hanging_receiver_does_not_hold_up_the_api(tmp_path):
             assert any(d["url"] == hanging_url for d in client.get("/_mock/webhooks/pending").json())
     finally:
         hanging.close()
-        app.services.close()
+        services(app).close()
 
 
 def test_unregistering_stops_deliveries(app, client, receiver):
@@ -465,7 +465,7 @@ def test_unregistering_cancels_the_deliveries_waiting_for_a_retry(tmp_path, rece
             assert c.get("/_mock/webhooks/pending").json() == []
             assert len(receiver.at("/later")) == 1
     finally:
-        app.services.close()
+        services(app).close()
 
 
 def test_tenants_never_see_each_others_events(tmp_path, receiver):
@@ -487,7 +487,7 @@ def test_tenants_never_see_each_others_events(tmp_path, receiver):
             assert b.post(f"/_mock/webhooks/deliveries/{log_a[0]['eventId']}/redeliver").status_code == 404
             assert b.delete("/v1/Webhooks", params={"url": hook_a["url"]}).status_code == 404
     finally:
-        app.services.close()
+        services(app).close()
 
 
 def test_a_failed_write_publishes_nothing(app, client, receiver):
@@ -558,7 +558,7 @@ def test_the_inbox_receives_without_a_key_and_shows_each_tenant_its_own_deliveri
             assert a.get("/_mock/inbox/demo").json() == []
             assert a.get("/_mock/inbox/bad%20name").status_code == 400
     finally:
-        app.services.close()
+        services(app).close()
 
 
 def test_the_delivery_log_is_bounded_per_tenant_and_paginated(tmp_path):
@@ -577,7 +577,7 @@ def test_the_delivery_log_is_bounded_per_tenant_and_paginated(tmp_path):
             kept = page.json()
             assert len(kept) == 5 and all(a["result"] == "failed" for a in kept)
             assert [a["id"] for a in kept] == sorted(a["id"] for a in kept)  # the latest five, oldest first
-            repo = app.services.tenants.open(DEFAULT_API_KEY)
+            repo = services(app).tenants.open(DEFAULT_API_KEY)
             assert repo.count("WebhookDeliveries") == 5
             pages = [client.get("/_mock/webhooks/deliveries", params={"page": n, "pageSize": 2}) for n in (1, 2, 3, 4)]
             assert [len(p.json()) for p in pages] == [2, 2, 1, 0]
@@ -586,7 +586,7 @@ def test_the_delivery_log_is_bounded_per_tenant_and_paginated(tmp_path):
             for bad in ({"pageSize": 0}, {"pageSize": 1001}, {"page": "x"}):
                 assert client.get("/_mock/webhooks/deliveries", params=bad).status_code == 400
     finally:
-        app.services.close()
+        services(app).close()
 
 
 # --- configuration, store and domain ----------------------------------------------------------------
