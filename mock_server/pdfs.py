@@ -32,6 +32,7 @@ fixed date when the document has none), so rendering the same input twice gives 
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -39,7 +40,6 @@ from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable
 
-from fpdf import FPDF
 
 __all__ = ["render_sale_document", "format_amount", "format_date", "format_rate", "DocumentTooLarge", "RenderCancelled",
            "MAX_LINES", "MAX_CHARACTERS", "REVERSE_CHARGE_MENTION", "EU_REVERSE_CHARGE_MENTION",
@@ -292,130 +292,137 @@ def _creation_date(document: dict) -> datetime:
 
 # ---------------------------------------------------------------- the FPDF document
 
-class _SaleDocumentPdf(FPDF):
-    """FPDF with the running parts of every page: draft watermark, continuation title, footer."""
+@functools.lru_cache(maxsize=1)
+def _pdf_class():
+    """The FPDF document class, made at the first render: importing fpdf2 is a good part of the
+    sandbox's start-up, and most runs never render a PDF."""
+    from fpdf import FPDF
 
-    def __init__(self, running_title: str, watermark: str | None):
-        super().__init__(orientation="P", unit="mm", format="A4")
-        self.core_fonts_encoding = _ENCODING
-        self.running_title = running_title
-        self.watermark = watermark
-        self.footer_lines: list[str] = []
-        self.set_margins(_MARGIN, _MARGIN, _MARGIN)
-        # Per font, the width of each character at a size of 1: the core fonts have no kerning, so
-        # a text's width is the sum of its characters' (fpdf2's get_string_width measures the whole
-        # string at each call, which made wrapping a long word quadratic).
-        self._unit_widths: dict[str, dict[str, float]] = {}
+    class _SaleDocumentPdf(FPDF):
+        """FPDF with the running parts of every page: draft watermark, continuation title, footer."""
 
-    def _widths(self) -> dict[str, float]:
-        return self._unit_widths.setdefault(self.current_font.fontkey, {})
+        def __init__(self, running_title: str, watermark: str | None):
+            super().__init__(orientation="P", unit="mm", format="A4")
+            self.core_fonts_encoding = _ENCODING
+            self.running_title = running_title
+            self.watermark = watermark
+            self.footer_lines: list[str] = []
+            self.set_margins(_MARGIN, _MARGIN, _MARGIN)
+            # Per font, the width of each character at a size of 1: the core fonts have no kerning, so
+            # a text's width is the sum of its characters' (fpdf2's get_string_width measures the whole
+            # string at each call, which made wrapping a long word quadratic).
+            self._unit_widths: dict[str, dict[str, float]] = {}
 
-    def _unit_width(self, widths: dict[str, float], char: str) -> float:
-        width = widths.get(char)
-        if width is None:
-            width = widths[char] = self.get_string_width(char) / self.font_size
-        return width
+        def _widths(self) -> dict[str, float]:
+            return self._unit_widths.setdefault(self.current_font.fontkey, {})
 
-    def text_width(self, text: str) -> float:
-        """The width of text (already drawable, see `_pdf_text`) in the current font."""
-        widths = self._widths()
-        return sum(widths[c] if c in widths else self._unit_width(widths, c) for c in text) * self.font_size
+        def _unit_width(self, widths: dict[str, float], char: str) -> float:
+            width = widths.get(char)
+            if width is None:
+                width = widths[char] = self.get_string_width(char) / self.font_size
+            return width
 
-    def wrap(self, text: str, width: float) -> list[str]:
-        """Break text into lines no wider than width at regular spaces (never at no-break spaces),
-        and a word wider than the column (a URL, a reference) between characters; linear in the text."""
-        widths, size = self._widths(), self.font_size
-        limit = width / size
+        def text_width(self, text: str) -> float:
+            """The width of text (already drawable, see `_pdf_text`) in the current font."""
+            widths = self._widths()
+            return sum(widths[c] if c in widths else self._unit_width(widths, c) for c in text) * self.font_size
 
-        def measure(chars: str) -> float:
-            return sum(widths[c] if c in widths else self._unit_width(widths, c) for c in chars)
+        def wrap(self, text: str, width: float) -> list[str]:
+            """Break text into lines no wider than width at regular spaces (never at no-break spaces),
+            and a word wider than the column (a URL, a reference) between characters; linear in the text."""
+            widths, size = self._widths(), self.font_size
+            limit = width / size
 
-        space = measure(" ")
-        lines = []
-        for paragraph in text.split("\n"):
-            words: list[str] = []  # the line being filled
-            filled = 0.0
-            for word in paragraph.split(" "):
-                if not words and not word:
-                    continue  # spaces that would start a line
-                word_width = measure(word)
-                gap = space if words else 0.0
-                if filled + gap + word_width <= limit:
-                    words.append(word)
-                    filled += gap + word_width
-                    continue
-                if words:
-                    lines.append(" ".join(words))
-                if word_width > limit:
-                    start, run = 0, 0.0
-                    for index, char in enumerate(word):
-                        char_width = widths[char] if char in widths else self._unit_width(widths, char)
-                        if run + char_width > limit and index > start:
-                            lines.append(word[start:index])
-                            start, run = index, 0.0
-                        run += char_width
-                    word, word_width = word[start:], run
-                words, filled = [word], word_width
-            lines.append(" ".join(words))
-        return lines
+            def measure(chars: str) -> float:
+                return sum(widths[c] if c in widths else self._unit_width(widths, c) for c in chars)
 
-    def draw(self, x: float, y: float, w: float, h: float, text: str, align: str = "L", fill: bool = False):
-        """Draw what `cell(w, h, text, align=align, fill=fill)` would at (x, y), without moving the
-        cursor or breaking the page: cell's layout machinery costs ten times as much, and a
-        10,000-line invoice draws 70,000 of them."""
-        if fill:
-            self.rect(x, y, w, h, style="F")
-        if not text:
-            return
-        if align == "L":
-            left = x + self.c_margin
-        else:
-            text_width = self.text_width(text)
-            left = x + w - self.c_margin - text_width if align == "R" else x + (w - text_width) / 2
-        self.text(left, y + 0.5 * h + 0.3 * self.font_size, text)
+            space = measure(" ")
+            lines = []
+            for paragraph in text.split("\n"):
+                words: list[str] = []  # the line being filled
+                filled = 0.0
+                for word in paragraph.split(" "):
+                    if not words and not word:
+                        continue  # spaces that would start a line
+                    word_width = measure(word)
+                    gap = space if words else 0.0
+                    if filled + gap + word_width <= limit:
+                        words.append(word)
+                        filled += gap + word_width
+                        continue
+                    if words:
+                        lines.append(" ".join(words))
+                    if word_width > limit:
+                        start, run = 0, 0.0
+                        for index, char in enumerate(word):
+                            char_width = widths[char] if char in widths else self._unit_width(widths, char)
+                            if run + char_width > limit and index > start:
+                                lines.append(word[start:index])
+                                start, run = index, 0.0
+                            run += char_width
+                        word, word_width = word[start:], run
+                    words, filled = [word], word_width
+                lines.append(" ".join(words))
+            return lines
 
-    def set_footer_lines(self, lines: list[str]):
-        """The legal mentions printed at the bottom of every page; the page body ends above them."""
-        self.footer_lines = lines
-        self.set_auto_page_break(True, margin=self.footer_height() + 4)
+        def draw(self, x: float, y: float, w: float, h: float, text: str, align: str = "L", fill: bool = False):
+            """Draw what `cell(w, h, text, align=align, fill=fill)` would at (x, y), without moving the
+            cursor or breaking the page: cell's layout machinery costs ten times as much, and a
+            10,000-line invoice draws 70,000 of them."""
+            if fill:
+                self.rect(x, y, w, h, style="F")
+            if not text:
+                return
+            if align == "L":
+                left = x + self.c_margin
+            else:
+                text_width = self.text_width(text)
+                left = x + w - self.c_margin - text_width if align == "R" else x + (w - text_width) / 2
+            self.text(left, y + 0.5 * h + 0.3 * self.font_size, text)
 
-    def footer_height(self) -> float:
-        return 3 + len(self.footer_lines) * _FOOTER_LINE + 5
+        def set_footer_lines(self, lines: list[str]):
+            """The legal mentions printed at the bottom of every page; the page body ends above them."""
+            self.footer_lines = lines
+            self.set_auto_page_break(True, margin=self.footer_height() + 4)
 
-    def header(self):
-        if self.watermark:
-            self.set_font("Helvetica", "B", 90)
-            self.set_text_color(*_WATERMARK)
-            width = self.get_string_width(self.watermark)
-            with self.rotation(angle=45, x=_PAGE_WIDTH / 2, y=148.5):
-                self.text(_PAGE_WIDTH / 2 - width / 2, 148.5 + 11, self.watermark)
-            self.set_text_color(0, 0, 0)
-        if self.page_no() > 1:
-            self.set_font("Helvetica", "", 8)
+        def footer_height(self) -> float:
+            return 3 + len(self.footer_lines) * _FOOTER_LINE + 5
+
+        def header(self):
+            if self.watermark:
+                self.set_font("Helvetica", "B", 90)
+                self.set_text_color(*_WATERMARK)
+                width = self.get_string_width(self.watermark)
+                with self.rotation(angle=45, x=_PAGE_WIDTH / 2, y=148.5):
+                    self.text(_PAGE_WIDTH / 2 - width / 2, 148.5 + 11, self.watermark)
+                self.set_text_color(0, 0, 0)
+            if self.page_no() > 1:
+                self.set_font("Helvetica", "", 8)
+                self.set_text_color(*_GREY_TEXT)
+                self.set_xy(_MARGIN, 8)
+                self.cell(_CONTENT_WIDTH, 4, self.running_title)
+                self.set_text_color(0, 0, 0)
+                self.set_y(_MARGIN)
+
+        def footer(self):
+            top = self.h - self.footer_height() - 2
+            self.set_draw_color(*_RULE)
+            self.line(_MARGIN, top, _PAGE_WIDTH - _MARGIN, top)
+            self.set_font("Helvetica", "", _FOOTER_FONT)
             self.set_text_color(*_GREY_TEXT)
-            self.set_xy(_MARGIN, 8)
-            self.cell(_CONTENT_WIDTH, 4, self.running_title)
+            y = top + 2
+            for line in self.footer_lines:
+                self.set_xy(_MARGIN, y)
+                self.cell(_CONTENT_WIDTH, _FOOTER_LINE, line, align="C")
+                y += _FOOTER_LINE
+            self.set_xy(_MARGIN, y + 1)
+            self.cell(_CONTENT_WIDTH, 4, f"Page {self.page_no()}/{self.str_alias_nb_pages}", align="R")
             self.set_text_color(0, 0, 0)
-            self.set_y(_MARGIN)
 
-    def footer(self):
-        top = self.h - self.footer_height() - 2
-        self.set_draw_color(*_RULE)
-        self.line(_MARGIN, top, _PAGE_WIDTH - _MARGIN, top)
-        self.set_font("Helvetica", "", _FOOTER_FONT)
-        self.set_text_color(*_GREY_TEXT)
-        y = top + 2
-        for line in self.footer_lines:
-            self.set_xy(_MARGIN, y)
-            self.cell(_CONTENT_WIDTH, _FOOTER_LINE, line, align="C")
-            y += _FOOTER_LINE
-        self.set_xy(_MARGIN, y + 1)
-        self.cell(_CONTENT_WIDTH, 4, f"Page {self.page_no()}/{self.str_alias_nb_pages}", align="R")
-        self.set_text_color(0, 0, 0)
+    return _SaleDocumentPdf
 
 
 # ---------------------------------------------------------------- layout
-
 class _Renderer:
     """Lays out one sale document on a `_SaleDocumentPdf`, top to bottom."""
 
@@ -482,7 +489,7 @@ class _Renderer:
     # -- document
 
     def render(self) -> bytes:
-        self.pdf = pdf = _SaleDocumentPdf(self.running_title, "BROUILLON" if self.is_draft else None)
+        self.pdf = pdf = _pdf_class()(self.running_title, "BROUILLON" if self.is_draft else None)
         pdf.set_footer_lines(self._footer_lines())
         seller = _first(self.company.get("businessName"), self.company.get("name"))
         pdf.set_title(self.running_title)
