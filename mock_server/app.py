@@ -107,7 +107,7 @@ def pages_app(services: Services) -> flask.Flask:
     pages.register_blueprint(dashboard)
     pages.register_error_handler(ControlError, lambda exc: flask.Response(
         problem_answer(exc.status, exc.title, exc.detail).body, status=exc.status,
-        mimetype="application/problem+json"))
+        mimetype="application/json"))
     pages.json.sort_keys = False
     pages.json.ensure_ascii = False
     return pages

@@ -10,6 +10,8 @@ from connexion.exceptions import BadRequestProblem, ProblemException
 
 MAX_JSON_BODY = 1024 * 1024
 """Bytes a request body may hold, except multipart uploads."""
+RAW_BODY = "altoviz_mock.raw_body"
+"""The scope extension holding a request's whole body as `BodyDeadline` read it (not for uploads)."""
 MAX_UPLOAD_BODY = 12 * 1024 * 1024
 """Bytes a multipart upload may hold (each kind of file is then checked: 5 MB images, 10 MB PDFs)."""
 
@@ -136,7 +138,11 @@ class BodyDeadline:
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
                 break
-        whole: list[dict] = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
+        body = b"".join(chunks)
+        # Kept for a handler that records the raw body (`api._http.request_body`: the webhook inbox)
+        # whatever Connexion made of it (a form's fields, a JSON document).
+        scope.setdefault("extensions", {})[RAW_BODY] = body
+        whole: list[dict] = [{"type": "http.request", "body": body, "more_body": False}]
 
         async def replaying_receive():
             return whole.pop() if whole else await receive()

@@ -546,6 +546,8 @@ def test_the_inbox_receives_without_a_key_and_shows_each_tenant_its_own_deliveri
             assert anonymous.post("/_mock/inbox/demo", content=delivered,
                                   headers={"Content-Type": "text/plain", "X-Signature": "abc"}).status_code == 200
             assert anonymous.post("/_mock/inbox/demo?status=503", content=b"raw").status_code == 503
+            # A form body is recorded as sent too (Connexion parses forms: the raw bytes are kept aside).
+            assert anonymous.post("/_mock/inbox/demo", data={"a": "1"}).json()["received"] is True
             assert anonymous.get("/_mock/inbox/demo").status_code == 401
             assert anonymous.delete("/_mock/inbox/demo").status_code == 401
             [mine] = a.get("/_mock/inbox/demo").json()

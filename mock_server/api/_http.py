@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from typing import Callable, TypeVar
 from urllib.parse import quote, urlencode
 
-import anyio.from_thread
 import connexion.context
 from connexion.context import context
 from connexion.lifecycle import ConnexionResponse
 from starlette.requests import Request
 
 from .. import warnings
+from ..asgi import RAW_BODY
 from ..domain.collection import Collection, Context
 from ..domain.kinds import IMAGE_URL, KINDS, PDF_URL
 from ..domain.listing import Page
@@ -52,17 +52,10 @@ def http_request() -> Request:
     return Request(connexion.context.scope, connexion.context.receive)
 
 
-_BODY = "altoviz_mock.body"
-
-
 def request_body() -> bytes:
-    """The request's raw body, read from a handler's thread (the handlers run in Connexion's
-    thread pool; the body is read on the event loop once, then kept in the scope)."""
-    scope = connexion.context.scope
-    extensions = scope.setdefault("extensions", {})
-    if _BODY not in extensions:
-        extensions[_BODY] = anyio.from_thread.run(http_request().body)
-    return extensions[_BODY]
+    """The request's raw body as it was sent, whatever Connexion parsed it into (read whole on the
+    event loop by `asgi.BodyDeadline`; empty for a multipart upload, whose files Connexion passes)."""
+    return connexion.context.scope.get("extensions", {}).get(RAW_BODY, b"")
 
 
 def tenant_id() -> str:

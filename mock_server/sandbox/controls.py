@@ -40,7 +40,7 @@ def _problem(_request, exc: ControlError):
 def problem_answer(status: int, title: str, detail: str) -> ConnexionResponse:
     """A ProblemDetails answer of the admin API."""
     body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}, ensure_ascii=False)
-    return ConnexionResponse(status_code=status, content_type="application/problem+json", body=body.encode())
+    return ConnexionResponse(status_code=status, content_type="application/json", body=body.encode())
 
 
 def _tenants():
