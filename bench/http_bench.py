@@ -196,7 +196,8 @@ def profile(server: Process, steps, generator: str, connections: int, seconds: f
         return layers(raw.read_text())
 
 
-JOURNAL = "request journal + access log (journal.py)"
+JOURNAL = "request journal (journal.py: recording, tenant, sandbox clock)"
+ACCESS_LOG = "access log line (journal.py `_log`, logging's handlers)"
 LIVE = "live-behaviour layer (canonical.py, warnings.py, ratelimit.py)"
 LAYERS = [  # (label, regex on a frame's file) — a sample goes to its innermost matching frame (but see WITHIN)
     (JOURNAL, r"mock_server/journal\.py"),
@@ -211,9 +212,11 @@ LAYERS = [  # (label, regex on a frame's file) — a sample goes to its innermos
     ("uvicorn (HTTP parsing, socket writes)", r"uvicorn/|httptools|uvloop"),
 ]
 # Work a layer does itself through other modules' code: every sample under one of these frames is the
-# layer's. The journal's `_finish` runs once the answer is sent: the access-log line (logging's
-# handlers), the tenant and its sandbox clock (read in the store), the recording.
-WITHIN = [(JOURNAL, r"^_finish \([^()]*mock_server/journal\.py:\d+\)$")]
+# layer's (the first that matches). The journal's `_finish` runs once the answer is sent: the
+# access-log line (`_log`, logging's handlers writing to the console: a feature of its own, off with
+# `--quiet`), then the tenant and its sandbox clock (read in the store) and the recording.
+WITHIN = [(ACCESS_LOG, r"^(\w+\.)?_log \([^()]*mock_server/journal\.py:\d+\)$"),
+          (JOURNAL, r"^(\w+\.)?_finish \([^()]*mock_server/journal\.py:\d+\)$")]
 # The layers with a target (issues 14 and 16): their share of GET by id's samples.
 TARGETS = [("journal", JOURNAL, 10.0), ("live layer", LIVE, 15.0)]
 
