@@ -104,15 +104,23 @@ def _number(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def _bounds(low, high) -> str | None:
+    """`0 to 700`, `at least 1`, `at most 9`; None without bounds."""
+    if low is not None and high is not None:
+        return f"{_number(low)} to {_number(high)}"
+    if low is not None:
+        return f"at least {_number(low)}"
+    if high is not None:
+        return f"at most {_number(high)}"
+    return None
+
+
 def _range(schema: dict) -> str:
     low, high = schema.get("minimum"), schema.get("maximum")
-    if low is not None and high is not None:
-        return f" from {_number(low)} to {_number(high)}"
-    if low is not None:
-        return f" at least {_number(low)}"
-    if high is not None:
-        return f" at most {_number(high)}"
-    return ""
+    bounds = _bounds(low, high)
+    if bounds is None:
+        return ""
+    return f" from {bounds}" if low is not None and high is not None else f" {bounds}"
 
 
 def _lower_first(text: str) -> str:
@@ -159,13 +167,9 @@ def describe(schema: dict) -> str:
 
 
 def _count(schema: dict, least: str, most: str, what: str) -> str:
-    low, high = schema.get(least), schema.get(most)
-    if low is not None and high is not None:
-        return f"{low} to {high} {what}"
-    if low is not None:
-        return f"at least {low} {what}"
-    if high is not None:
-        return f"at most {high} {what}"
+    bounds = _bounds(schema.get(least), schema.get(most))
+    if bounds is not None:
+        return f"{bounds} {what}"
     return what if what != "of them" else "them"
 
 
