@@ -36,7 +36,7 @@ from .journal import Journal, Operations, RequestJournal
 from .sandbox.admin import Snapshots, admin_pages, load_admin_contract
 from .sandbox.admin_api import BASE_PATH as ADMIN_BASE_PATH, add_admin_api
 from .sandbox.clock import TenantClock
-from .sandbox.controls import ControlError, problem_answer
+from .sandbox.controls import ControlError, problem_body
 from .sandbox.faults import FaultInjection, Faults
 from .sandbox.seeding import SeedCache
 from .sandbox.tenants import Tenants, reference_data
@@ -106,8 +106,7 @@ def pages_app(services: Services) -> flask.Flask:
     pages.register_blueprint(admin_pages)
     pages.register_blueprint(dashboard)
     pages.register_error_handler(ControlError, lambda exc: flask.Response(
-        problem_answer(exc.status, exc.title, exc.detail).body, status=exc.status,
-        mimetype="application/json"))
+        problem_body(exc), status=exc.status, mimetype="application/json"))
     pages.json.sort_keys = False
     pages.json.ensure_ascii = False
     return pages

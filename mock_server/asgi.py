@@ -7,6 +7,8 @@ import asyncio
 import re
 
 from connexion.exceptions import BadRequestProblem, ProblemException
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import RequestRedirect
 
 MAX_JSON_BODY = 1024 * 1024
 """Bytes a request body may hold, except multipart uploads."""
@@ -202,15 +204,12 @@ class Pages:
         self.pages = WSGIMiddleware(pages.wsgi_app)
 
     def _is_page(self, path: str) -> bool:
-        from werkzeug.exceptions import MethodNotAllowed, NotFound
-        from werkzeug.routing import RequestRedirect
-
         try:
             self.routes.match(path, method="GET")
         except NotFound:
             return False
-        except (MethodNotAllowed, RequestRedirect):
-            return True
+        except (MethodNotAllowed, RequestRedirect):  # a page all the same: Flask answers them
+            pass
         return True
 
     async def __call__(self, scope, receive, send):

@@ -39,6 +39,7 @@ from starlette.convertors import PathConvertor, register_url_convertor
 from . import warnings
 from .api.problems import VALIDATION_FAILED, LiveBadRequest
 from .api.validation import ABSENT, parse_json
+from .route_index import RouteIndex
 
 METHODS = ("get", "post", "put", "delete", "patch")
 DATE_TIME_PREFIX = re.compile(r"(\d{4}-\d{2}-\d{2})[T ]\d{2}:\d{2}")
@@ -249,27 +250,16 @@ class Canonical:
         self.routes = compile_routes(spec)
         self.strict = strict
         self.exempt = exempt
-        # The candidates of `route` by segment count and first two segments (lower case; a route
-        # with a parameter there is a candidate for any: key None), each list in `routes`' order.
-        self._candidates: dict[tuple, list[Route]] = {}
-        self._rank: dict[int, int] = {}
-        for count, same_length in self.routes.items():
-            for rank, route in enumerate(same_length):
-                self._rank[id(route)] = rank
-                head = None if not all(route.literal[:2]) else tuple(s.lower() for s in route.segments[:2])
-                self._candidates.setdefault((count, head), []).append(route)
+        # The candidates of `route` by segment count and first two segments (lower case), in
+        # `routes`' order.
+        self._candidates = RouteIndex(
+            (count, tuple(s.lower() for s in route.segments[:2]) if all(route.literal[:2]) else None, route)
+            for count, same_length in self.routes.items() for route in same_length)
 
     def route(self, raw_segments: list[bytes]) -> tuple[Route, list[bytes]] | None:
         """The contract route of a request path's raw segments, and the segments in its spelling."""
         decoded = [unquote(s.decode("latin-1")).lower() for s in raw_segments]
-        count = len(raw_segments)
-        exact = self._candidates.get((count, tuple(decoded[:2])), ())
-        loose = self._candidates.get((count, None), ())
-        if exact and loose:  # both, in the order of `routes` (static paths before templated ones)
-            candidates = sorted((*exact, *loose), key=lambda r: self._rank[id(r)])
-        else:
-            candidates = exact or loose
-        for route in candidates:
+        for route in self._candidates.candidates(len(raw_segments), tuple(decoded[:2])):
             if all(s.lower() == d if lit else d != ""
                    for s, lit, d in zip(route.segments, route.literal, decoded)):
                 return route, [quote(s).encode() if lit else raw

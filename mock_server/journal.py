@@ -34,6 +34,7 @@ from typing import Callable, Iterable
 from urllib.parse import parse_qsl, urlencode
 
 from .config import DEFAULT_API_KEY
+from .route_index import RouteIndex
 from .store import replace_file, tenant_dirname
 
 access_log = logging.getLogger("altoviz_mock.access")
@@ -129,15 +130,13 @@ class Operations:
                 self.operations.append({
                     "operationId": operation.get("operationId"), "method": method.upper(), "path": template,
                     "segments": template.strip("/").split("/"), "required": required})
-        # The candidates of `match`, by method, segment count and the first two segments (a
-        # template with a parameter there is a candidate for any: key None), static segments first.
-        self._by_shape: dict[tuple, list[dict]] = {}
+        # The candidates of `match`, by method, segment count and the first two segments, static
+        # segments first (as in Connexion's router: /Customers/Find over /{id}).
         by_parameters = sorted(self.operations, key=lambda op: sum(s.startswith("{") for s in op["segments"]))
-        for rank, op in enumerate(by_parameters):
-            op["rank"] = rank
-            head = tuple(op["segments"][:2])
-            key = None if any(s.startswith("{") for s in head) else head
-            self._by_shape.setdefault((op["method"], len(op["segments"]), key), []).append(op)
+        self._candidates = RouteIndex(
+            ((op["method"], len(op["segments"])),
+             None if any(s.startswith("{") for s in op["segments"][:2]) else tuple(op["segments"][:2]), op)
+            for op in by_parameters)
 
     @staticmethod
     def _path_distance(segments: list[str], template: list[str]) -> float:
@@ -159,12 +158,7 @@ class Operations:
     def match(self, method: str, path: str) -> str | None:
         """The operationId of the operation with this method and a template matching the path."""
         segments = path.strip("/").split("/")
-        shape = (method, len(segments))
-        # Static segments win over parameters, as in Connexion's router (/Customers/Find over /{id}):
-        # each list of candidates is in that order, and so is their union.
-        exact = self._by_shape.get((*shape, tuple(segments[:2])), ())
-        loose = self._by_shape.get((*shape, None), ())
-        candidates = sorted((*exact, *loose), key=lambda op: op["rank"]) if exact and loose else exact or loose
+        candidates = self._candidates.candidates((method, len(segments)), tuple(segments[:2]))
         return next((op["operationId"] for op in candidates if self._matches(segments, op["segments"])), None)
 
     def near_misses(self, method: str, path: str, query: str, headers: dict[str, str],

@@ -34,13 +34,18 @@ class ControlError(Exception):
 
 def _problem(_request, exc: ControlError):
     """The error handler of `ControlError` (registered by `admin_api.add_admin_api`)."""
-    return problem_answer(exc.status, exc.title, exc.detail)
+    return problem_answer(exc)
 
 
-def problem_answer(status: int, title: str, detail: str) -> ConnexionResponse:
-    """A ProblemDetails answer of the admin API."""
-    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail}, ensure_ascii=False)
-    return ConnexionResponse(status_code=status, content_type="application/json", body=body.encode())
+def problem_body(exc: ControlError) -> bytes:
+    """The ProblemDetails body of a `ControlError` (the admin API's, and its pages')."""
+    return json.dumps({"type": "about:blank", "title": exc.title, "status": exc.status, "detail": exc.detail},
+                      ensure_ascii=False).encode()
+
+
+def problem_answer(exc: ControlError) -> ConnexionResponse:
+    """The admin API's answer to a `ControlError`."""
+    return ConnexionResponse(status_code=exc.status, content_type="application/json", body=problem_body(exc))
 
 
 def _tenants():
