@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import inspect
 
 from connexion.exceptions import OAuthProblem
 from connexion.security import NO_VALUE, ApiKeySecurityHandler, BasicSecurityHandler
@@ -32,6 +33,10 @@ def security_map(tenants: Tenants) -> dict:
         # Connexion puts `sub` in the request context as `user` (the tenant of api/_http.py).
         return {"sub": tenant}
 
+    # Connexion inspects the check's signature on every request: computed once (Python's
+    # `__signature__` protocol, which `inspect.signature` answers from).
+    verify.__signature__ = inspect.signature(verify)
+
     class TenantApiKeyHandler(ApiKeySecurityHandler):
         """Checks keys (header or query, as the scheme says) with `verify`, bound to this app's
         tenants, rather than a function named by the contract's `x-apikeyInfoFunc`."""
@@ -51,6 +56,8 @@ def security_map(tenants: Tenants) -> dict:
         if username.lower() != "apikey":
             raise OAuthProblem(detail=INVALID_KEY)
         return verify(password)
+
+    verify_basic.__signature__ = inspect.signature(verify_basic)
 
     class TenantBasicHandler(BasicSecurityHandler):
         """HTTP Basic with user `apikey` and the key as the password."""

@@ -114,10 +114,12 @@ GRACEFUL_SHUTDOWN = 3
 
 
 def _http_protocol():
-    """uvicorn's h11 protocol, closing a connection whose request head is not complete in time."""
-    from uvicorn.protocols.http.h11_impl import H11Protocol
+    """uvicorn's httptools protocol (its `auto` choice, installed with uvicorn's `standard` extra;
+    h11, written in Python, costs several times its CPU per request: docs/architecture.md), closing
+    a connection whose request head is not complete in time."""
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-    class HeadDeadline(H11Protocol):
+    class HeadDeadline(HttpToolsProtocol):
         _head_timer = None
 
         def _waiting_for_head(self) -> bool:

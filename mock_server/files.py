@@ -8,6 +8,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+from .offload import off_loop
+
 SIGNATURES = (
     (b"%PDF-", "application/pdf"),
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -46,6 +48,7 @@ class FileStore:
 
     def put(self, data: bytes) -> str:
         """Store `data` (atomically on disk) and return its id."""
+        off_loop("a file is written")
         file_id = hashlib.sha256(data).hexdigest()
         if self.root is None:
             with self._lock:
@@ -67,6 +70,7 @@ class FileStore:
 
     def get(self, file_id: str) -> bytes | None:
         """The blob, or None for an unknown (or malformed) id."""
+        off_loop("a file is read")
         if not _is_file_id(file_id):
             return None
         if self.root is None:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 from urllib.parse import parse_qsl, urlencode
 
+from . import offload
 from .config import DEFAULT_API_KEY
 from .route_index import RouteIndex
 from .store import replace_file, tenant_dirname
@@ -561,7 +562,9 @@ class RequestJournal:
         finally:
             duration = round((time.perf_counter() - began) * 1000, 2)
             try:
-                self._finish(scope, record, wall, duration, answer, bytes(request_body), bytes(response_body))
+                # On the loop, unless the tenant's clock cannot be read at once (offload.py).
+                await offload.run(self._finish, scope, record, wall, duration, answer, bytes(request_body),
+                                  bytes(response_body))
             except Exception:  # the journal never breaks a request
                 logging.getLogger(__name__).exception("request journal failed")
 
@@ -574,6 +577,15 @@ class RequestJournal:
         status, response_headers = answer["status"], answer["headers"]
         key = _api_key(raw_headers, query)
         tenant = self.authenticate(key) if key else None
+        if record:
+            # What may wait comes first, before anything is logged or recorded (offload.py).
+            if self.journal.persist_dir is not None:
+                offload.off_loop("the entry is written to disk")
+            owner = tenant or self.authenticate(DEFAULT_API_KEY) or DEFAULT_API_KEY
+            try:
+                sandbox = self.sandbox_time(owner)  # the tenant's clock now, not when the entry is read
+            except Exception:  # an unreadable tenant clock: its wall clock still says when
+                sandbox = wall
         operation_id = (scope.get("extensions", {}).get(ROUTING, {}).get("operation_id")
                         or (self.operations.match(method, path) if record else None))
         warnings = [v.decode("latin-1") for n, v in response_headers if n.lower() == b"x-mock-warning"]
@@ -582,11 +594,6 @@ class RequestJournal:
         self._log(method, path, status, duration, key, operation_id, warnings[0] if warnings else refusal)
         if not record:
             return
-        owner = tenant or self.authenticate(DEFAULT_API_KEY) or DEFAULT_API_KEY
-        try:
-            sandbox = self.sandbox_time(owner)  # the tenant's clock now, not when the entry is read
-        except Exception:  # an unreadable tenant clock: its wall clock still says when
-            sandbox = wall
         self.journal.record(owner, Recorded(
             self.operations, wall, sandbox, method, path, operation_id, query, tuple(raw_headers), request_body,
             status, response_headers, response_body, duration, refusal, warnings, fault))

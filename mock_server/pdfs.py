@@ -40,6 +40,8 @@ from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable
 
+from .offload import off_loop
+
 
 __all__ = ["render_sale_document", "format_amount", "format_date", "format_rate", "DocumentTooLarge", "RenderCancelled",
            "MAX_LINES", "MAX_CHARACTERS", "REVERSE_CHARGE_MENTION", "EU_REVERSE_CHARGE_MENTION",
@@ -154,6 +156,7 @@ def render_sale_document(
     `cancelled`, asked before each line, stops the render with `RenderCancelled` once it is true
     (its client left).
     """
+    off_loop("a PDF is rendered")
     if kind not in _KINDS:
         raise ValueError(f"kind must be one of {sorted(_KINDS)}, not {kind!r}")
     _check_size(document or {})

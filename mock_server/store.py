@@ -46,6 +46,8 @@ import orjson
 from tinydb import TinyDB
 from tinydb.storages import Storage
 
+from .offload import SCAN_ON_LOOP, off_loop, on_loop
+
 __all__ = ["CorruptStoreError", "Store", "TenantDir", "TenantStore", "remove_temp_files", "tenant_dirname"]
 
 log = logging.getLogger(__name__)
@@ -624,11 +626,15 @@ class _Guard:
 
     def __enter__(self) -> None:
         store = self.store
-        store._lock.acquire()
+        if not on_loop():
+            store._lock.acquire()
+        elif not store._lock.acquire(blocking=False):
+            off_loop("the tenant's store is busy")  # the event loop never waits on a lock
         try:
             if store._closed:
                 raise RuntimeError("the store is closed")
             if store._storage is None:
+                off_loop("the tenant is not in memory")
                 store._load()
         except BaseException:
             store._lock.release()
@@ -655,6 +661,8 @@ class _Transaction:
 
     def __enter__(self) -> None:
         store = self.store
+        if store._journal is not None and store._journal.fsync:
+            off_loop("the write is synced to disk")
         store._guard.__enter__()
         try:
             self.change_set = store._storage.change_set()
@@ -766,6 +774,8 @@ class TenantStore:
         self._check_kind(kind)
         with self._open():
             docs = self._storage.tables.get(kind, {})
+            if len(docs) > SCAN_ON_LOOP:
+                off_loop("the read goes through many documents")
             return [docs[key] for key in sorted(docs, key=int)]
 
     def select(self, kind: str, predicate: Callable[[dict], bool]) -> list[dict]:
@@ -787,6 +797,8 @@ class TenantStore:
         with self._open():
             index = self._indexes.setdefault(kind, {}).get(key)
             if index is None:
+                if len(self._storage.tables.get(kind, {})) > SCAN_ON_LOOP:
+                    off_loop("the index is built from many documents")
                 index = self._indexes[kind][key] = {}
                 for doc_id, doc in self._storage.tables.get(kind, {}).items():
                     value = key(doc)

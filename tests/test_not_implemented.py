@@ -2,7 +2,7 @@
 
 import pytest
 
-from mock_server.api.resolver import NotImplementedInSandbox, handler_name, resolve
+from mock_server.api.resolver import NotImplementedInSandbox, handler, handler_name
 from mock_server.app import load_contract
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -33,16 +33,16 @@ def test_the_contract_is_read_whole():
 
 @pytest.mark.parametrize("operation_id", [op["operationId"] for op in OPERATIONS])
 def test_every_operation_has_a_real_handler(operation_id):
-    handler = resolve(operation_id)
-    assert callable(handler)
-    assert not getattr(handler, "not_implemented", False), f"{operation_id} answers 501"
+    found = handler(operation_id)
+    assert callable(found)
+    assert not getattr(found, "not_implemented", False), f"{operation_id} answers 501"
     module, function = handler_name(operation_id)
-    assert (handler.__module__, handler.__name__) == (module, function)
+    assert (found.__module__, found.__name__) == (module, function)
 
 
 def test_an_operation_without_a_handler_answers_501():
-    handler = resolve("GET_Nonexistent_List")
-    assert handler.not_implemented
+    found = handler("GET_Nonexistent_List")
+    assert found.not_implemented
     with pytest.raises(NotImplementedInSandbox) as raised:
-        handler()
+        found()
     assert raised.value.status == 501 and "GET_Nonexistent_List" in raised.value.detail

@@ -15,6 +15,7 @@ import re
 from connexion.resolver import Resolver
 
 from ..domain.errors import DomainError
+from ..offload import inline_first
 
 PACKAGE = "mock_server.api"
 
@@ -51,7 +52,7 @@ def not_implemented(operation_id: str):
     return handler
 
 
-def resolve(operation_id: str):
+def handler(operation_id: str):
     """The handler function of `operation_id`, or a 501 handler."""
     module_name, function = handler_name(operation_id)
     try:
@@ -61,6 +62,12 @@ def resolve(operation_id: str):
             raise
         return not_implemented(operation_id)
     return getattr(module, function, None) or not_implemented(operation_id)
+
+
+def resolve(operation_id: str):
+    """What Connexion calls for `operation_id`: its handler, run on the event loop unless one of
+    its steps would wait (`offload.inline_first`)."""
+    return inline_first(handler(operation_id))
 
 
 class OperationResolver(Resolver):

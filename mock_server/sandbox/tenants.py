@@ -14,6 +14,7 @@ from ..domain.collection import Context, utcnow
 from ..domain.parties import Contacts, Customers, Suppliers
 from ..domain.reference import ReferenceData
 from ..store import Store, TenantDir, tenant_dirname
+from ..offload import off_loop
 from .clock import TenantClock
 
 # Seeded documents carry this instant (e.g. Supplier.createdAt) so that a seed always gives the same data.
@@ -87,6 +88,7 @@ class Tenants:
         # Only configured keys are seeded: other keys need no bookkeeping (memory stays bounded
         # however many open-tenant keys come by).
         if tenant_id in self._known and tenant_id not in self._ready:
+            off_loop("the tenant is seeded on its first use")
             with self._lock:
                 if tenant_id not in self._ready:
                     state = self.initial_state(tenant_id)
