@@ -112,12 +112,13 @@ class BodyDeadline:
         deadline = loop.time() + self.timeout
 
         async def bounded_receive():
-            remaining = deadline - loop.time()
-            if remaining <= 0:
+            if deadline <= loop.time():
                 raise BodyTimeout(self.timeout)
             try:
-                return await asyncio.wait_for(receive(), remaining)
-            except asyncio.TimeoutError:
+                # asyncio.timeout_at, not wait_for: no task of its own per message.
+                async with asyncio.timeout_at(deadline):
+                    return await receive()
+            except TimeoutError:
                 raise BodyTimeout(self.timeout) from None
 
         if multipart or scope["method"] in _NO_BODY_METHODS:
