@@ -129,7 +129,8 @@ def create_app(config: Config | None = None) -> connexion.AsyncApp:
     # Compact UTF-8 JSON, encoded by orjson (a fifth of a list answer's CPU time with json.dumps).
     jsonifier = Jsonifier(OrJSON, ensure_ascii=False, separators=(",", ":"))
     # AsyncApp, not FlaskApp: the same knobs and contract, a quarter of the framework's CPU per
-    # request (docs/architecture.md); the handlers stay synchronous and run in its thread pool.
+    # request (docs/architecture.md); the handlers stay synchronous functions, run on the event
+    # loop unless a step would wait, then in its thread pool (offload.py).
     app = connexion.AsyncApp(__name__, security_map=security_map(tenants), pythonic_params=True,
                              jsonifier=jsonifier, validator_map=validator_map())
     # Before the APIs' Mounts are compiled: a newline in a path segment is routed (canonical.py).

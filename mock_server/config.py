@@ -141,8 +141,9 @@ class Config:
     recover: bool = False
     # Seconds a client has to send a request's body after its head: then 408, connection closed.
     body_timeout: float = 30.0
-    # PDF renders at a time, fewer than the 10 request threads; one tenant gets at most half of
-    # them (at least one), the others' downloads are not kept waiting behind it (rendering.py).
+    # PDF renders at a time, a small share of the 40 threads that handlers leaving the event loop
+    # share (anyio's default, offload.py); one tenant gets at most half of them (at least one), the
+    # others' downloads are not kept waiting behind it (rendering.py).
     pdf_renders: int = 4
     extra: dict = field(default_factory=dict)
 
@@ -169,7 +170,7 @@ class Config:
         if not (math.isfinite(self.body_timeout) and self.body_timeout > 0):
             raise ValueError("body_timeout must be a number of seconds > 0")
         if not 1 <= self.pdf_renders <= 9:
-            raise ValueError("pdf_renders must be from 1 to 9 (fewer than the 10 request threads)")
+            raise ValueError("pdf_renders must be from 1 to 9")
         ratelimit.parse(self.rate_limit)
 
     @property

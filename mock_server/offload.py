@@ -27,9 +27,9 @@ from starlette.concurrency import run_in_threadpool
 
 from .domain.copies import deep_copy
 
-SCAN_ON_LOOP = 250
-"""A read may go through at most this many documents of a kind on the event loop (a list of them
-shaped whole stays under a few ms; docs/architecture.md)."""
+SCAN_ON_LOOP = 100
+"""A read may go through at most this many documents of a kind on the event loop: a list of 100
+invoices, every one shaped, holds the loop ~7 ms (docs/architecture.md)."""
 
 _ON_LOOP: ContextVar[bool] = ContextVar("altoviz_mock_on_loop", default=False)
 

@@ -130,7 +130,7 @@ def test_one_tenants_heavy_pdfs_never_keep_another_tenants_download_waiting(serv
         small = new_invoice(b, 0)
         a_small = new_invoice(a, 0)
 
-        # Tenant A asks for 12 heavy PDFs at once: more than the server's 10 request threads.
+        # Tenant A asks for 12 heavy PDFs at once: three times the render slots.
         downloads = [raw_download(server.port, KEY, heavy) for _ in range(12)]
         try:
             renders = wait_until(lambda: (lambda s: s if s["running"] + s["waiting"] == 12 else None)(
