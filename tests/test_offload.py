@@ -143,3 +143,21 @@ def test_a_read_of_many_documents_goes_to_a_thread_and_a_few_stay_on_the_loop():
     tenant.insert("Customers", {})
     where.clear()
     assert asyncio.run(offload.run(listed)) == offload.SCAN_ON_LOOP + 1 and where == [True, False]
+
+
+def test_a_tenant_loaded_again_from_disk_is_loaded_off_the_loop_and_answers_as_before(tmp_path):
+    # One tenant in memory at a time: each request of the other tenant loads it from disk again
+    # (a step that waits, so its handler runs in a thread).
+    app = create_app(dataclasses.replace(DEFAULT_CONFIG, data_dir=tmp_path / "data", api_keys=(TEAM_B,),
+                                         max_open_tenants=1))
+    try:
+        with app.test_client(headers={"X-API-KEY": KEY}) as a, app.test_client(headers={"X-API-KEY": TEAM_B}) as b:
+            first = {"a": a.get("/v1/Customers/1").json(), "b": b.get("/v1/Customers/1").json()}
+            created = a.post("/v1/Customers", json={"type": "Business", "companyName": "Rechargée SARL"}).json()
+            for _ in range(3):
+                assert b.get("/v1/Customers/1").json() == first["b"]
+                assert a.get("/v1/Customers/1").json() == first["a"]
+                assert a.get(f"/v1/Customers/{created['id']}").json()["companyName"] == "Rechargée SARL"
+            assert services(app).store.loaded_count() == 1
+    finally:
+        services(app).close()
