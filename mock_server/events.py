@@ -617,7 +617,7 @@ class Dispatcher:
                 "webhookId": webhook["id"], "url": webhook["url"], "resource": delivery["resource"],
                 "attempt": attempt, "statusCode": status, "durationMs": duration, "error": error,
                 "result": {"pending": "retrying"}.get(state, state), "nextAttemptAt": next_at,
-                "fault": marks, "timestamp": _iso(now)})
+                "fault": marks, "signature": signature, "timestamp": _iso(now)})
             repo.replace(DELIVERIES, job.id, {**current, "state": state, "attempts": attempt,
                                               "nextAttemptAt": next_at, "url": webhook["url"]})
             self.prune(repo, self.log_keep)

@@ -231,6 +231,12 @@ def test_a_delivery_is_a_signed_text_plain_post_of_id_type_and_the_resource(app,
     assert entry["webhookId"] == signed["id"] and entry["attempt"] == 1
     assert entry["statusCode"] == 200 and entry["error"] is None and entry["result"] == "delivered"
     assert isinstance(entry["durationMs"], float) and entry["timestamp"].endswith("Z")
+    # The signature it carried, kept with the attempt: still there once the webhook is gone.
+    assert entry["signature"] == request["headers"]["X-Signature"]
+    assert next(e for e in log if e["url"].endswith("/plain"))["signature"] is None
+    assert client.delete("/v1/Webhooks", params={"id": signed["id"]}).status_code == 200
+    after = next(e for e in client.get("/_mock/webhooks/deliveries").json() if e["url"].endswith("/signed"))
+    assert after["signature"] == request["headers"]["X-Signature"]
     assert client.get("/_mock/webhooks/pending").json() == []
 
 

@@ -112,15 +112,17 @@ class TenantView:
 
     # --- webhooks and mails --------------------------------------------------------------------
     def deliveries(self) -> list[dict]:
-        """Every delivery attempt, newest first, with the payload sent, its signature (in the header
-        in force) and its delivery faults (`fault`)."""
+        """Every delivery attempt, newest first, with the payload sent, the signature it carried (in
+        the header in force) and its delivery faults (`fault`)."""
         events = {e["eventId"]: e for e in self.repo.all(EVENTS)}
         hooks = {w["id"]: w for w in self.repo.all(Webhooks.kind)}
         shown = []
         for attempt in reversed(self.services.webhooks.attempts(self.repo)):
             body = (events.get(attempt.get("eventId")) or {}).get("body")
-            secret = (hooks.get(attempt.get("webhookId")) or {}).get("secretKey")
-            signature = delivery_signature(secret, body.encode("utf-8"), attempt["fault"]) if body is not None else None
+            signature = attempt.get("signature")
+            if "signature" not in attempt and body is not None:  # an attempt stored by an older version
+                secret = (hooks.get(attempt.get("webhookId")) or {}).get("secretKey")
+                signature = delivery_signature(secret, body.encode("utf-8"), attempt["fault"])
             shown.append({**attempt, "payload": body, "signature": signature})
         return shown
 
