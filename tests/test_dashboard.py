@@ -204,8 +204,12 @@ def test_a_browser_follows_an_invoice_from_draft_to_overdue(server_factory):
             page.set_default_timeout(30_000)  # a shared, loaded machine: generous, but bounded
             page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
             page.on("pageerror", lambda error: problems.append(str(error)))
-            # hx-confirm asks with window.confirm: accept, and remember every dialog (an alert would be XSS).
-            page.on("dialog", lambda dialog: (dialogs.append((dialog.type, dialog.message)), dialog.accept()))
+            # hx-confirm asks with window.confirm: answered yes in the page, each question recorded (a
+            # native dialog's accept raced its own closing on a loaded machine: "No dialog is
+            # showing"). Any other dialog is recorded too (an alert would be XSS) and dismissed.
+            page.expose_function("recordConfirm", lambda question: dialogs.append(("confirm", question)))
+            page.add_init_script("window.confirm = (question) => { window.recordConfirm(question); return true; };")
+            page.on("dialog", lambda dialog: (dialogs.append((dialog.type, dialog.message)), dialog.dismiss()))
 
             page.goto(f"{server.url}/_mock/dashboard/")
             assert "/_mock/dashboard/login" in page.url

@@ -22,8 +22,9 @@ class Presenter:
     def __init__(self, schemas: dict):
         self.schemas = schemas
         self._shapers: dict[int, tuple[dict, Callable]] = {}
-        # Handlers run in a thread pool: a shaper being compiled (its placeholder in `_pending`)
-        # must not be used by another thread before it is done.
+        # Handlers run on the event loop and in Connexion's thread pool (offload.py): a shaper being
+        # compiled (its placeholder in `_pending`) must not be used by another thread before it is
+        # done (a wait of one compile, once per schema).
         self._compiling = threading.RLock()
         self._pending: dict[int, tuple[dict, Callable]] = {}
 
