@@ -71,6 +71,34 @@ def _bad_data_dir(path: Path) -> str | None:
     return None
 
 
+LOCK_FILE = ".lock"
+"""In a data directory: held (flock) by the one sandbox serving it, with that process's pid."""
+
+
+def _hold_data_dir(path: Path):
+    """The data directory for this process alone: an open file holding an exclusive lock on
+    `path/.lock` until the process ends (the system drops it even on kill -9); (None, why) when
+    another process holds it. Two servers on one directory would interleave their journals and
+    remove each other's files at start-up."""
+    import fcntl
+
+    handle = open(path / LOCK_FILE, "a+", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        owner = handle.read().strip()
+        handle.close()
+        holder = f" (pid {owner})" if owner.isdigit() else ""
+        return None, (f"data directory {path} is in use by another sandbox{holder}: stop it, or give another "
+                      "directory with --data, or --in-memory")
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle, None
+
+
 def _cli_hint() -> str:
     """How to reach the `altoviz-mock` command from another shell: `make run` starts it from the
     project's virtualenv, whose bin/ is not on the PATH until activated."""
@@ -260,6 +288,9 @@ def serve(args: argparse.Namespace) -> int:
     problem = _bad_host(config.host) or (_bad_data_dir(config.data_dir) if config.data_dir else None)
     if problem:
         return console.fail(problem, 2, command="serve")
+    data_lock, problem = _hold_data_dir(config.data_dir) if config.data_dir else (None, None)
+    if problem:
+        return console.fail(problem, 1, command="serve")
     sock, problem = _listen(config.host, config.port)
     if problem:
         return console.fail(problem, 1, command="serve")
@@ -299,7 +330,11 @@ def serve(args: argparse.Namespace) -> int:
         pass
     finally:
         sock.close()
-        app.services.close()
+        try:
+            app.services.close()
+        finally:
+            if data_lock is not None:  # released once the store is closed, not before
+                data_lock.close()
     return 0 if server.started else 1
 
 

@@ -431,6 +431,26 @@ def test_occupied_port_fails_fast_with_one_clear_line(tmp_path, listener_host):
     assert "listening" not in result.stdout
 
 
+@pytest.mark.slow
+def test_a_second_sandbox_on_the_same_data_directory_is_refused_and_the_first_keeps_it(server_factory, tmp_path):
+    data = tmp_path / "data"
+    first = server_factory(data_dir=data)
+    result = subprocess.run([*cli(), "serve", "--port", "0", "--data", str(data)], capture_output=True, text=True,
+                            timeout=60, env=clean_env(), stdin=subprocess.DEVNULL)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f"data directory {data} is in use by another sandbox (pid {first.proc.pid})" in lines[0]
+    assert "listening" not in result.stdout and "Traceback" not in result.stderr
+    with client(first) as c:
+        assert c.get("/v1/Customers/1").status_code == 200
+    first.stop()
+    # Once the first has stopped, the directory is free again (its lock goes with its process).
+    second = server_factory(data_dir=data)
+    with client(second) as c:
+        assert c.get("/v1/Customers/1").status_code == 200
+
+
 # --- 9. --version and --help -------------------------------------------------------------------------
 
 def test_version():
