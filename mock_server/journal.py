@@ -385,9 +385,11 @@ def select(entries: Iterable[dict], *, operation_id: str | None = None, method: 
     a status such as 404 or a class such as 4xx, `since` an entry id, `after` an RFC 3339 instant)."""
     tests: list[Callable[[dict], bool]] = []
     if operation_id:
-        tests.append(lambda e: (e["operationId"] or "").lower() == operation_id.lower())
+        wanted = operation_id.lower()
+        tests.append(lambda e: (e["operationId"] or "").lower() == wanted)
     if method:
-        tests.append(lambda e: e["method"] == method.upper())
+        method = method.upper()
+        tests.append(lambda e: e["method"] == method)
     if path:
         tests.append(lambda e: fnmatch.fnmatchcase(e["path"], path))
     if status is not None:

@@ -7,9 +7,11 @@ resolver) is first run on the event loop. A step that could make it wait or take
 `off_loop()` first, before it does anything:
 
 - the tenant's store when its lock is held by another thread, when the tenant is not in memory
-  (loaded from disk) or not seeded yet, when a write would `fsync`, and when a read would scan
-  more than `SCAN_ON_LOOP` documents of a kind;
-- a PDF render, and the file store's reads and writes (uploads, images).
+  (loaded from disk) or not seeded yet, when a write would `fsync`, and when a read (or an index
+  built on first use) would go through more than `SCAN_ON_LOOP` documents of a kind;
+- a PDF render, reading an upload, and the file store's reads and writes (uploads, images);
+- the request journal persisting an entry (`journal_persist`), which also reads the tenant's
+  clock through `run`.
 
 On the loop, `off_loop()` raises `Offload`. It unwinds the handler like any exception, so the
 store rolls back whatever the handler had written in its transaction. The handler then runs

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
 from ..domain.catalog import Products
 from ..domain.parties import Customers, Suppliers
 from ..domain.sales import OUTBOX, SaleCredits, SaleInvoices, SaleQuotes

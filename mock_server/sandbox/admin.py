@@ -22,7 +22,6 @@ from .controls import ControlError, _tenant, _tenants
 from .faults import FaultError
 
 
-
 def key_hint(key: str) -> str:
     """Enough of an API key to recognise it, never the key itself."""
     return f"{key[:4]}…" if len(key) >= 12 else "…"

@@ -28,7 +28,6 @@ from connexion.middleware.abstract import ROUTING_CONTEXT
 from ..contracts import load_contract
 
 
-
 @functools.lru_cache(maxsize=1)
 def rule_schema() -> dict:
     """admin.yaml's `FaultRuleRequest`: the one description of a rule's fields, their types and

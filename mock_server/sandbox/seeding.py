@@ -23,7 +23,6 @@ from .controls import ControlError, _tenant, _tenants
 from .tenants import SEED_INSTANT, seed_documents, seeded_state
 
 
-
 def dataset_sizes(size: int) -> dict[str, int]:
     """`build_dataset`'s counts for `size` customers (size 30 is the standard set)."""
     return {"customers": size, "suppliers": round(size / 3), "contacts": round(size * 2 / 3),
