@@ -38,7 +38,7 @@ from starlette.convertors import PathConvertor, register_url_convertor
 
 from . import warnings
 from .api.problems import VALIDATION_FAILED, LiveBadRequest
-from .api.validation import ABSENT, parse_json
+from .api.validation import ABSENT, PARSED_BODY, parse_json
 from .route_index import RouteIndex
 
 METHODS = ("get", "post", "put", "delete", "patch")
@@ -376,6 +376,8 @@ class Canonical:
                 else:
                     scope["headers"] = [(k, v) for k, v in scope["headers"] if k != b"content-length"]
                     scope["headers"].append((b"content-length", str(len(body)).encode()))
+                    parsed = rewritten
+            scope.setdefault("extensions", {})[PARSED_BODY] = (body, parsed)
         return _replay({"type": "http.request", "body": body, "more_body": False}, receive), notes
 
 

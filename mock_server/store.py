@@ -30,6 +30,7 @@ one process at a time.
 from __future__ import annotations
 
 import errno
+import functools
 import hashlib
 import json
 import logging
@@ -63,6 +64,7 @@ class CorruptStoreError(Exception):
     """A data file that cannot be read back; the message names the file (and line)."""
 
 
+@functools.lru_cache(maxsize=4096)  # asked on every request: hashed once per key
 def tenant_dirname(tenant_id: str) -> str:
     """The directory name of a tenant: a hash, so API keys never appear in paths."""
     return hashlib.sha256(tenant_id.encode("utf-8")).hexdigest()[:32]

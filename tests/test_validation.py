@@ -16,7 +16,9 @@ import pytest
 from connexion.json_schema import Draft4RequestValidator, resolve_refs
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from mock_server.api.validation import FORMATS, INT_RANGES, draft4_schema, fast_check
+from connexion.exceptions import BadRequestProblem
+
+from mock_server.api.validation import ABSENT, FORMATS, INT_RANGES, _parse_json, draft4_schema, fast_check, parse_json
 from mock_server.contracts import load_contract
 
 
@@ -127,3 +129,50 @@ def test_nullable_and_integer_bounds_in_plain_draft4():
     cyclic = {"type": "object", "properties": {"n": {"type": "integer"}}}
     cyclic["components"] = {"schemas": {"Self": cyclic}}
     assert fast_check(cyclic)({"n": 1}) and not fast_check(cyclic)({"n": "x"})
+
+
+# --- the body parser: orjson first, json for what orjson refuses -----------------------------------
+
+def read_by(parse, raw: bytes, encoding: str = "utf-8"):
+    """What `parse` makes of `raw`: ("value", its exact JSON text, types kept) or ("refused", detail)."""
+    try:
+        value = parse(raw, encoding)
+    except BadRequestProblem as exc:
+        return "refused", exc.detail
+    return "value", "ABSENT" if value is ABSENT else json.dumps(value)
+
+
+TEXTS = st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from("\\\"\x00\x1f\u2028\ufeff"), max_size=6)
+DOCUMENTS = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-10**25, max_value=10**25) | st.sampled_from(EDGE_INTEGERS)
+    | st.floats(allow_nan=False, allow_infinity=False) | TEXTS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXTS, inner, max_size=3),
+    max_leaves=8)
+PIECES = [b"NaN", b"Infinity", b"-Infinity", b"1e400", b"-1e400", b"1.5e-400", b"-0", b"-0.0", b"01", b"1.",
+          b"\\ud800", b"\\udc00x", b"\\ud83d\\ude00", b"\xef\xbb\xbf", b"\xed\xa0\x80", b"\xc0\xaf", b"\xff",
+          b"\x00", b"\t", b",", b"]", b"}", b"[", b"{", b'"', b"\\", b"1" * 19, b"9" * 4301, b"[" * 70, b"]" * 70]
+
+
+@st.composite
+def raw_bodies(draw) -> bytes:
+    """JSON texts (compact, spaced, escaped or not) with, now and then, a piece of trouble spliced in."""
+    text = json.dumps(draw(DOCUMENTS), ensure_ascii=draw(st.booleans()),
+                      separators=draw(st.sampled_from([(",", ":"), (", ", ": ")]))).encode("utf-8", "surrogatepass")
+    for _ in range(draw(st.integers(0, 2))):
+        at = draw(st.integers(0, len(text)))
+        text = text[:at] + draw(st.sampled_from(PIECES)) + text[at:]
+    return text
+
+
+@settings(max_examples=1500, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+@given(raw_bodies())
+def test_parse_json_reads_every_body_as_json_does(raw):
+    assert read_by(parse_json, raw) == read_by(_parse_json, raw)
+
+
+@pytest.mark.parametrize("raw", [b"1" * 19, b"[18446744073709551616]", b'{"n": -9223372036854775809}',
+                                 b'"\\ud800"', b"\xef\xbb\xbf{}", b"NaN", b"[1e400]", b"[" * 65 + b"]" * 65,
+                                 b'{"a": 1, "a": 2}', b'"\xed\xa0\x80"', b"  ", b""])
+def test_parse_json_edges(raw):
+    assert read_by(parse_json, raw) == read_by(_parse_json, raw)
+    assert read_by(parse_json, raw, "latin-1") == read_by(_parse_json, raw, "latin-1")
