@@ -27,7 +27,6 @@ from contextvars import ContextVar
 
 from starlette.concurrency import run_in_threadpool
 
-from .domain.copies import deep_copy
 
 SCAN_ON_LOOP = 100
 """A read may go through at most this many documents of a kind on the event loop: a list of 100
@@ -75,10 +74,9 @@ def inline_first(function):
 
     @functools.wraps(function)
     async def handler(*args, **kwargs):
-        # A handler may change the body it was given before a step offloads it: its rerun gets the
-        # body as it came.
-        again = {**kwargs, "body": deep_copy(kwargs["body"])} if "body" in kwargs else kwargs
-        return await run(function, *args, again=again, **kwargs)
+        # Its arguments are path and query values, never changed; a handler reads the body itself,
+        # a copy of its own on each run (api/_http.request_document).
+        return await run(function, *args, **kwargs)
 
     # Connexion inspects the handler's signature on every request: computed once (Python's
     # `__signature__` protocol, which `inspect.signature` answers from).

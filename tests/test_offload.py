@@ -98,7 +98,8 @@ def test_a_write_that_waited_for_its_tenant_is_done_once(served):
         before = int(a.get("/v1/Customers", params={"PageSize": 1}).headers["X-Record-Count"])
         held = Held(app, KEY)
         try:
-            created = pool.submit(a.post, "/v1/Customers", json={"type": "Business", "companyName": "Attente SARL"})
+            created = pool.submit(a.post, "/v1/Customers", json={
+                "type": "Business", "companyName": "Attente SARL", "billingAddress": {"city": "Nantes"}})
             assert not created.done()
         finally:
             held.release()
@@ -106,7 +107,8 @@ def test_a_write_that_waited_for_its_tenant_is_done_once(served):
         assert answer.status_code == 200, answer.text
         after = a.get("/v1/Customers", params={"PageSize": 1}).headers["X-Record-Count"]
         assert int(after) == before + 1
-        assert a.get(f"/v1/Customers/{answer.json()['id']}").json()["companyName"] == "Attente SARL"
+        stored = a.get(f"/v1/Customers/{answer.json()['id']}").json()
+        assert (stored["companyName"], stored["billingAddress"]["city"]) == ("Attente SARL", "Nantes")
         # Its journal entry too: recorded once, with the answer it got.
         entries = [e for e in a.get("/_mock/requests").json()["items"]
                    if e["method"] == "POST" and e["path"] == "/v1/Customers"]

@@ -15,10 +15,12 @@ from starlette.requests import Request
 
 from .. import warnings
 from ..asgi import RAW_BODY
+from ..domain.copies import copy_stored
 from ..domain.collection import Collection, Context
 from ..domain.kinds import IMAGE_URL, KINDS, PDF_URL
 from ..domain.listing import Page
 from .presenter import Presenter
+from .validation import ABSENT, PARSED_BODY, parse_json
 
 EXTENSION = "altoviz_mock"
 T = TypeVar("T")
@@ -56,6 +58,17 @@ def request_body() -> bytes:
     """The request's raw body as it was sent, whatever Connexion parsed it into (read whole on the
     event loop by `asgi.BodyDeadline`; empty for a multipart upload, whose files Connexion passes)."""
     return connexion.context.scope.get("extensions", {}).get(RAW_BODY, b"")
+
+
+def request_document():
+    """The request's JSON body as the body validator read and checked it (parsed once: see
+    `validation.PARSED_BODY`), as Connexion would pass it: `{}` for an absent body (no body schema
+    of the contract is nullable or has a default). A copy of its own on every call, so a handler
+    rerun in a thread (offload.py) gets the body as it came."""
+    extensions = connexion.context.scope.get("extensions", {})
+    known = extensions.get(PARSED_BODY)
+    value = parse_json(extensions.get(RAW_BODY, b"")) if known is None else known[1]
+    return {} if value is ABSENT else copy_stored(value)
 
 
 def tenant_id() -> str:

@@ -1,7 +1,7 @@
 """/v1/Colleagues"""
 
 from ..domain.parties import Colleagues
-from ._http import Resource
+from ._http import Resource, request_document
 
 colleagues = Resource(Colleagues)
 
@@ -10,7 +10,8 @@ def list_(page_index=None, page_size=None, order_by=None, query=None):
     return colleagues.list(query=query, order_by=order_by, page_index=page_index, page_size=page_size)
 
 
-def post(body=None):
+def post():
+    body = request_document()
     return colleagues.create(body)
 
 
@@ -26,7 +27,8 @@ def get(id_):
     return colleagues.get(id_)
 
 
-def update(id_, body=None):
+def update(id_):
+    body = request_document()
     return colleagues.update(id_, body)
 
 

@@ -1,7 +1,7 @@
 """/v1/Customers"""
 
 from ..domain.parties import Customers
-from ._http import Resource, present
+from ._http import Resource, present, request_document
 
 customers = Resource(Customers)
 
@@ -10,7 +10,8 @@ def list_(page_index=None, page_size=None, order_by=None, query=None):
     return customers.list(query=query, order_by=order_by, page_index=page_index, page_size=page_size)
 
 
-def post(body=None):
+def post():
+    body = request_document()
     return customers.create(body)
 
 
@@ -26,7 +27,8 @@ def get(id_):
     return customers.get(id_)
 
 
-def update(id_, body=None):
+def update(id_):
+    body = request_document()
     return customers.update(id_, body)
 
 

@@ -1,7 +1,7 @@
 """/v1/ProductFamilies"""
 
 from ..domain.catalog import ProductFamilies
-from ._http import Resource
+from ._http import Resource, request_document
 
 families = Resource(ProductFamilies)
 
@@ -10,7 +10,8 @@ def list_(page_index=None, page_size=None, order_by=None, query=None):
     return families.list(query=query, order_by=order_by, page_index=page_index, page_size=page_size)
 
 
-def post(body=None):
+def post():
+    body = request_document()
     return families.create(body)
 
 

@@ -1,7 +1,7 @@
 """/v1/Products"""
 
 from ..domain.catalog import Products
-from ._http import Resource
+from ._http import Resource, request_document
 
 products = Resource(Products)
 
@@ -11,7 +11,8 @@ def list_(page_index=None, page_size=None, order_by=None, query=None, family_id=
                          family_id=family_id)
 
 
-def post(body=None):
+def post():
+    body = request_document()
     return products.create(body)
 
 
@@ -23,7 +24,8 @@ def get(id_):
     return products.get(id_)
 
 
-def update(id_, body=None):
+def update(id_):
+    body = request_document()
     return products.update(id_, body)
 
 

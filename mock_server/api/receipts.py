@@ -1,7 +1,7 @@
 """/v1/Receipts"""
 
 from ..domain.receipts import Receipts
-from ._http import Resource
+from ._http import Resource, request_document
 
 receipts = Resource(Receipts)
 
@@ -10,7 +10,8 @@ def list_(page_index=None, page_size=None, order_by=None, query=None):
     return receipts.list(query=query, order_by=order_by, page_index=page_index, page_size=page_size)
 
 
-def post(body=None):
+def post():
+    body = request_document()
     return receipts.create(body)
 
 
@@ -22,7 +23,8 @@ def get(id_):
     return receipts.get(id_)
 
 
-def update(id_, body=None):
+def update(id_):
+    body = request_document()
     return receipts.update(id_, body)
 
 

@@ -1,6 +1,7 @@
 """/v1/SaleCredits"""
 
 from ..domain.sales import SaleCredits
+from ._http import request_document
 from ._sales import SaleResource
 
 credits = SaleResource(SaleCredits)
@@ -11,7 +12,8 @@ def list_(page_index=None, page_size=None, order_by=None, from_=None, to=None, c
                         date_to=to, customer_id=customer_id)
 
 
-def post(body=None):
+def post():
+    body = request_document()
     return credits.create(body)
 
 
@@ -19,7 +21,8 @@ def get(id_):
     return credits.present(credits.of_tenant().get(id_))
 
 
-def put(id_, body=None):
+def put(id_):
+    body = request_document()
     return credits.update(id_, body)
 
 
@@ -39,10 +42,12 @@ def download(id_):
     return credits.pdf(id_)
 
 
-def send(id_, body=None):
+def send(id_):
+    body = request_document()
     credits.send(id_, body)
     return None, 200
 
 
-def mark_as_refunded(body=None):
+def mark_as_refunded():
+    body = request_document()
     return credits.mark_as_refunded(body)

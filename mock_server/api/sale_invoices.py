@@ -1,6 +1,7 @@
 """/v1/SaleInvoices"""
 
 from ..domain.sales import SaleInvoices
+from ._http import request_document
 from ._sales import SaleResource
 
 invoices = SaleResource(SaleInvoices)
@@ -12,7 +13,8 @@ def list_(page_index=None, page_size=None, order_by=None, from_=None, to=None, c
                          date_to=to, customer_id=customer_id, status=status, include_cancelled=bool(include_cancelled))
 
 
-def post(body=None):
+def post():
+    body = request_document()
     return invoices.create(body)
 
 
@@ -20,7 +22,8 @@ def get(id_):
     return invoices.present(invoices.of_tenant().get(id_))
 
 
-def put(id_, body=None):
+def put(id_):
+    body = request_document()
     return invoices.update(id_, body)
 
 
@@ -36,7 +39,8 @@ def finalize(id_):
     return invoices.finalize(id_)
 
 
-def mark_as_paid(body=None):
+def mark_as_paid():
+    body = request_document()
     return invoices.mark_as_paid(body)
 
 
@@ -44,6 +48,7 @@ def download(id_):
     return invoices.pdf(id_)
 
 
-def send(id_, body=None):
+def send(id_):
+    body = request_document()
     invoices.send(id_, body)
     return None, 200

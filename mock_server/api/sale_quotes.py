@@ -1,6 +1,7 @@
 """/v1/SaleQuotes"""
 
 from ..domain.sales import SaleQuotes
+from ._http import request_document
 from ._sales import SaleResource
 
 quotes = SaleResource(SaleQuotes)
@@ -17,7 +18,8 @@ def list_(page_index=None, page_size=None, order_by=None, from_=None, to=None, c
         status=nested.get("statusstatusstatus"))
 
 
-def post(body=None):
+def post():
+    body = request_document()
     return quotes.create(body)
 
 
@@ -37,6 +39,7 @@ def download(id_):
     return quotes.pdf(id_)
 
 
-def send(id_, body=None):
+def send(id_):
+    body = request_document()
     quotes.send(id_, body)
     return None, 200

@@ -1,7 +1,7 @@
 """/v1/Suppliers"""
 
 from ..domain.parties import Suppliers
-from ._http import Resource, present
+from ._http import Resource, present, request_document
 
 suppliers = Resource(Suppliers)
 
@@ -10,7 +10,8 @@ def list_(page_index=None, page_size=None, order_by=None, query=None):
     return suppliers.list(query=query, order_by=order_by, page_index=page_index, page_size=page_size)
 
 
-def post(body=None):
+def post():
+    body = request_document()
     return suppliers.create(body)
 
 
@@ -26,7 +27,8 @@ def get(id_):
     return suppliers.get(id_)
 
 
-def update(id_, body=None):
+def update(id_):
+    body = request_document()
     return suppliers.update(id_, body)
 
 

@@ -53,8 +53,9 @@ ABSENT = object()
 """What `_parse` returns for an empty body, so that it differs from a JSON `null`."""
 
 PARSED_BODY = "altoviz_mock.parsed_body"
-"""The ASGI scope's extension holding `(body, parse_json(body))` for a body read already, so that
-the body validator does not parse the same bytes again."""
+"""The ASGI scope's extension holding `(body, parse_json(body))` for a body read already: the
+body validator does not parse the same bytes again, and the handler gets what was validated
+(api/_http.request_document)."""
 
 INT_RANGES = {"int32": (-2**31, 2**31 - 1), "int64": (-2**63, 2**63 - 1)}
 
@@ -219,10 +220,13 @@ class ContractJSONBodyValidator(JSONRequestBodyValidator):
     async def _parse(self, stream, scope):
         raw = b"".join([message async for message in stream])
         # Parsed once: the live-behaviour layer has read these very bytes already (canonical.py).
-        known = scope.get("extensions", {}).get(PARSED_BODY)
+        extensions = scope.setdefault("extensions", {})
+        known = extensions.get(PARSED_BODY)
         if known is not None and known[0] == raw and self._encoding.lower() in _UTF8:
             return known[1]
-        return parse_json(raw, self._encoding)
+        body = parse_json(raw, self._encoding)
+        extensions[PARSED_BODY] = (raw, body)  # what the handler gets (api/_http.request_document)
+        return body
 
     def _validate(self, body):
         if body is ABSENT:

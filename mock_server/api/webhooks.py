@@ -1,14 +1,15 @@
 """/v1/Webhooks"""
 
 from ..domain.webhooks import Webhooks
-from ._http import domain, present, services, write
+from ._http import domain, present, request_document, services, write
 
 
 def list_():
     return present("Webhook", Webhooks(domain()).list())
 
 
-def post(body=None):
+def post():
+    body = request_document()
     # The live API answers the registration with `id: 0` (captured live): the real id is only in
     # GET /v1/Webhooks, so a client must list to find it (by url or name).
     registered = present("Webhook", write(lambda ctx: Webhooks(ctx).create(body or {})))
