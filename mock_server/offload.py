@@ -78,7 +78,8 @@ def inline_first(function):
         # a copy of its own on each run (api/_http.request_document).
         return await run(function, *args, **kwargs)
 
-    # Connexion inspects the handler's signature on every request: computed once (Python's
-    # `__signature__` protocol, which `inspect.signature` answers from).
-    handler.__signature__ = inspect.signature(function)
+    # Connexion inspects the handler's signature on every request, that of the function under its
+    # decorators (`__wrapped__`): computed once for both (Python's `__signature__` protocol, which
+    # `inspect.signature` answers from).
+    function.__signature__ = handler.__signature__ = inspect.signature(function)
     return handler
