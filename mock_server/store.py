@@ -47,7 +47,7 @@ import orjson
 from tinydb import TinyDB
 from tinydb.storages import Storage
 
-from .offload import SCAN_ON_LOOP, off_loop, on_loop
+from .offload import SCAN_ON_LOOP, Busy, SharedLock, off_loop, on_loop
 
 __all__ = ["CorruptStoreError", "Store", "TenantDir", "TenantStore", "remove_temp_files", "tenant_dirname"]
 
@@ -631,7 +631,7 @@ class _Guard:
         if not on_loop():
             store._lock.acquire()
         elif not store._lock.acquire(blocking=False):
-            off_loop("the tenant's store is busy")  # the event loop never waits on a lock
+            raise Busy("the tenant's store is busy", store._lock)  # awaited on the loop (offload.run)
         try:
             if store._closed:
                 raise RuntimeError("the store is closed")
@@ -701,7 +701,7 @@ class TenantStore:
         self._on_load = on_load
         self._db: TinyDB | None = None
         self._storage: _TenantStorage | None = None
-        self._lock = threading.RLock()
+        self._lock = SharedLock()
         self._guard = _Guard(self)
         self._closed = False
         self._users = 0  # guards entered (the lock is re-entrant): never suspended while used

@@ -163,3 +163,48 @@ def test_a_tenant_loaded_again_from_disk_is_loaded_off_the_loop_and_answers_as_b
             assert services(app).store.loaded_count() == 1
     finally:
         services(app).close()
+
+
+def test_a_step_that_finds_its_lock_held_waits_on_the_loop_and_runs_again_there():
+    lock = offload.SharedLock()
+    taken, release = threading.Event(), threading.Event()
+    calls = []
+
+    def hold():
+        with lock:
+            taken.set()
+            release.wait(WAIT)
+
+    def step():
+        calls.append(offload.on_loop())
+        if not lock.acquire(blocking=False):
+            raise offload.Busy("held", lock)
+        lock.release()
+        return "done"
+
+    async def scenario():
+        holder = threading.Thread(target=hold, daemon=True)
+        holder.start()
+        assert await asyncio.to_thread(taken.wait, WAIT)
+        running = asyncio.ensure_future(offload.run(step))
+        for _ in range(100):  # the loop goes on while the step waits
+            await asyncio.sleep(0)
+        assert not running.done() and calls == [True]
+        release.set()
+        result = await asyncio.wait_for(running, WAIT)
+        holder.join(WAIT)
+        return result
+
+    assert asyncio.run(scenario()) == "done"
+    # Tried on the loop, then again on the loop once the lock was released: never in a thread.
+    assert calls == [True, True]
+
+
+def test_a_waiter_registered_after_the_release_is_not_left_waiting():
+    async def scenario():
+        lock = offload.SharedLock()
+        freed = lock.when_free()  # the lock is free: done at once
+        await asyncio.wait_for(freed, WAIT)
+        return freed.done()
+
+    assert asyncio.run(scenario())
