@@ -9,12 +9,12 @@ than the parser's recursion limit answers 500.
 Connexion also builds a new jsonschema validator for every parameter and body of every request;
 here each is compiled once per schema and reused (see docs/benchmarks.md for what it saves).
 
-A JSON body is first checked by jsonschema-rs (compiled once per schema: a tenth of the CPU of a
-create request otherwise, docs/benchmarks.md) against the same schema, written as plain Draft 4
-(`draft4_schema`) with the same format checks. A body it accepts is valid; any other goes to
-jsonschema, which decides and words the refusal. jsonschema-rs can only make a valid body slower,
-never let an invalid one through: tests/test_validation.py checks both engines agree on every body
-schema of the contract.
+A JSON body, and each parameter's value, is first checked by jsonschema-rs (compiled once per
+schema: a tenth of the CPU of a create request otherwise, docs/benchmarks.md) against the same
+schema, written as plain Draft 4 (`draft4_schema`) with the same format checks. A value it accepts
+is valid; any other goes to jsonschema, which decides and words the refusal. jsonschema-rs can only
+make a valid value slower, never let an invalid one through: tests/test_validation.py checks both
+engines agree on every body and parameter schema of the contract.
 
 A refusal by a schema is a `SchemaViolation`: Connexion's `BadRequestProblem` with the same detail
 as Connexion words it, carrying jsonschema's error and the schema it broke, so that the error
@@ -194,6 +194,9 @@ class ContractParameterValidator(ParameterValidator):
         if is_nullable(param) and is_null(value):
             return None
         if value is not None:
+            # jsonschema-rs first, as for bodies; jsonschema decides (and words) any value it refuses.
+            if cls.compiled.get("fast parameter", param, lambda: fast_check(param.get("schema", param)))(value):
+                return None
             validator = cls.compiled.get("parameter", param, lambda: _parameter_validator(param))
             try:
                 validator.validate(value)
