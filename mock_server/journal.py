@@ -359,6 +359,14 @@ class Journal:
                 self._lines[tenant] = 0
         return count
 
+    def restart(self, tenant: str) -> None:
+        """Forget the tenant's entries and start its ids at 1 again, as a new process does (an app
+        that tests share between them); a persisted journal's file is removed too."""
+        self.clear(tenant)
+        with self._lock:
+            self._rings.pop(tenant, None)
+            self._next_ids.pop(tenant, None)
+
 
 # --- filters -------------------------------------------------------------------------------------
 

@@ -57,8 +57,7 @@ def _reset(app, keys: tuple[str, ...]) -> None:
     found = services(app)
     for key in keys:
         found.tenants.reset(key)
-        found.journal.clear(key)
-        found.journal._rings.pop(key, None)  # ids restart at 1, as in a new process (Journal keeps them otherwise)
+        found.journal.restart(key)  # ids restart at 1, as in a new process (`clear` keeps them going)
         found.faults.clear(key)
     if found.files.root is not None:
         shutil.rmtree(found.files.root, ignore_errors=True)
@@ -87,7 +86,7 @@ class _SharedApp:
         return (not any(found.snapshots.names(key) for key in self.keys)  # no snapshot taken
                 and set(found.store.tenants()) <= {tenant_dirname(key) for key in self.keys}
                 and found.webhooks.idle()  # no delivery queued or in flight
-                and not found.inbox._boxes)  # nothing received at /_mock/inbox
+                and found.inbox.is_empty())  # nothing received at /_mock/inbox
 
     def release(self) -> None:
         if self.app is not None and not self.resettable():

@@ -208,6 +208,11 @@ class Inbox:
         with self._lock:
             return list(self._boxes.get(name, ()))
 
+    def is_empty(self) -> bool:
+        """True when no inbox holds a message."""
+        with self._lock:
+            return not self._boxes
+
     def clear(self, name: str, which=lambda message: True) -> int:
         """Forget the messages of `name` that `which` accepts; how many."""
         with self._lock:
