@@ -513,7 +513,8 @@ def _api_key(raw_headers: list[tuple[bytes, bytes]], query: str) -> str | None:
 
 
 def key_hint(key: str | None) -> str:
-    """Enough of an API key to recognise it in a log line, never the key itself."""
+    """Enough of an API key to recognise it (a log line, the admin API's tenants, the dashboard),
+    never the key itself."""
     if not key:
         return "-"
     return f"{key[:4]}…" if len(key) >= 12 else "…"

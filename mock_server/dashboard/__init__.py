@@ -19,7 +19,8 @@ import flask
 
 from ..api._http import EXTENSION
 from ..domain.errors import NotFound
-from ..sandbox.admin import key_hint, load_admin_contract
+from ..journal import key_hint
+from ..sandbox.admin import load_admin_contract
 from . import formats
 from .tenant_view import LISTS, SALE_LISTS, TenantView
 

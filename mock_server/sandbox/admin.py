@@ -17,14 +17,10 @@ import flask
 
 from ..api._http import http_request, services
 from ..contracts import contract_text, load_contract
+from ..journal import key_hint
 from ..store import replace_file, tenant_dirname
 from .controls import ControlError, _tenant, _tenants
 from .faults import FaultError
-
-
-def key_hint(key: str) -> str:
-    """Enough of an API key to recognise it, never the key itself."""
-    return f"{key[:4]}…" if len(key) >= 12 else "…"
 
 
 def _known_tenants() -> list[str]:
