@@ -15,7 +15,6 @@ import json
 import re
 import struct
 import threading
-import time
 import zlib
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -350,9 +349,7 @@ def test_bad_input_is_a_documented_4xx_and_changes_nothing(seeded, client, label
         kwargs["content"] = body
     elif body is not None:
         kwargs["json"] = body
-    began = time.monotonic()
     response = client.request(method, path, **kwargs)
-    assert time.monotonic() - began < 10
     assert response.status_code == status, (label, response.status_code, response.text[:500])
     assert_documented(response, method, path)
     assert tenant_state(seeded) == before, f"{label}: the store changed"
