@@ -269,9 +269,8 @@ def parse_json(raw: bytes, encoding: str = "utf-8"):
     orjson reads a UTF-8 body first (a fifth of json's time): it refuses each of those itself
     (and a byte order mark), and reads what it accepts as json does, once no integer of more than
     18 digits can be in it. Whatever it refuses goes to json (`_parse_json`), which decides and
-    words the refusal; tests/test_validation.py checks both read every body alike."""
-    if not raw.strip():
-        return ABSENT
+    words the refusal (an empty body too); tests/test_validation.py checks both read every body
+    alike."""
     if encoding.lower() in _UTF8 and not _LONG_DIGITS.search(raw):
         try:
             body = orjson.loads(raw)
