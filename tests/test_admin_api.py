@@ -1,6 +1,5 @@
 """The sandbox admin API under /_mock: reset all, tenants, snapshots, fault injection, its own contract."""
 
-
 import pytest
 
 from mock_server.auth import INVALID_KEY, MISSING_KEY

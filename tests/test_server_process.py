@@ -423,7 +423,8 @@ def test_occupied_port_fails_fast_with_one_clear_line(tmp_path, listener_host):
     assert result.returncode != 0
     # Fast: it gave up before building the app, which would have seeded a tenant on disk.
     data = tmp_path / "data"
-    assert not [p.name for p in data.iterdir() if p.name != ".lock"] if data.exists() else True
+    seeded = [p.name for p in data.iterdir() if p.name != ".lock"] if data.exists() else []
+    assert seeded == []
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert str(port) in lines[0] and "in use" in lines[0]
