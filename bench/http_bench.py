@@ -1,12 +1,13 @@
 """The sandbox over HTTP, side by side with Prism: throughput, growth, memory, cold start, reset.
 
-    python bench/http_bench.py [--seconds 10] [--connections 16] [--generator auto|wrk|python]
+    python bench/http_bench.py [--seconds 4] [--alternations 3] [--connections 16] [--generator auto|wrk|python]
                                [--no-prism] [--no-profile] [--write-docs] [--profile-only]
 
 1. Side by side in one run: this sandbox (`altoviz-mock serve`, on-disk data, seeded, validating
    every request against openapi.yaml) and Prism (`prism mock openapi.yaml`, from bench/.prism),
    the same load generator (wrk when installed, else bench/loadgen.py's asyncio one), the same
-   requests: GET by id, list, create customer, create + finalize invoice.
+   requests: GET by id, list, create customer, create + finalize invoice. The two take turns in
+   rounds (order swapped each round): each ratio compares windows measured back to back.
 2. Growth through HTTP: create, update and list latencies of invoices with 100, 1,000 and 10,000
    stored; the process's RSS at 10,000 invoices.
 3. Cold start to the first answered API request (fresh data dir, and reopening 10,000 invoices)
@@ -160,13 +161,48 @@ def prism() -> Process:
 # --- measurements ---------------------------------------------------------------------------------
 
 def measure_row(server: Process, steps, generator: str, connections: int, seconds: float, warmup: float) -> dict:
-    loadgen.run(generator, server.url, steps, HEADERS, connections=connections, seconds=warmup)
+    if warmup:
+        loadgen.run(generator, server.url, steps, HEADERS, connections=connections, seconds=warmup)
     cpu = server.cpu_seconds()
     result = loadgen.run(generator, server.url, steps, HEADERS, connections=connections, seconds=seconds)
     cpu = server.cpu_seconds() - cpu
     return {"rps": result.rps, "p50": result.p50_ms, "p99": result.p99_ms, "requests": result.requests,
-            "non_2xx": result.non_2xx, "errors": result.errors,
+            "seconds": result.seconds, "cpu": cpu, "non_2xx": result.non_2xx, "errors": result.errors,
             "cpu_us": cpu * 1e6 / result.requests if result.requests else float("nan")}
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def measure_side_by_side(servers: dict, steps, generator: str, connections: int, seconds: float, warmup: float,
+                         rounds: int) -> dict:
+    """Each server in turn, `rounds` times, order swapped every round (A B, B A, A B...): the machine's
+    speed drifts by tens of percent within minutes, so a ratio is taken between two windows measured
+    back to back, and the rounds' median is the row's ratio."""
+    names = list(servers)
+    for name in names:
+        loadgen.run(generator, servers[name].url, steps, HEADERS, connections=connections, seconds=warmup)
+    windows: dict = {name: [] for name in names}
+    for round_ in range(rounds):
+        for name in (names if round_ % 2 == 0 else names[::-1]):
+            windows[name].append(measure_row(servers[name], steps, generator, connections, seconds, 0))
+    out = {}
+    for name, results in windows.items():
+        requests = sum(r["requests"] for r in results)
+        out[name] = {"rps": requests / sum(r["seconds"] for r in results),
+                     "cpu_us": sum(r["cpu"] for r in results) * 1e6 / requests if requests else float("nan"),
+                     "p50": median([r["p50"] for r in results]), "p99": median([r["p99"] for r in results]),
+                     "p99_max": max(r["p99"] for r in results), "requests": requests,
+                     "non_2xx": sum(r["non_2xx"] for r in results), "errors": sum(r["errors"] for r in results),
+                     "windows": results}
+    if len(names) == 2:
+        ratios = [a["rps"] / b["rps"] if b["rps"] else float("nan")
+                  for a, b in zip(windows[names[0]], windows[names[1]])]
+        out["ratios"] = ratios
+    return out
 
 
 def profile(server: Process, steps, generator: str, connections: int, seconds: float) -> dict | None:
@@ -402,29 +438,34 @@ def profile_section(prof: dict) -> list[str]:
 
 def report(args, generator: str, side: dict, prof: dict, grow: dict, cold: dict, reset: dict,
            load: tuple[float, float]) -> str:
-    out = [f"`python bench/http_bench.py --seconds {args.seconds:g} --connections {args.connections}` "
-           f"({time.strftime('%Y-%m-%d %H:%M')}; {machine()}; generator: {generator}, 1 thread, "
-           f"{args.connections} keep-alive connections, {args.seconds:g} s per row after {args.warmup:g} s of warm-up; "
-           f"{versions(generator)}). Load average of the machine (other work included) before / after: "
-           f"{load[0]:.2f} / {load[1]:.2f}.", ""]
+    out = [f"`python bench/http_bench.py --seconds {args.seconds:g} --alternations {args.alternations} "
+           f"--connections {args.connections}` ({time.strftime('%Y-%m-%d %H:%M')}; {machine()}; generator: {generator}, "
+           f"1 thread, {args.connections} keep-alive connections; per row, {args.warmup:g} s of warm-up each, then "
+           f"{args.alternations} rounds of {args.seconds:g} s per server, taking turns; {versions(generator)}). "
+           f"Load average of the machine (other work included) before / after: {load[0]:.2f} / {load[1]:.2f}.", ""]
     out += ["### Side by side: sandbox and Prism", "",
-            "| row | sandbox req/s | p50 ms | p99 ms | CPU µs/req | Prism req/s | p50 ms | p99 ms | CPU µs/req "
-            "| ratio sandbox/Prism | non-2xx (sandbox / Prism) |",
+            "| row | sandbox req/s | p50 ms | p99 ms (worst round) | CPU µs/req | Prism req/s | p50 ms | p99 ms (worst round) "
+            "| CPU µs/req | ratio sandbox/Prism (rounds) | non-2xx (sandbox / Prism) |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     ratios, p99s = [], []
     for row, results in side.items():
         s, p = results["sandbox"], results.get("prism")
-        ratio = s["rps"] / p["rps"] if p and p["rps"] else float("nan")
+        rounds = results.get("ratios", [])
+        ratio = median(rounds) if rounds else float("nan")
         ratios.append(ratio)
         p99s.append(s["p99"])
-        prism_cells = (f"{p['rps']:,.0f} | {p['p50']:.1f} | {p['p99']:.1f} | {p['cpu_us']:.0f}" if p
+        prism_cells = (f"{p['rps']:,.0f} | {p['p50']:.1f} | {p['p99']:.1f} ({p['p99_max']:.1f}) | {p['cpu_us']:.0f}" if p
                        else "– | – | – | –")
-        out.append(f"| {row} | {s['rps']:,.0f} | {s['p50']:.1f} | {s['p99']:.1f} | {s['cpu_us']:.0f} | {prism_cells} "
-                   f"| {ratio:.2f}× | {s['non_2xx']} / {p['non_2xx'] if p else '–'} |")
+        spread = ", ".join(f"{r:.2f}" for r in rounds)
+        out.append(f"| {row} | {s['rps']:,.0f} | {s['p50']:.1f} | {s['p99']:.1f} ({s['p99_max']:.1f}) | {s['cpu_us']:.0f} "
+                   f"| {prism_cells} | {ratio:.2f}× ({spread}) | {s['non_2xx']} / {p['non_2xx'] if p else '–'} |")
     out += ["", f"- Throughput ≥ {RATIO_TARGET:g}× Prism on every row: {verdict(all(r >= RATIO_TARGET for r in ratios))} "
                 f"(lowest {min(ratios):.2f}×).",
             f"- p99 < {P99_TARGET_MS:g} ms at {args.connections} connections: "
             f"{verdict(all(p < P99_TARGET_MS for p in p99s))} (highest {max(p99s):.1f} ms).",
+            "- Each round measures the two servers back to back, the order swapped every round. The ratio is the "
+            "median of the rounds' req/s ratios (each round's in brackets); p50 and p99 are the rounds' medians; "
+            "req/s and CPU are totals over the rounds.",
             "- \"CPU µs/req\" is the server process's user + system CPU time divided by the requests answered: "
             "the cost of a request, less sensitive than req/s to the other work on the machine."]
     out += profile_section(prof)
@@ -493,7 +534,9 @@ def profile_only(generator: str, connections: int, seconds: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per row")
+    parser.add_argument("--seconds", type=float, default=4.0, help="measured seconds per server, row and round")
+    parser.add_argument("--alternations", type=int, default=3,
+                        help="rounds per row, the servers taking turns (their order swapped each round)")
     parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per row")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
@@ -530,9 +573,9 @@ def main() -> None:
             for server in servers.values():
                 server.wait_ready(path="/v1/Customers/1")
             for row, steps in ROWS.items():
-                for name, server in servers.items():
-                    print(f"{row}: {name}...", file=sys.stderr, flush=True)
-                    side[row][name] = measure_row(server, steps, generator, args.connections, args.seconds, args.warmup)
+                print(f"{row}: {' and '.join(servers)}, {args.alternations} rounds...", file=sys.stderr, flush=True)
+                side[row] = measure_side_by_side(servers, steps, generator, args.connections, args.seconds,
+                                                 args.warmup, args.alternations)
             if not args.no_profile:
                 for row in ("GET by id", "create + finalize invoice"):
                     print(f"profile {row}...", file=sys.stderr, flush=True)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
 import http_bench  # noqa: E402
@@ -42,3 +44,42 @@ def test_the_targets_are_reported_met_or_missed():
     assert journal.startswith("- journal: 12.5 % of GET by id (target < 10 %): **missed**")
     assert live.startswith("- live layer: 3.0 % of GET by id (target < 15 %): met")
     assert http_bench.target_lines({}) == []
+
+
+class Server:
+    def __init__(self, name: str):
+        self.url = f"http://127.0.0.1/{name}"
+        self.cpu = 0.0
+
+    def cpu_seconds(self) -> float:
+        return self.cpu
+
+
+def test_side_by_side_servers_take_turns_and_each_ratio_pairs_windows_measured_back_to_back(monkeypatch):
+    """The machine slows down window after window. Each round's ratio compares two neighbouring windows,
+    so it stays near the servers' true ratio (2); the order swapped each round (A B, B A, A B) puts the
+    drift's bias on either side of it in turn."""
+    servers = {"sandbox": Server("sandbox"), "prism": Server("prism")}
+    calls = []
+
+    def run(generator, url, steps, headers, *, connections, seconds):
+        name = url.rsplit("/", 1)[1]
+        calls.append(name)
+        speed = 1.0 - 0.05 * len(calls)  # every window slower than the one before
+        requests = round(2000 * speed * (2 if name == "sandbox" else 1) * seconds)
+        servers[name].cpu += requests * 1e-3
+        return http_bench.loadgen.Result(requests=requests, non_2xx=0, errors=0, seconds=seconds,
+                                         p50_ms=len(calls), p99_ms=10.0 * len(calls))
+
+    monkeypatch.setattr(http_bench.loadgen, "run", run)
+    side = http_bench.measure_side_by_side(servers, [], "wrk", 16, seconds=4, warmup=1, rounds=3)
+    assert calls == ["sandbox", "prism", "sandbox", "prism", "prism", "sandbox", "sandbox", "prism"]
+    assert len(side["ratios"]) == 3
+    first, second, third = side["ratios"]
+    assert first == pytest.approx(2 * 0.85 / 0.80)  # windows 3 and 4 (1 and 2 were the warm-ups)
+    assert second == pytest.approx(2 * 0.70 / 0.75)  # Prism first, in window 5: the faster one
+    assert third == pytest.approx(2 * 0.65 / 0.60)  # windows 7 and 8
+    assert http_bench.median(side["ratios"]) == first
+    assert side["sandbox"]["cpu_us"] == pytest.approx(1000.0)  # CPU over requests, warm-up excluded
+    assert side["sandbox"]["p99"] == 60.0 and side["sandbox"]["p99_max"] == 70.0  # windows 3, 6, 7
+    assert http_bench.median([3.0, 1.0, 2.0, 10.0]) == 2.5
