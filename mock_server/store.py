@@ -401,7 +401,8 @@ class _Journal:
         _fsync_dir(self.directory)
         self._write_journal(())
 
-    # --- compaction in the background: capture (locked), write (unlocked), install (locked) ---------
+    # --- compaction in the background: capture (locked), write the snapshot and its journal so far
+    # (unlocked), install (locked: the lines appended meanwhile, the renames) ------------------------
     def capture(self) -> tuple[int, int]:
         """Start collecting the lines appended from now on; (epoch, records) the copy holds."""
         self._tail = []
@@ -413,20 +414,38 @@ class _Journal:
                      rename=False)
         return self._compacting_path
 
-    def install(self, compacted: Path) -> None:
-        """Make a `write_compacted` snapshot the current one, continued by the lines appended since."""
-        tail, self._tail = self._tail or [], None
+    @property
+    def continuation_path(self) -> Path:
+        return self.path.with_name("journal.jsonl.tmp")
+
+    def write_continuation(self) -> int:
+        """Write the journal that will continue a `write_compacted` snapshot: its header and the
+        lines appended since `capture` so far, synced, beside the live journal. Called without the
+        store's lock (the lines only grow meanwhile, and `install` adds the rest); the count written."""
+        lines = list(self._tail or ())
         header = _dumps({"epoch": self.epoch + 1}).encode("utf-8") + b"\n"
-        replace_file(self.path.with_name("journal.jsonl.tmp"), header + b"".join(tail), rename=False)
+        replace_file(self.continuation_path, header + b"".join(lines), rename=False)
+        return len(lines)
+
+    def install(self, compacted: Path, continued: int) -> None:
+        """Make a `write_compacted` snapshot the current one, continued by its `write_continuation`
+        (`continued` lines) and the lines appended since."""
+        tail, self._tail = self._tail or [], None
+        if len(tail) > continued:
+            with open(self.continuation_path, "ab") as f:
+                f.write(b"".join(tail[continued:]))
+                f.flush()
+                os.fsync(f.fileno())
         # A crash between the two renames leaves the new snapshot and the old journal, whose lines
         # past `folded` are replayed on open.
         os.replace(compacted, self.snapshot_path)
         _fsync_dir(self.directory)
         self.close()
-        os.replace(self.path.with_name("journal.jsonl.tmp"), self.path)
+        os.replace(self.continuation_path, self.path)
         _fsync_dir(self.directory)
         self.epoch += 1
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+        header = _dumps({"epoch": self.epoch}).encode("utf-8") + b"\n"
         self._size, self.records = len(header) + sum(map(len, tail)), len(tail)
 
     def abandon(self, compacted: Path | None) -> None:
@@ -434,6 +453,7 @@ class _Journal:
         self._tail = None
         if compacted is not None:
             compacted.unlink(missing_ok=True)
+            self.continuation_path.unlink(missing_ok=True)
 
     def _create(self) -> None:
         """The tenant's directory, at its first write: a journal first, so that a snapshot never
@@ -955,10 +975,13 @@ class TenantStore:
     def _compact(self, generation: int, epoch: int, records: int, tables: dict) -> None:
         journal, written = self._journal, None
         try:
-            written = journal.write_compacted(epoch, records, tables)  # the long part, unlocked
+            # The long parts, unlocked: the snapshot, then its journal so far. Under the lock, only
+            # the lines appended meanwhile and the renames: the tenant's requests wait on it.
+            written = journal.write_compacted(epoch, records, tables)
+            continued = journal.write_continuation()
             with self._lock:
                 if generation == self._generation and journal.epoch == epoch:
-                    journal.install(written)
+                    journal.install(written, continued)
                     written = None
         except OSError:
             # The writes are in the journal, acknowledged; compaction is tried again later.
@@ -969,6 +992,7 @@ class TenantStore:
                     journal.abandon(written)  # no-op once installed
                 elif written is not None:
                     written.unlink(missing_ok=True)
+                    journal.continuation_path.unlink(missing_ok=True)
                 self._compaction = None
 
     def _open(self) -> "_Guard":

@@ -488,6 +488,34 @@ def test_the_write_crossing_the_threshold_does_not_fold_and_writes_meanwhile_are
     assert reopened.insert("Customers", {})["id"] == 1002
 
 
+def test_lines_written_while_the_folds_journal_is_written_unlocked_are_in_it(tmp_path, monkeypatch):
+    """The fold writes its journal so far without the lock; the writes that land meanwhile are
+    added under the lock, before that journal replaces the live one."""
+    compactor = DeferredCompactor()
+    tenant = deferred_tenant(tmp_path, compactor)
+    fill_until_due(tenant)
+    tenant.insert("Customers", {"n": "before the journal is written"})
+    journal = tenant._journal
+    write_continuation = journal.write_continuation
+
+    def then_a_write():
+        continued = write_continuation()
+        tenant.insert("Customers", {"n": "while it is written"})
+        tenant.replace("Customers", 1, {"n": "changed while it is written"})
+        return continued
+
+    monkeypatch.setattr(journal, "write_continuation", then_a_write)
+    compactor.run()
+    assert journal_lines(tmp_path)[0] == '{"epoch":1}' and len(journal_lines(tmp_path)) == 4
+    assert not (tmp_path / tenant_dirname(KEY) / "journal.jsonl.tmp").exists()
+    tenant.insert("Customers", {"n": "after the fold"})  # appended at the right offset
+    reopened = open_tenant(tmp_path)
+    assert [c["n"] for c in reopened.all("Customers")][-3:] == [
+        "before the journal is written", "while it is written", "after the fold"]
+    assert reopened.get("Customers", 1)["n"] == "changed while it is written"
+    assert reopened.count("Customers") == 1003
+
+
 def test_a_crash_between_the_new_snapshot_and_its_journal_replays_the_lines_written_meanwhile(tmp_path):
     compactor = DeferredCompactor()
     tenant = deferred_tenant(tmp_path, compactor)
