@@ -537,7 +537,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0, help="measured seconds per server, row and round")
     parser.add_argument("--alternations", type=int, default=3,
                         help="rounds per row, the servers taking turns (their order swapped each round)")
-    parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per row")
+    parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per server and row")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--generator", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--sizes", default="100,1000,10000", help="stored invoices for the growth rows")
