@@ -87,6 +87,11 @@ def _dump_bytes(value: Any) -> bytes:
         return _dumps(value).encode("utf-8")
 
 
+def _journal_header(epoch: int) -> bytes:
+    """The first line of a journal: the epoch of the snapshot it continues."""
+    return (_dumps({"epoch": epoch}) + "\n").encode("utf-8")
+
+
 _STRICT = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
 
 
@@ -415,16 +420,16 @@ class _Journal:
         return self._compacting_path
 
     @property
-    def continuation_path(self) -> Path:
-        return self.path.with_name("journal.jsonl.tmp")
+    def _continuation_path(self) -> Path:
+        # Not `_write_journal`'s temp file: that one is written under the lock, this one without.
+        return self.path.with_name("journal.jsonl.compacting")
 
     def write_continuation(self) -> int:
         """Write the journal that will continue a `write_compacted` snapshot: its header and the
         lines appended since `capture` so far, synced, beside the live journal. Called without the
         store's lock (the lines only grow meanwhile, and `install` adds the rest); the count written."""
         lines = list(self._tail or ())
-        header = _dumps({"epoch": self.epoch + 1}).encode("utf-8") + b"\n"
-        replace_file(self.continuation_path, header + b"".join(lines), rename=False)
+        replace_file(self._continuation_path, _journal_header(self.epoch + 1) + b"".join(lines), rename=False)
         return len(lines)
 
     def install(self, compacted: Path, continued: int) -> None:
@@ -432,7 +437,7 @@ class _Journal:
         (`continued` lines) and the lines appended since."""
         tail, self._tail = self._tail or [], None
         if len(tail) > continued:
-            with open(self.continuation_path, "ab") as f:
+            with open(self._continuation_path, "ab") as f:
                 f.write(b"".join(tail[continued:]))
                 f.flush()
                 os.fsync(f.fileno())
@@ -441,19 +446,22 @@ class _Journal:
         os.replace(compacted, self.snapshot_path)
         _fsync_dir(self.directory)
         self.close()
-        os.replace(self.continuation_path, self.path)
+        os.replace(self._continuation_path, self.path)
         _fsync_dir(self.directory)
         self.epoch += 1
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
-        header = _dumps({"epoch": self.epoch}).encode("utf-8") + b"\n"
-        self._size, self.records = len(header) + sum(map(len, tail)), len(tail)
+        self._size, self.records = len(_journal_header(self.epoch)) + sum(map(len, tail)), len(tail)
 
     def abandon(self, compacted: Path | None) -> None:
         """Forget a compaction that will not be installed (`compacted`: what it wrote, if anything)."""
         self._tail = None
+        self.discard(compacted)
+
+    def discard(self, compacted: Path | None) -> None:
+        """Remove the files of a compaction that will not be installed (none if `compacted` is None)."""
         if compacted is not None:
             compacted.unlink(missing_ok=True)
-            self.continuation_path.unlink(missing_ok=True)
+            self._continuation_path.unlink(missing_ok=True)
 
     def _create(self) -> None:
         """The tenant's directory, at its first write: a journal first, so that a snapshot never
@@ -469,8 +477,7 @@ class _Journal:
     def _write_journal(self, lines) -> None:
         """Start the journal over with a header naming the current snapshot (and `lines`)."""
         self._create()
-        header = (_dumps({"epoch": self.epoch}) + "\n").encode("utf-8")
-        data = header + b"".join(lines)
+        data = _journal_header(self.epoch) + b"".join(lines)
         # Renamed into place, never truncated: a crash leaves the old journal or the new one.
         tmp = self.path.with_name("journal.jsonl.tmp")
         replace_file(tmp, data, rename=False, sync=self.fsync)
@@ -990,9 +997,8 @@ class TenantStore:
             with self._lock:
                 if generation == self._generation:
                     journal.abandon(written)  # no-op once installed
-                elif written is not None:
-                    written.unlink(missing_ok=True)
-                    journal.continuation_path.unlink(missing_ok=True)
+                else:
+                    journal.discard(written)
                 self._compaction = None
 
     def _open(self) -> "_Guard":

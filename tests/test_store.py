@@ -516,6 +516,30 @@ def test_lines_written_while_the_folds_journal_is_written_unlocked_are_in_it(tmp
     assert reopened.count("Customers") == 1003
 
 
+def test_a_reset_while_the_fold_writes_its_journal_unlocked_keeps_the_reset(tmp_path, monkeypatch):
+    """The fold writes its journal without the lock, so while a reset (which holds it) starts a
+    journal of its own: the two never share a file."""
+    compactor = DeferredCompactor()
+    tenant = deferred_tenant(tmp_path, compactor)
+    fill_until_due(tenant)
+    journal = tenant._journal
+    replace, armed = os.replace, [True]
+
+    def fold_writes_its_journal_first(source, target):
+        if armed and Path(target) == journal.path:  # the reset's journal, about to go into place
+            armed.clear()
+            journal.write_continuation()
+        return replace(source, target)
+
+    monkeypatch.setattr(os, "replace", fold_writes_its_journal_first)
+    tenant.load({"Customers": [{"name": "after the reset"}]})
+    assert not armed
+    monkeypatch.setattr(os, "replace", replace)
+    compactor.run()
+    assert [c.get("name") for c in open_tenant(tmp_path).all("Customers")] == ["after the reset"]
+    assert not list((tmp_path / tenant_dirname(KEY)).glob("*.compacting"))
+
+
 def test_a_crash_between_the_new_snapshot_and_its_journal_replays_the_lines_written_meanwhile(tmp_path):
     compactor = DeferredCompactor()
     tenant = deferred_tenant(tmp_path, compactor)
