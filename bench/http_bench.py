@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 
 import loadgen
 
@@ -160,21 +161,13 @@ def prism() -> Process:
 
 # --- measurements ---------------------------------------------------------------------------------
 
-def measure_row(server: Process, steps, generator: str, connections: int, seconds: float, warmup: float) -> dict:
-    if warmup:
-        loadgen.run(generator, server.url, steps, HEADERS, connections=connections, seconds=warmup)
+def measure_window(server: Process, steps, generator: str, connections: int, seconds: float) -> dict:
+    """One window of load on `server`: its answers, latencies and the CPU time it spent."""
     cpu = server.cpu_seconds()
     result = loadgen.run(generator, server.url, steps, HEADERS, connections=connections, seconds=seconds)
     cpu = server.cpu_seconds() - cpu
     return {"rps": result.rps, "p50": result.p50_ms, "p99": result.p99_ms, "requests": result.requests,
-            "seconds": result.seconds, "cpu": cpu, "non_2xx": result.non_2xx, "errors": result.errors,
-            "cpu_us": cpu * 1e6 / result.requests if result.requests else float("nan")}
-
-
-def median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+            "seconds": result.seconds, "cpu": cpu, "non_2xx": result.non_2xx, "errors": result.errors}
 
 
 def measure_side_by_side(servers: dict, steps, generator: str, connections: int, seconds: float, warmup: float,
@@ -188,7 +181,7 @@ def measure_side_by_side(servers: dict, steps, generator: str, connections: int,
     windows: dict = {name: [] for name in names}
     for round_ in range(rounds):
         for name in (names if round_ % 2 == 0 else names[::-1]):
-            windows[name].append(measure_row(servers[name], steps, generator, connections, seconds, 0))
+            windows[name].append(measure_window(servers[name], steps, generator, connections, seconds))
     out = {}
     for name, results in windows.items():
         requests = sum(r["requests"] for r in results)
@@ -196,8 +189,7 @@ def measure_side_by_side(servers: dict, steps, generator: str, connections: int,
                      "cpu_us": sum(r["cpu"] for r in results) * 1e6 / requests if requests else float("nan"),
                      "p50": median([r["p50"] for r in results]), "p99": median([r["p99"] for r in results]),
                      "p99_max": max(r["p99"] for r in results), "requests": requests,
-                     "non_2xx": sum(r["non_2xx"] for r in results), "errors": sum(r["errors"] for r in results),
-                     "windows": results}
+                     "non_2xx": sum(r["non_2xx"] for r in results), "errors": sum(r["errors"] for r in results)}
     if len(names) == 2:
         ratios = [a["rps"] / b["rps"] if b["rps"] else float("nan")
                   for a, b in zip(windows[names[0]], windows[names[1]])]
