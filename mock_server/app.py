@@ -26,6 +26,7 @@ from .auth import security_map
 from .canonical import Canonical, route_any_segment
 from .ratelimit import RateLimit
 from .rendering import FairRenders, RenderSlots
+from .routing import middlewares
 from .config import Config
 from .contracts import load_contract
 from .dashboard import dashboard
@@ -131,8 +132,9 @@ def create_app(config: Config | None = None) -> connexion.AsyncApp:
     # AsyncApp, not FlaskApp: the same knobs and contract, a quarter of the framework's CPU per
     # request (docs/architecture.md); the handlers stay synchronous functions, run on the event
     # loop unless a step would wait, then in its thread pool (offload.py).
+    # Connexion's middlewares, its routing trying only the routes of a path's shape (routing.py).
     app = connexion.AsyncApp(__name__, security_map=security_map(tenants), pythonic_params=True,
-                             jsonifier=jsonifier, validator_map=validator_map())
+                             jsonifier=jsonifier, validator_map=validator_map(), middlewares=middlewares())
     # Before the APIs' Mounts are compiled: a newline in a path segment is routed (canonical.py).
     route_any_segment()
     # Connexion resolves $refs in place: give it its own copy. The admin API (/_mock) goes first:
