@@ -6,6 +6,7 @@ import copy
 import json
 import logging
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -14,7 +15,9 @@ import flask
 import orjson
 from connexion.jsonifier import Jsonifier
 from connexion.options import SwaggerUIOptions
-from connexion.middleware import MiddlewarePosition
+from connexion.middleware.context import ContextMiddleware
+from connexion.middleware.exceptions import ExceptionMiddleware
+from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 
 from .api._http import EXTENSION, ServicesContext
 from .api.presenter import Presenter
@@ -129,12 +132,47 @@ def create_app(config: Config | None = None) -> connexion.AsyncApp:
 
     # Compact UTF-8 JSON, encoded by orjson (a fifth of a list answer's CPU time with json.dumps).
     jsonifier = OrJSONifier()
+    # The sandbox's middlewares, each list in front of the Connexion middleware it names (outermost
+    # first), as `add_middleware`'s positions would put them; routing.py's subclasses take the place
+    # of Connexion's routing and Swagger UI middlewares.
+    edge = [
+        # JSON bodies are bounded in front of everything (413, see asgi.py and the contract).
+        BodyLimit,
+        # Bodies arrive within a deadline, read on the event loop, never by a waiting thread (asgi.py).
+        partial(BodyDeadline, timeout=config.body_timeout),
+        RequestHead,
+        # The dashboard and the admin API's pages: a Flask app beside the API (asgi.Pages).
+        partial(Pages, pages=pages_app(services)),
+        # Requests read as the live API reads them, before anything routes or validates them.
+        partial(Canonical, spec=spec, strict=config.strict),
+    ]
+    if config.rate_limit_rule:
+        limit, window = config.rate_limit_rule
+        edge.append(partial(RateLimit, limit=limit, window=window))
+    stack = middlewares(before={
+        ExceptionMiddleware: [
+            # The app's services for its handlers, around every request (outermost).
+            partial(ServicesContext, services=services),
+            # The request journal and access log see each answer as the client gets it: outside
+            # every layer that answers or refuses (only the server-error middleware is further out).
+            partial(RequestJournal, journal=services.journal, authenticate=tenants.authenticate,
+                    sandbox_time=lambda tenant: TenantClock(tenants.open(tenant), real=services.clock)(),
+                    operations=Operations(spec), clock=utcnow, log_format=config.log_format),
+        ],
+        SwaggerUIMiddleware: edge,
+        ContextMiddleware: [
+            # Fault rules act once the request is routed and authenticated (operationId and tenant
+            # known), before its handler; their latency is awaited on the event loop (sandbox/faults.py).
+            partial(FaultInjection, rules=services.faults, tenants=tenants),
+            # PDF downloads take turns per tenant for the render slots, waiting on the loop (rendering.py).
+            partial(FairRenders, slots=services.renders),
+        ],
+    })
     # AsyncApp, not FlaskApp: the same knobs and contract, a quarter of the framework's CPU per
     # request (docs/architecture.md); the handlers stay synchronous functions, run on the event
     # loop unless a step would wait, then in its thread pool (offload.py).
-    # Connexion's middlewares, its routing trying only the routes of a path's shape (routing.py).
     app = connexion.AsyncApp(__name__, security_map=security_map(tenants), pythonic_params=True,
-                             jsonifier=jsonifier, validator_map=validator_map(), middlewares=middlewares())
+                             jsonifier=jsonifier, validator_map=validator_map(), middlewares=stack)
     # Before the APIs' Mounts are compiled: a newline in a path segment is routed (canonical.py).
     route_any_segment()
     # Connexion resolves $refs in place: give it its own copy. The admin API (/_mock) goes first:
@@ -145,32 +183,6 @@ def create_app(config: Config | None = None) -> connexion.AsyncApp:
                 swagger_ui_options=SWAGGER_UI)
     ProblemRenderer(spec, {ADMIN_BASE_PATH: load_admin_contract()}).install(app)
     app.services = services
-    # The app's services for its handlers, around every request (outermost).
-    app.add_middleware(ServicesContext, position=MiddlewarePosition.BEFORE_EXCEPTION, services=services)
-    # JSON bodies are bounded in front of everything (413, see asgi.py and the contract).
-    app.add_middleware(BodyLimit, position=MiddlewarePosition.BEFORE_SWAGGER)
-    # Bodies arrive within a deadline, read on the event loop, never by a waiting thread (asgi.py).
-    app.add_middleware(BodyDeadline, position=MiddlewarePosition.BEFORE_SWAGGER, timeout=config.body_timeout)
-    app.add_middleware(RequestHead, position=MiddlewarePosition.BEFORE_SWAGGER)
-    # The dashboard and the admin API's pages: a Flask app beside the API (asgi.Pages).
-    app.add_middleware(Pages, position=MiddlewarePosition.BEFORE_SWAGGER, pages=pages_app(services))
-    # Fault rules act once the request is routed and authenticated (operationId and tenant known),
-    # before its handler; their latency is awaited on the event loop (sandbox/faults.py).
-    app.add_middleware(FaultInjection, position=MiddlewarePosition.BEFORE_CONTEXT,
-                       rules=services.faults, tenants=tenants)
-    # PDF downloads take turns per tenant for the render slots, waiting on the loop (rendering.py).
-    app.add_middleware(FairRenders, position=MiddlewarePosition.BEFORE_CONTEXT, slots=services.renders)
-    # Requests read as the live API reads them, before anything routes or validates them.
-    app.add_middleware(Canonical, position=MiddlewarePosition.BEFORE_SWAGGER, spec=spec, strict=config.strict)
-    if config.rate_limit_rule:
-        limit, window = config.rate_limit_rule
-        app.add_middleware(RateLimit, position=MiddlewarePosition.BEFORE_SWAGGER, limit=limit, window=window)
-    # The request journal and access log see each answer as the client gets it: outside every
-    # layer that answers or refuses (only the server-error middleware is further out).
-    app.add_middleware(RequestJournal, position=MiddlewarePosition.BEFORE_EXCEPTION,
-                       journal=services.journal, authenticate=tenants.authenticate,
-                       sandbox_time=lambda tenant: TenantClock(tenants.open(tenant), real=services.clock)(),
-                       operations=Operations(spec), clock=utcnow, log_format=config.log_format)
     tenants.warm_up()
     # Webhook deliveries left pending by the last run: the configured tenants' now, the others'
     # (open tenants, read from disk) in the background.

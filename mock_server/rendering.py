@@ -91,7 +91,7 @@ class RenderSlots:
 
 
 class FairRenders:
-    """ASGI middleware (Connexion's `add_middleware`, `MiddlewarePosition.BEFORE_CONTEXT`) admitting
+    """ASGI middleware (in front of Connexion's `ContextMiddleware`: app.py) admitting
     PDF downloads through `slots`, and giving them up when their client leaves."""
 
     def __init__(self, app, *, slots: RenderSlots):

@@ -8,15 +8,21 @@ routes a path can match all have its segment count and, when literal, its first 
 the one the whole list gives (the first full match, else the first partial one: the 405s).
 
 `ShapedRouting` is Connexion's `RoutingMiddleware`, put in its place in the app's `middlewares` (a
-public knob, `middlewares()`): after each API is added, its router's routes are grouped in one `ShapedRoutes` (a
+public knob: `middlewares()`, which also places the sandbox's own middlewares): after each API is added, its router's routes are grouped in one `ShapedRoutes` (a
 Starlette `BaseRoute`).
+
+Before that routing, Connexion's `SwaggerUIMiddleware` runs every request through a router of its
+own (the contract's `/openapi.json`, `/openapi.yaml`, `/ui/...` under each API's base path), whose
+default hands the request on. `SwaggerUIPaths`, in its place, hands on at once a path none of those
+routes can answer, nor redirect to with a slash added or removed; the others take its router.
 """
 
 from __future__ import annotations
 
 from connexion.middleware.main import ConnexionMiddleware
 from connexion.middleware.routing import RoutingMiddleware
-from starlette.routing import BaseRoute, Match, NoMatchFound, Route
+from connexion.middleware.swagger_ui import SwaggerUIMiddleware
+from starlette.routing import BaseRoute, Match, Mount, NoMatchFound, Route
 
 from .route_index import RouteIndex
 
@@ -104,8 +110,69 @@ class ShapedRouting(RoutingMiddleware):
             router.routes[:] = [ShapedRoutes(router.routes)]
 
 
-def middlewares() -> list:
-    """Connexion's default middlewares, `ShapedRouting` in place of `RoutingMiddleware`: a new list
-    for each app, as Connexion inserts the app's own middlewares into the one it is given."""
-    return [ShapedRouting if middleware is RoutingMiddleware else middleware
-            for middleware in ConnexionMiddleware.default_middlewares]
+class SwaggerUIPaths(SwaggerUIMiddleware):
+    """Connexion's Swagger UI middleware, its router run only for the paths its routes may answer.
+
+    Its routes are literal paths (`/ui/`, `/openapi.json`) and mounts (`/ui`'s static files) under
+    each API's Mount: `paths` holds the literal ones (and each mount's own path), `prefixes` the
+    mounts' with a slash. Its router answers a path that one of them matches, or matches once a
+    trailing slash is added or removed (Starlette's redirect); every other path went to its default,
+    which hands the request on unchanged, as this does without the router.
+    """
+
+    def __init__(self, app) -> None:
+        super().__init__(app)
+        self.paths: set[str] | None = set()
+        self.prefixes: tuple[str, ...] = ()
+
+    def add_api(self, *args, **kwargs) -> None:
+        super().add_api(*args, **kwargs)
+        paths, prefixes = set(), []
+        for mount in self.router.routes:
+            if type(mount) is not Mount or "{" in mount.path:
+                self.paths = None  # a route of another shape: every request takes the router
+                return
+            paths.add(mount.path)
+            for route in getattr(mount.app, "routes", ()):
+                path = mount.path + route.path
+                if type(route) is Route and "{" not in path:
+                    paths.add(path)
+                elif type(route) is Mount and "{" not in path:
+                    paths.add(path)
+                    prefixes.append(path + "/")
+                else:
+                    self.paths = None
+                    return
+        if self.paths is not None:
+            self.paths, self.prefixes = paths, tuple(prefixes)
+
+    def _may_answer(self, path: str) -> bool:
+        if self.paths is None:
+            return True
+        stripped = path.rstrip("/")  # what Starlette tries for a path ending with slashes
+        return path in self.paths or stripped in self.paths or path + "/" in self.paths \
+            or (stripped + "/").startswith(self.prefixes)
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and not self._may_answer(scope["path"]):
+            return await self.app(scope, receive, send)
+        return await super().__call__(scope, receive, send)
+
+
+# Connexion's middlewares replaced by this module's subclasses.
+_REPLACED = {RoutingMiddleware: ShapedRouting, SwaggerUIMiddleware: SwaggerUIPaths}
+
+
+def middlewares(before: dict | None = None) -> list:
+    """Connexion's default middlewares, `ShapedRouting` and `SwaggerUIPaths` in place of theirs,
+    each of `before`'s lists (of middlewares, outermost first) in front of the Connexion middleware
+    it names: what `add_middleware`'s positions do, which name the classes replaced here. A new list
+    for each app, as Connexion inserts the middlewares `add_middleware` adds into the one it is given."""
+    before = dict(before or {})
+    stack = []
+    for middleware in ConnexionMiddleware.default_middlewares:
+        stack.extend(before.pop(middleware, ()))
+        stack.append(_REPLACED.get(middleware, middleware))
+    if before:
+        raise ValueError(f"not among Connexion's middlewares: {', '.join(map(str, before))}")
+    return stack

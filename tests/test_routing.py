@@ -1,18 +1,27 @@
 """mock_server/routing.py: a router whose routes are grouped in `ShapedRoutes` answers every request
 as Starlette's router over the same routes does (same route, same path parameters, same 405 or
-404), for the contract's paths and for paths near them."""
+404), for the contract's paths and for paths near them; `SwaggerUIPaths` answers (or hands on)
+every request as Connexion's Swagger UI middleware does."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 
+import copy
+
 import pytest
 from connexion.frameworks.starlette import starlettify_path
+from connexion.middleware.swagger_ui import SwaggerUIMiddleware
+from connexion.spec import Specification
+from starlette.exceptions import HTTPException
 from starlette.routing import Route, Router
 
+from mock_server.app import SWAGGER_UI
 from mock_server.contracts import load_contract
-from mock_server.routing import ShapedRoutes
+from mock_server.routing import ShapedRoutes, SwaggerUIPaths
+from mock_server.sandbox.admin import load_admin_contract
+from mock_server.sandbox.admin_api import BASE_PATH as ADMIN_BASE_PATH, NO_SWAGGER_UI
 
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 
@@ -99,3 +108,45 @@ def test_shaped_routes_try_fewer_routes_than_the_whole_list(routers):
     candidates = shaped.candidates(finalize)
     assert any(route.matches(finalize)[0].name == "FULL" for route in candidates)
     assert len(candidates) < len(routes) / 5
+
+
+def swagger_ui(cls):
+    """`cls` over an app that answers 299 with the scope's path (the request handed on), both
+    contracts added as Connexion adds them (the most specific base path first)."""
+
+    async def next_app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 299, "headers": []})
+        await send({"type": "http.response.body", "body": repr((scope["path"], scope.get("root_path"))).encode()})
+
+    middleware = cls(next_app)
+    for contract, base_path, options in ((load_admin_contract(), ADMIN_BASE_PATH, NO_SWAGGER_UI),
+                                         (load_contract(), "", SWAGGER_UI)):
+        middleware.add_api(Specification.load(copy.deepcopy(contract)), base_path=base_path,
+                           swagger_ui_options=options)
+    return middleware
+
+
+def outcome(app, method: str, path: str) -> tuple:
+    """The answer, or the HTTP error raised for Connexion's exception middleware to render (a
+    missing static file of Swagger UI)."""
+    try:
+        return answer(app, method, path)
+    except HTTPException as exc:
+        return exc.status_code, "raised", exc.detail
+
+
+def test_swagger_ui_paths_answer_as_connexions_middleware_does():
+    stock, ours = swagger_ui(SwaggerUIMiddleware), swagger_ui(SwaggerUIPaths)
+    pages = ["/openapi.json", "/openapi.yaml", "/ui", "/ui/", "/ui/index.html", "/ui/swagger-ui-config.json",
+             "/ui/swagger-ui.css", "/ui/nothing.js", "/_mock/openapi.json", "/_mock/ui/", "/_mock", "/_mock/"]
+    paths = set(request_paths(contract_routes()))
+    for page in pages:
+        paths |= {page, page + "/", page + "//", page.rstrip("/"), page.upper(), "/v1" + page, "/" + page}
+    statuses = set()
+    for method, path in itertools.product(("GET", "POST"), sorted(paths)):
+        expected = outcome(stock, method, path)
+        assert outcome(ours, method, path) == expected, (method, path)
+        statuses.add(expected[0])
+    # Pages, redirects (a slash added or removed) and requests handed on were all tried.
+    assert {200, 299} <= statuses and statuses & {307, 308}
+    assert ours.paths and ours.prefixes  # the shortcut is on: the routes were all literal or mounts

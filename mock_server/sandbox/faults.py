@@ -152,7 +152,7 @@ def _faulted_path(path: str) -> bool:
 
 
 class FaultInjection:
-    """ASGI middleware (Connexion's `add_middleware`, at `MiddlewarePosition.BEFORE_CONTEXT`)
+    """ASGI middleware (in front of Connexion's `ContextMiddleware`: app.py)
     applying the calling tenant's fault rules to /v1 and /Hello."""
 
     def __init__(self, app, *, rules: Faults, tenants):
