@@ -302,7 +302,8 @@ class Canonical:
             scope["path"] = unquote(raw_path.decode("latin-1"))
             operation = route.operations.get(scope["method"])
 
-        query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        query_string = scope.get("query_string", b"")
+        query = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True) if query_string else []
         kept, notes = [], []
         for name, value in query:
             lower = name.lower()
@@ -320,7 +321,7 @@ class Canonical:
                         notes.append(f"date-time read as its date: {name}")
                         value = match.group(1)
             kept.append((name, value))
-        scope["query_string"] = urlencode(kept, quote_via=quote).encode("latin-1")
+        scope["query_string"] = urlencode(kept, quote_via=quote).encode("latin-1") if query_string else b""
         if operation is not None:
             self.check_integers(route, operation, raw_segments, kept)
 

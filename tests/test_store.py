@@ -281,6 +281,28 @@ def test_compaction_keeps_data_and_shrinks_the_journal(tmp_path):
     assert reopened.insert("Customers", {})["id"] == 1001
 
 
+def test_a_snapshot_written_in_pieces_is_the_whole_as_one_json_document():
+    """Snapshots are encoded a few hundred documents at a time (the GIL handed over between two
+    pieces); joined, the pieces are exactly the one document `_dump_bytes` writes."""
+    import orjson
+
+    from mock_server.store import SNAPSHOT_PIECE, _dump_bytes, _snapshot_pieces
+
+    head = {"tenant": "team-é", "epoch": 3, "folded": [2, 1500]}
+    tables = {"Customers": {str(i): {"id": i, "name": f"Client {i}", "tags": ["a", {"b": None}]}
+                            for i in range(1, 2 * SNAPSHOT_PIECE + 2)},
+              "Empty": {},
+              "Meta": {"1": {"SaleInvoices": 12, "big": 2 ** 70}}}  # orjson refuses 2**70: json writes it
+    for case in ({}, {"Empty": {}}, {"Customers": tables["Customers"]}, tables):
+        pieces = list(_snapshot_pieces(head, case))
+        joined = b"".join(pieces)
+        assert json.loads(joined) == {**head, "tables": case}
+        if "Meta" not in case:
+            assert joined == orjson.dumps({**head, "tables": case}) == _dump_bytes({**head, "tables": case})
+    pieces = list(_snapshot_pieces(head, {"Customers": tables["Customers"]}))
+    assert [piece.count(b'"name"') for piece in pieces if b'"name"' in piece] == [SNAPSHOT_PIECE, SNAPSHOT_PIECE, 1]
+
+
 def test_crash_between_snapshot_and_journal_reset_replays_nothing_twice(tmp_path):
     """A journal older than the snapshot (crash mid-compaction or mid-load) is discarded."""
     tenant = open_tenant(tmp_path)
