@@ -242,22 +242,25 @@ SERVE_EXAMPLES = f"""examples:
   altoviz-mock serve --config ci.toml   # e.g. port = 9000, open_tenants = true"""
 
 
+# Young objects are collected 70x less often than Python's default (700, 10, 10): its full
+# collections walk every live object, stored documents included, and grow to ~100 ms with 5,000
+# invoices, while most of the sandbox's garbage is freed by reference counting (docs/benchmarks.md).
+GC_THRESHOLDS = (50_000, 20, 100)
+
+
 def _tune_gc() -> None:
-    """Freeze what start-up built (never collected again) and collect young objects 70x less often:
-    Python's full collections walk every live object, stored documents included, and grow to
-    ~100 ms with 5,000 invoices, while most of the sandbox's garbage is freed by reference counting
-    (docs/benchmarks.md). A setting of the server process only."""
+    """Freeze what start-up built (never collected again), after one full collection. A setting of
+    the server process only, like `GC_THRESHOLDS`, which `serve` sets once it is sure to start,
+    before start-up's imports: the modules, the contracts and their validators are long-lived,
+    and the default thresholds walked them in two full collections on the way (~60 ms)."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def serve(args: argparse.Namespace) -> int:
     """Start the sandbox and print where it listens and with which key."""
-    import uvicorn
-
     from . import console
-    from .app import create_app
 
     env = getattr(args, "env", None)
     try:
@@ -294,6 +297,10 @@ def serve(args: argparse.Namespace) -> int:
     sock, problem = _listen(config.host, config.port)
     if problem:
         return console.fail(problem, 1, command="serve")
+    gc.set_threshold(*GC_THRESHOLDS)  # the server starts: before start-up's imports (`_tune_gc`)
+    import uvicorn
+
+    from .app import create_app
     from .store import CorruptStoreError
 
     try:
