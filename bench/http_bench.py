@@ -392,6 +392,25 @@ def resets(tmp: Path, count: int) -> dict:
     return loadgen.summary(samples)
 
 
+def cpu_times(stat: str = "/proc/stat") -> tuple[int, int] | None:
+    """(stolen, total) CPU time of the machine since boot, in ticks (`/proc/stat`'s first line:
+    user, nice, system, idle, iowait, irq, softirq, steal); None where there is no such file."""
+    try:
+        with open(stat, encoding="ascii") as f:
+            ticks = [int(field) for field in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    return (ticks[7] if len(ticks) > 7 else 0), sum(ticks)
+
+
+def steal_share(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    """The percentage of the machine's CPU time its host (a hypervisor) gave to other guests
+    between two `cpu_times`: time this VM wanted and did not get, which slows whatever runs."""
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return 100.0 * (after[0] - before[0]) / (after[1] - before[1])
+
+
 # --- the report -----------------------------------------------------------------------------------
 
 def machine() -> str:
@@ -439,8 +458,8 @@ def report(args, generator: str, side: dict, prof: dict, grow: dict, cold: dict,
            f"Load average of the machine (other work included) before / after: {load[0]:.2f} / {load[1]:.2f}.", ""]
     out += ["### Side by side: sandbox and Prism", "",
             "| row | sandbox req/s | p50 ms | p99 ms (worst round) | CPU µs/req | Prism req/s | p50 ms | p99 ms (worst round) "
-            "| CPU µs/req | ratio sandbox/Prism (rounds) | non-2xx (sandbox / Prism) |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            "| CPU µs/req | ratio sandbox/Prism (rounds) | non-2xx (sandbox / Prism) | host steal |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     ratios, p99s = [], []
     for row, results in side.items():
         s, p = results["sandbox"], results.get("prism")
@@ -452,7 +471,8 @@ def report(args, generator: str, side: dict, prof: dict, grow: dict, cold: dict,
                        else "– | – | – | –")
         spread = ", ".join(f"{r:.2f}" for r in rounds)
         out.append(f"| {row} | {s['rps']:,.0f} | {s['p50']:.1f} | {s['p99']:.1f} ({s['p99_max']:.1f}) | {s['cpu_us']:.0f} "
-                   f"| {prism_cells} | {ratio:.2f}× ({spread}) | {s['non_2xx']} / {p['non_2xx'] if p else '–'} |")
+                   f"| {prism_cells} | {ratio:.2f}× ({spread}) | {s['non_2xx']} / {p['non_2xx'] if p else '–'} "
+                   f"| {'–' if results.get('steal') is None else format(results['steal'], '.0f') + ' %'} |")
     out += ["", f"- Throughput ≥ {RATIO_TARGET:g}× Prism on every row: {verdict(all(r >= RATIO_TARGET for r in ratios))} "
                 f"(lowest {min(ratios):.2f}×).",
             f"- p99 < {P99_TARGET_MS:g} ms at {args.connections} connections: "
@@ -462,6 +482,9 @@ def report(args, generator: str, side: dict, prof: dict, grow: dict, cold: dict,
             "req/s and CPU are totals over the rounds.",
             "- \"CPU µs/req\" is the server process's user + system CPU time divided by the requests answered: "
             "the cost of a request, less sensitive than req/s to the other work on the machine.",
+            "- \"host steal\" is the share of this machine's CPU time that its host (the hypervisor) gave to other "
+            "guests during the row (`/proc/stat`): time the servers and wrk wanted and did not get. It changes from "
+            "second to second, so req/s, their ratios and p99 move with it, the CPU per request much less.",
             f"- With {args.connections} connections each waiting for its answer before the next request, a request's "
             f"latency is {args.connections} / req/s on average (Little's law): a row's p50 alone is under "
             f"{P99_TARGET_MS:g} ms only above {args.connections / P99_TARGET_MS * 1000:,.0f} req/s.",
@@ -574,8 +597,10 @@ def main() -> None:
                 server.wait_ready(path="/v1/Customers/1")
             for row, steps in ROWS.items():
                 print(f"{row}: {' and '.join(servers)}, {args.alternations} rounds...", file=sys.stderr, flush=True)
+                before = cpu_times()
                 side[row] = measure_side_by_side(servers, steps, generator, args.connections, args.seconds,
                                                  args.warmup, args.alternations)
+                side[row]["steal"] = steal_share(before, cpu_times())
         finally:
             for server in servers.values():
                 server.stop()

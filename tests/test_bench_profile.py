@@ -82,3 +82,17 @@ def test_side_by_side_servers_take_turns_and_each_ratio_pairs_windows_measured_b
     assert http_bench.median(side["ratios"]) == first
     assert side["sandbox"]["cpu_us"] == pytest.approx(1000.0)  # CPU over requests, warm-up excluded
     assert side["sandbox"]["p99"] == 60.0 and side["sandbox"]["p99_max"] == 70.0  # windows 3, 6, 7
+
+
+def test_host_steal_is_the_stolen_share_of_the_cpu_time_between_two_readings(tmp_path):
+    stat = tmp_path / "stat"
+    # user nice system idle iowait irq softirq steal guest guest_nice
+    stat.write_text("cpu  100 0 50 800 10 0 0 40 0 0\ncpu0 50 0 25 400 5 0 0 20 0 0\n", encoding="ascii")
+    before = http_bench.cpu_times(str(stat))
+    stat.write_text("cpu  160 0 70 900 10 0 0 90 0 0\n", encoding="ascii")
+    after = http_bench.cpu_times(str(stat))
+    assert before == (40, 1000) and after == (90, 1230)
+    assert http_bench.steal_share(before, after) == pytest.approx(100 * 50 / 230)
+    assert http_bench.steal_share(before, before) is None  # no time passed: nothing to tell
+    assert http_bench.cpu_times(str(tmp_path / "missing")) is None
+    assert http_bench.steal_share(None, after) is None
