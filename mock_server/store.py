@@ -139,6 +139,20 @@ def _copy(value: Any) -> Any:
         return json.loads(text)
 
 
+def _copies(value: Any) -> tuple[Any, Any]:
+    """Two deep copies of `value` (`_copy`'s checks), from a single encoding when orjson takes it:
+    the stored one and the caller's, on every write."""
+    try:
+        data = orjson.dumps(value, option=_STRICT)
+        first = orjson.loads(data)
+        if first == value:
+            return first, orjson.loads(data)
+    except (TypeError, orjson.JSONEncodeError):
+        pass
+    first = _copy(value)
+    return first, _clone(first)
+
+
 def _clone(value: Any) -> Any:
     """A deep copy of data the store holds (already JSON-clean, see `_copy`): orjson's round trip
     is several times faster; json takes what orjson refuses (integers beyond 64 bits)."""
@@ -651,8 +665,20 @@ class _DocumentsView(MutableMapping):
         return self._docs[str(doc_id)]
 
     def __setitem__(self, doc_id: int, doc: Mapping) -> None:
-        key = str(doc_id)
-        stored = _copy(doc)  # private and JSON-clean, exactly what the journal will hold
+        self._put(str(doc_id), _copy(doc))  # private and JSON-clean, exactly what the journal will hold
+
+    def store(self, doc_id: int, doc: Mapping) -> dict:
+        """`self[doc_id] = doc`, and a copy of what is stored for the caller."""
+        stored, copy = _copies(doc)
+        self._put(str(doc_id), stored)
+        return copy
+
+    def put_counts(self, doc_id: int, counts: dict[str, int]) -> None:
+        """Store a meta document the store built itself, names to ints (private and JSON-clean
+        already: no copy)."""
+        self._put(str(doc_id), counts)
+
+    def _put(self, key: str, stored: dict) -> None:
         self._undo.append((self._table, key, self._docs.get(key, _ABSENT)))
         self._docs[key] = stored
 
@@ -778,8 +804,7 @@ class TenantStore:
             table = self._storage.view(kind)
             if doc_id in table:
                 raise ValueError(f"{kind}: document {doc_id} already exists")
-            table[doc_id] = {**doc, "id": doc_id}
-            stored = _clone(self._storage.tables[kind][str(doc_id)])
+            stored = table.store(doc_id, {**doc, "id": doc_id})
             self._reindex(kind, doc_id, None, stored)
         doc["id"] = doc_id
         return stored
@@ -798,8 +823,7 @@ class TenantStore:
             if id not in table:
                 raise KeyError(f"{kind} {id}")
             before = table[id]
-            table[id] = {**doc, "id": id}
-            stored = _clone(self._storage.tables[kind][str(id)])
+            stored = table.store(id, {**doc, "id": id})
             self._reindex(kind, id, before, stored)
             return stored
 
@@ -1039,7 +1063,7 @@ class TenantStore:
         with self._storage.change_set():
             current = self._storage.tables.get(_META, {}).get(str(doc_id)) or {}
             value = current.get(name, start)
-            self._storage.view(_META)[doc_id] = {**current, name: value + 1}
+            self._storage.view(_META).put_counts(doc_id, {**current, name: value + 1})
         return value
 
     @staticmethod
