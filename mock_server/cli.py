@@ -255,7 +255,6 @@ def _tune_gc() -> None:
     and the default thresholds walked them in two full collections on the way (~60 ms)."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def serve(args: argparse.Namespace) -> int:

@@ -8,8 +8,8 @@ routes a path can match all have its segment count and, when literal, its first 
 the one the whole list gives (the first full match, else the first partial one: the 405s).
 
 `ShapedRouting` is Connexion's `RoutingMiddleware`, put in its place in the app's `middlewares` (a
-public knob: `middlewares()`, which also places the sandbox's own middlewares): after each API is added, its router's routes are grouped in one `ShapedRoutes` (a
-Starlette `BaseRoute`).
+public knob: `middlewares()`, which also places the sandbox's own middlewares): after each API is
+added, its router's routes are grouped in one `ShapedRoutes` (a Starlette `BaseRoute`).
 
 Before that routing, Connexion's `SwaggerUIMiddleware` runs every request through a router of its
 own (the contract's `/openapi.json`, `/openapi.yaml`, `/ui/...` under each API's base path), whose
@@ -127,24 +127,24 @@ class SwaggerUIPaths(SwaggerUIMiddleware):
 
     def add_api(self, *args, **kwargs) -> None:
         super().add_api(*args, **kwargs)
+        self.paths, self.prefixes = self._literal_paths()
+
+    def _literal_paths(self) -> tuple[set[str] | None, tuple[str, ...]]:
+        """(`paths`, `prefixes`) of the router's routes; (None, ()) for a route of another shape,
+        which makes every request take the router."""
         paths, prefixes = set(), []
         for mount in self.router.routes:
             if type(mount) is not Mount or "{" in mount.path:
-                self.paths = None  # a route of another shape: every request takes the router
-                return
+                return None, ()
             paths.add(mount.path)
             for route in getattr(mount.app, "routes", ()):
                 path = mount.path + route.path
-                if type(route) is Route and "{" not in path:
-                    paths.add(path)
-                elif type(route) is Mount and "{" not in path:
-                    paths.add(path)
+                if type(route) not in (Route, Mount) or "{" in path:
+                    return None, ()
+                paths.add(path)
+                if type(route) is Mount:
                     prefixes.append(path + "/")
-                else:
-                    self.paths = None
-                    return
-        if self.paths is not None:
-            self.paths, self.prefixes = paths, tuple(prefixes)
+        return paths, tuple(prefixes)
 
     def _may_answer(self, path: str) -> bool:
         if self.paths is None:

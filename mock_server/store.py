@@ -126,31 +126,24 @@ def _copy(value: Any) -> Any:
     infinity as null, a tuple or a UUID as something else, which compare unequal). Anything else
     goes through json, which decides and words the refusal.
     """
+    return _copies(value, 1)[0]
+
+
+def _copies(value: Any, count: int) -> list:
+    """`count` deep copies of `value`, checked as `_copy` says, decoded from a single encoding (a
+    write keeps one and gives the caller another)."""
     try:
-        copied = orjson.loads(orjson.dumps(value, option=_STRICT))
+        data = orjson.dumps(value, option=_STRICT)
+        copied = orjson.loads(data)
         if copied == value:
-            return copied
+            return [copied] + [orjson.loads(data) for _ in range(count - 1)]
     except (TypeError, orjson.JSONEncodeError):
         pass
     text = _dumps(value)
     try:
-        return orjson.loads(text)
+        return [orjson.loads(text) for _ in range(count)]
     except orjson.JSONDecodeError:  # e.g. a lone surrogate, which json writes and orjson refuses
-        return json.loads(text)
-
-
-def _copies(value: Any) -> tuple[Any, Any]:
-    """Two deep copies of `value` (`_copy`'s checks), from a single encoding when orjson takes it:
-    the stored one and the caller's, on every write."""
-    try:
-        data = orjson.dumps(value, option=_STRICT)
-        first = orjson.loads(data)
-        if first == value:
-            return first, orjson.loads(data)
-    except (TypeError, orjson.JSONEncodeError):
-        pass
-    first = _copy(value)
-    return first, _clone(first)
+        return [json.loads(text) for _ in range(count)]
 
 
 def _clone(value: Any) -> Any:
@@ -669,7 +662,7 @@ class _DocumentsView(MutableMapping):
 
     def store(self, doc_id: int, doc: Mapping) -> dict:
         """`self[doc_id] = doc`, and a copy of what is stored for the caller."""
-        stored, copy = _copies(doc)
+        stored, copy = _copies(doc, 2)
         self._put(str(doc_id), stored)
         return copy
 

@@ -6,9 +6,8 @@ every request as Connexion's Swagger UI middleware does."""
 from __future__ import annotations
 
 import asyncio
-import itertools
-
 import copy
+import itertools
 
 import pytest
 from connexion.frameworks.starlette import starlettify_path
