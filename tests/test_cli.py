@@ -4,6 +4,7 @@ commands acting on a running sandbox over loopback."""
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import subprocess
@@ -342,3 +343,16 @@ def test_an_unknown_key_is_explained(server_factory):
     result = run("reset", "--url", server.url, "--api-key", "nobody")
     assert result.returncode == 1
     assert "does not accept the API key nobody" in result.stderr and "--open-tenants" in result.stderr
+
+
+def test_a_serve_that_does_not_start_leaves_the_callers_gc_as_it_was(tmp_path, monkeypatch):
+    """`serve` sets the server's GC thresholds once it is sure to start (cli.GC_THRESHOLDS): a
+    refused setting, or a port in use, changes nothing in the process that called it."""
+    monkeypatch.chdir(tmp_path)
+    thresholds = gc.get_threshold()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert main(["serve", "--port", str(taken.getsockname()[1]), "--in-memory"]) == 1
+        assert main(["serve", "--port", str(taken.getsockname()[1]), "--body-timeout", "-1"]) == 2
+    assert gc.get_threshold() == thresholds
