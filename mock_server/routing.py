@@ -21,9 +21,11 @@ from __future__ import annotations
 
 from connexion.middleware.main import ConnexionMiddleware
 from connexion.middleware.routing import RoutingMiddleware
+from connexion.middleware.request_validation import RequestValidationMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from starlette.routing import BaseRoute, Match, Mount, NoMatchFound, Route
 
+from .api.validation import PreparedValidation
 from .route_index import RouteIndex
 
 
@@ -159,15 +161,17 @@ class SwaggerUIPaths(SwaggerUIMiddleware):
         return await super().__call__(scope, receive, send)
 
 
-# Connexion's middlewares replaced by this module's subclasses.
-_REPLACED = {RoutingMiddleware: ShapedRouting, SwaggerUIMiddleware: SwaggerUIPaths}
+# Connexion's middlewares replaced by subclasses: this module's, and validation's.
+_REPLACED = {RoutingMiddleware: ShapedRouting, SwaggerUIMiddleware: SwaggerUIPaths,
+             RequestValidationMiddleware: PreparedValidation}
 
 
 def middlewares(before: dict | None = None) -> list:
-    """Connexion's default middlewares, `ShapedRouting` and `SwaggerUIPaths` in place of theirs,
-    each of `before`'s lists (of middlewares, outermost first) in front of the Connexion middleware
-    it names: what `add_middleware`'s positions do, which name the classes replaced here. A new list
-    for each app, as Connexion inserts the middlewares `add_middleware` adds into the one it is given."""
+    """Connexion's default middlewares, `ShapedRouting`, `SwaggerUIPaths` and `PreparedValidation`
+    (api/validation.py) in place of theirs, each of `before`'s lists (of middlewares, outermost
+    first) in front of the Connexion middleware it names: what `add_middleware`'s positions do,
+    which name the classes replaced here. A new list for each app, as Connexion inserts the
+    middlewares `add_middleware` adds into the one it is given."""
     before = dict(before or {})
     stack = []
     for middleware in ConnexionMiddleware.default_middlewares:
