@@ -141,14 +141,71 @@ REQUEST_HEAD_TIMEOUT = 5.0
 GRACEFUL_SHUTDOWN = 3
 
 
+class CoalescedWrites:
+    """A connection's transport whose writes within one turn of the event loop go out as one.
+
+    uvicorn writes a response's head and its body apart: two sends, and with TCP_NODELAY two
+    segments, each read by the client apart, where one does (docs/architecture.md). Small writes
+    wait for the end of the loop's turn (`call_soon`); once `HOLD` bytes are waiting, or for a
+    write that size, everything goes at once, so a streamed body meets uvicorn's flow control as
+    before and nothing big is held. A close sends what waits first; what waits when the
+    connection is already closing (lost, aborted) is dropped, as the transport would drop it.
+    """
+
+    HOLD = 64 * 1024  # uvicorn's default high-water mark for a connection's write buffer
+
+    __slots__ = ("_transport", "_loop", "_pending", "_size")
+
+    def __init__(self, transport, loop):
+        self._transport, self._loop = transport, loop
+        self._pending: list[bytes] = []
+        self._size = 0
+
+    def write(self, data) -> None:
+        if self._pending:
+            self._pending.append(data)
+            self._size += len(data)
+            if self._size >= self.HOLD:
+                self._flush()
+        elif len(data) >= self.HOLD:
+            self._transport.write(data)
+        else:
+            self._pending.append(data)
+            self._size = len(data)
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        data = b"".join(self._pending)
+        self._pending.clear()
+        self._size = 0
+        if not self._transport.is_closing():
+            self._transport.write(data)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def __getattr__(self, name):  # get_extra_info, pause_reading, resume_reading, set_protocol...
+        return getattr(self._transport, name)
+
+
 def _http_protocol():
     """uvicorn's httptools protocol (its `auto` choice, installed with uvicorn's `standard` extra;
     h11, written in Python, costs several times its CPU per request: docs/architecture.md), closing
-    a connection whose request head is not complete in time."""
+    a connection whose request head is not complete in time, its writes coalesced
+    (`CoalescedWrites`)."""
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     class HeadDeadline(HttpToolsProtocol):
         _head_timer = None
+
+        def connection_made(self, transport) -> None:
+            super().connection_made(CoalescedWrites(transport, self.loop))
 
         def _waiting_for_head(self) -> bool:
             return self.cycle is None or self.cycle.response_complete
