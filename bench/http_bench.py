@@ -1,6 +1,6 @@
 """The sandbox over HTTP, side by side with Prism: throughput, growth, memory, cold start, reset.
 
-    python bench/http_bench.py [--seconds 4] [--alternations 3] [--connections 16] [--generator auto|wrk|python]
+    python bench/http_bench.py [--seconds 2] [--alternations 7] [--connections 16] [--generator auto|wrk|python]
                                [--no-prism] [--no-profile] [--write-docs] [--profile-only]
 
 1. Side by side in one run: this sandbox (`altoviz-mock serve --quiet`, on-disk data, seeded,
@@ -8,7 +8,10 @@
    bench/.prism; neither writes a line per request),
    the same load generator (wrk when installed, else bench/loadgen.py's asyncio one), the same
    requests: GET by id, list, create customer, create + finalize invoice. The two take turns in
-   rounds (order swapped each round): each ratio compares windows measured back to back.
+   rounds (order swapped each round): each ratio compares windows measured back to back, and the
+   row's ratio is the rounds' median. The host's share of this VM's CPU (steal, printed per row)
+   moves from second to second: 7 rounds of 2 s give a steadier median than 3 of 4 s did, in
+   about the same time.
 2. Growth through HTTP: create, update and list latencies of invoices with 100, 1,000 and 10,000
    stored; the process's RSS at 10,000 invoices.
 3. Cold start to the first answered API request (fresh data dir, and reopening 10,000 invoices)
@@ -556,8 +559,8 @@ def profile_only(generator: str, connections: int, seconds: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=4.0, help="measured seconds per server, row and round")
-    parser.add_argument("--alternations", type=int, default=3,
+    parser.add_argument("--seconds", type=float, default=2.0, help="measured seconds per server, row and round")
+    parser.add_argument("--alternations", type=int, default=7,
                         help="rounds per row, the servers taking turns (their order swapped each round)")
     parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds per server and row")
     parser.add_argument("--connections", type=int, default=16)
