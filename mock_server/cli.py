@@ -146,18 +146,16 @@ class CoalescedWrites:
 
     uvicorn writes a response's head and its body apart: two sends, and with TCP_NODELAY two
     segments, each read by the client apart, where one does (docs/architecture.md). Small writes
-    wait for the end of the loop's turn (`call_soon`); once `HOLD` bytes are waiting, or for a
-    write that size, everything goes at once, so a streamed body meets uvicorn's flow control as
+    wait for the end of the loop's turn (`call_soon`); once `hold` bytes are waiting (uvicorn's
+    high-water mark for a connection's writes), or for a write that size, everything goes at once, so a streamed body meets uvicorn's flow control as
     before and nothing big is held. A close sends what waits first; what waits when the
     connection is already closing (lost, aborted) is dropped, as the transport would drop it.
     """
 
-    HOLD = 64 * 1024  # uvicorn's default high-water mark for a connection's write buffer
+    __slots__ = ("_transport", "_loop", "_hold", "_pending", "_size")
 
-    __slots__ = ("_transport", "_loop", "_pending", "_size")
-
-    def __init__(self, transport, loop):
-        self._transport, self._loop = transport, loop
+    def __init__(self, transport, loop, hold: int):
+        self._transport, self._loop, self._hold = transport, loop, hold
         self._pending: list[bytes] = []
         self._size = 0
 
@@ -165,9 +163,9 @@ class CoalescedWrites:
         if self._pending:
             self._pending.append(data)
             self._size += len(data)
-            if self._size >= self.HOLD:
+            if self._size >= self._hold:
                 self._flush()
-        elif len(data) >= self.HOLD:
+        elif len(data) >= self._hold:
             self._transport.write(data)
         else:
             self._pending.append(data)
@@ -199,13 +197,14 @@ def _http_protocol():
     h11, written in Python, costs several times its CPU per request: docs/architecture.md), closing
     a connection whose request head is not complete in time, its writes coalesced
     (`CoalescedWrites`)."""
+    from uvicorn.protocols.http.flow_control import HIGH_WATER_LIMIT
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
     class HeadDeadline(HttpToolsProtocol):
         _head_timer = None
 
         def connection_made(self, transport) -> None:
-            super().connection_made(CoalescedWrites(transport, self.loop))
+            super().connection_made(CoalescedWrites(transport, self.loop, HIGH_WATER_LIMIT))
 
         def _waiting_for_head(self) -> bool:
             return self.cycle is None or self.cycle.response_complete

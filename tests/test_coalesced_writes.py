@@ -12,6 +12,8 @@ import pytest
 
 from mock_server.cli import CoalescedWrites
 
+HOLD = 64 * 1024
+
 
 class Transport:
     """What the transport was given, write by write."""
@@ -43,7 +45,7 @@ def run(scenario):
     transport = Transport()
 
     async def main():
-        await scenario(CoalescedWrites(transport, asyncio.get_running_loop()), transport)
+        await scenario(CoalescedWrites(transport, asyncio.get_running_loop(), HOLD), transport)
 
     asyncio.run(main())
     return transport
@@ -63,7 +65,7 @@ def test_a_head_and_its_body_go_out_as_one_write():
 
 
 def test_nothing_big_waits_and_the_order_is_kept():
-    big = b"x" * CoalescedWrites.HOLD
+    big = b"x" * HOLD
 
     async def scenario(writes, transport):
         writes.write(big)  # at once

@@ -8,11 +8,11 @@ import asyncio
 import copy
 
 import pytest
-from connexion.middleware.request_validation import RequestValidationAPI
+from connexion.middleware.request_validation import RequestValidationAPI, RequestValidationMiddleware
 from connexion.spec import Specification
 
 from mock_server.api.resolver import OperationResolver
-from mock_server.api.validation import PreparedValidationAPI, validator_map
+from mock_server.api.validation import PreparedValidation, PreparedValidationAPI, validator_map
 from mock_server.contracts import load_contract
 from mock_server.routing import middlewares
 from mock_server.sandbox.admin import load_admin_contract
@@ -105,9 +105,5 @@ async def compare(connexion_ops, connexion_seen, prepared_ops, prepared_seen) ->
 
 
 def test_the_app_validates_through_prepared_validation():
-    from connexion.middleware.request_validation import RequestValidationMiddleware
-
-    from mock_server.api.validation import PreparedValidation
-
     stack = middlewares()
     assert PreparedValidation in stack and RequestValidationMiddleware not in stack
