@@ -14,10 +14,6 @@ COPY contract_tests ./contract_tests
 # EXTRAS=test adds what `altoviz-mock contract` needs (the compose file's contract service).
 ARG EXTRAS=""
 RUN pip install ".${EXTRAS:+[$EXTRAS]}"
-# The start-up cache (parsed contracts, the default seed's data set; docs/architecture.md), written
-# now as the bytecode is: PYTHONDONTWRITEBYTECODE keeps a run from writing it. From /, so that
-# it is the installed package's, not /src's.
-RUN cd / && python -m mock_server.startcache
 
 RUN useradd --create-home --uid 10001 sandbox && mkdir /data && chown sandbox /data
 USER sandbox
