@@ -24,7 +24,6 @@ $(STAMP): pyproject.toml $(RUN_STAMP)
 # (docs/benchmarks.md). Quick when up to date (it compares each module's mtime).
 bytecode: $(RUN_STAMP)
 	@$(BIN)/python -m compileall -q mock_server fixtures contract_tests
-	@$(BIN)/python -m mock_server.startcache
 
 run: $(RUN_STAMP) bytecode
 	$(BIN)/altoviz-mock serve $(ARGS)

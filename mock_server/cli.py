@@ -305,12 +305,11 @@ GC_THRESHOLDS = (50_000, 20, 100)
 
 
 def _tune_gc() -> None:
-    """Freeze what start-up built (never collected again). A setting of the server process only,
-    like `GC_THRESHOLDS`, which `serve` sets once it is sure to start, before start-up's imports:
-    the modules, the contracts and their validators are long-lived, and the default thresholds
-    walked them in two full collections on the way (~60 ms). No full collection first: it took
-    ~50 ms of a 1 s start to free ~2 MB of cycles (jsonschema's errors from Connexion's check of
-    the contracts), which stay frozen instead (docs/architecture.md)."""
+    """Freeze what start-up built (never collected again), after one full collection. A setting of
+    the server process only, like `GC_THRESHOLDS`, which `serve` sets once it is sure to start,
+    before start-up's imports: the modules, the contracts and their validators are long-lived,
+    and the default thresholds walked them in two full collections on the way (~60 ms)."""
+    gc.collect()
     gc.freeze()
 
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 import threading
-from pathlib import Path
 
 import altoviz_mock_fixtures as fixtures
 
@@ -17,7 +15,6 @@ from ..domain.parties import Contacts, Customers, Suppliers
 from ..domain.reference import ReferenceData
 from ..store import Store, TenantDir, tenant_dirname
 from ..offload import off_loop
-from ..startcache import digest, remembered
 from .clock import TenantClock
 
 # Seeded documents carry this instant (e.g. Supplier.createdAt) so that a seed always gives the same data.
@@ -31,22 +28,11 @@ def reference_data() -> ReferenceData:
                          bank_providers=fixtures.BANK_PROVIDERS)
 
 
-def start_dataset(seed: int, *, write: bool | None = None) -> dict[str, list[dict]]:
-    """`altoviz_mock_fixtures.build_dataset(seed)`, the data set of a start-up tenant, through the
-    start-up cache (startcache.py): it is a function of the seed, of the fixtures package's modules
-    and of Faker's version, and drawing it needs Faker's import (60-100 ms of a start)."""
-    sources = sorted(Path(fixtures.__file__).parent.glob("*.py"))
-    faker = importlib.util.find_spec("faker")  # found, not imported: its __init__ names its version
-    key = digest([str(seed), *(p.read_bytes() for p in sources), Path(faker.origin).read_bytes() if faker else ""])
-    return remembered(f"dataset-{seed}", key, lambda: fixtures.build_dataset(seed), write=write)
-
-
 def seed_documents(seed: int, **sizes: int) -> list[tuple[type, dict]]:
     """The (collection, request body) pairs that seed a tenant, in the order they are created.
 
-    `sizes` are `altoviz_mock_fixtures.build_dataset`'s counts (customers=..., suppliers=...);
-    without them, the start-up data set (`start_dataset`)."""
-    data = fixtures.build_dataset(seed, **sizes) if sizes else start_dataset(seed)
+    `sizes` are `altoviz_mock_fixtures.build_dataset`'s counts (customers=..., suppliers=...)."""
+    data = fixtures.build_dataset(seed, **sizes)
     return [(collection, item) for collection, kind in (
         (ProductFamilies, "ProductFamilies"), (Products, "Products"), (Customers, "Customers"),
         (Suppliers, "Suppliers"), (Contacts, "Contacts")) for item in data[kind]]
