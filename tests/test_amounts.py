@@ -314,15 +314,19 @@ def test_impossible_input_is_refused(document):
         compute(document)
 
 
-def test_input_is_not_mutated_and_a_copy_is_returned():
+def test_input_is_not_mutated_and_a_new_document_is_returned():
+    """What compute fills in (the top level, the lines, the vats summary) is the output's own; the
+    values it only reads are shared with the input (the caller stores a copy of the output)."""
     given = doc(line(3, 19.99, V20, discount={"type": "Percent", "value": 5}), {"type": "Subtotal"},
                 globalDiscount={"type": "Fixed", "value": 3}, shippingAmount=4.5, _payments=[{"amount": 1}])
     before = copy.deepcopy(given)
     out = compute(given)
     assert given == before
-    assert out["_payments"] == [{"amount": 1}] and out["_payments"] is not given["_payments"]
+    assert out is not given and out["_payments"] == [{"amount": 1}]
+    assert all(o is not g for o, g in zip(out["lines"], given["lines"]))
+    out["lines"][0]["quantity"] = 7
     out["vats"][0]["vat"]["label"] = "changed"
-    assert given["lines"][0]["vat"]["label"] == "20 %"
+    assert given["lines"][0]["quantity"] == 3 and given["lines"][0]["vat"]["label"] == "20 %"
 
 
 # --- invariants over many generated documents ------------------------------------------------------------

@@ -62,11 +62,16 @@ LIMIT = Decimal("1e12")
 
 
 def compute(document: dict) -> dict:
-    """The document with every amount filled in (lines, vats summary, totals); input not mutated."""
+    """A new document with every amount filled in (lines, vats summary, totals). The input is not
+    mutated: the output has its own top level and lines (what is filled in), and shares the
+    values it only reads (a line's `vat`, the addresses)."""
+    doc = dict(document)
+    if doc.get("lines"):
+        doc["lines"] = [dict(line) for line in doc["lines"]]
     with decimal.localcontext() as ctx:
         ctx.prec = 50
         ctx.rounding = ROUND_HALF_UP
-        return _compute(deep_copy(document))
+        return _compute(doc)
 
 
 def _compute(doc: dict) -> dict:
@@ -255,23 +260,29 @@ def _ht_of(ttc: Decimal, rate: Decimal) -> Decimal:
 
 def _dec(value, where: str) -> Decimal:
     """A JSON number as the Decimal a person reads (2.675 is 2.675, not its binary neighbour)."""
-    if isinstance(value, bool):
+    kind = value.__class__
+    if kind is int:  # JSON's usual cases first (a bool's class is bool)
+        number = Decimal(value)
+    elif kind is float:
+        number = Decimal(repr(value))
+    elif isinstance(value, bool):
         raise InvalidRequest(f"{where} doit être un nombre, reçu {value!r}.")
-    try:
-        number = value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else str(value))
-    except decimal.InvalidOperation:
-        raise InvalidRequest(f"{where} doit être un nombre, reçu {value!r}.") from None
+    else:
+        try:
+            number = value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else str(value))
+        except decimal.InvalidOperation:
+            raise InvalidRequest(f"{where} doit être un nombre, reçu {value!r}.") from None
     if not number.is_finite() or abs(number) >= LIMIT:
         raise InvalidRequest(f"{where} doit être un nombre fini inférieur à {LIMIT:,.0f} en valeur absolue, reçu {value!r}.")
     return number
 
 
 def _cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return value.quantize(CENT, ROUND_HALF_UP)  # rounding given by position: half the cost of by name
 
 
 def _out(value: Decimal) -> float:
     """A Decimal as the JSON float of its value to the cent (never -0.0)."""
     if abs(value) >= LIMIT:
         raise InvalidRequest(f"Les montants du document doivent rester inférieurs à {LIMIT:,.0f} en valeur absolue.")
-    return float(_cents(value)) + 0.0
+    return float(value.quantize(CENT, ROUND_HALF_UP)) + 0.0
