@@ -278,6 +278,22 @@ class Canonical:
             if name == "PageIndex" and INTEGER.match(value) and int(value) < 1:
                 raise LiveBadRequest(VALIDATION_FAILED, ["'Page Index' must be greater than or equal to '1'."])
 
+    @staticmethod
+    def trim_integers(route: Route, operation: Operation, segments: list[bytes]) -> tuple[list[bytes], list[str]]:
+        """The segments with each integer path parameter written with spaces around it
+        (`/v1/Customers/%201`) made that integer, as the live API's model binding reads it (and
+        `INTEGER` accepts it); the names of those parameters. The router's integer convertor
+        would not match it: the answer would be an unknown route's empty 404."""
+        trimmed, spaced = [], []
+        for name, lit, raw in zip(route.segments, route.literal, segments):
+            if not lit and b"%" in raw and name in operation.integers:
+                value = unquote(raw.decode("latin-1"))
+                if value != value.strip() and INTEGER.match(value):
+                    raw = quote(value.strip()).encode()
+                    spaced.append(name)
+            trimmed.append(raw)
+        return trimmed, spaced
+
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["path"].startswith(self.exempt):
             return await self.app(scope, receive, send)
@@ -295,16 +311,20 @@ class Canonical:
         raw_segments = trimmed.strip(b"/").split(b"/")
         found = self.route(raw_segments)
         operation = None
+        notes: list[str] = []
         if found is not None:
             route, segments = found
+            operation = route.operations.get(scope["method"])
+            if operation is not None:
+                segments, spaced = self.trim_integers(route, operation, segments)
+                notes += [f"spaces around an integer ignored: {name}" for name in spaced]
             raw_path = b"/" + b"/".join(segments)
             scope["raw_path"] = raw_path
             scope["path"] = unquote(raw_path.decode("latin-1"))
-            operation = route.operations.get(scope["method"])
 
         query_string = scope.get("query_string", b"")
         query = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True) if query_string else []
-        kept, notes = [], []
+        kept = []
         for name, value in query:
             lower = name.lower()
             if lower == KEY_QUERY:

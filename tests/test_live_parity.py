@@ -131,6 +131,21 @@ def test_n8n_receipt_mark_as_paid_mark_as_refunded_and_list_by_date(client):
     assert listed.headers.get_list(WARNING) == ["date-time read as its date: From"]
 
 
+def test_an_integer_id_with_spaces_around_it_is_that_id_with_a_warning(client):
+    """`INTEGER` takes " 1" for an integer, as the live API's model binding does: the request is
+    routed as /1 (never an unknown route's empty 404), and the answer says what was ignored."""
+    plain = client.get("/v1/Customers/1")
+    for spaced in ("/v1/Customers/%201", "/v1/Customers/1%20%20", "/v1/Customers/%091"):
+        answer = client.get(spaced)
+        assert answer.status_code == 200 and answer.json() == plain.json(), (spaced, answer.text)
+        assert answer.headers.get_list(WARNING) == ["spaces around an integer ignored: id"]
+    invoice = client.post("/v1/SaleInvoices", json={"customerId": 2, "lines": [N8N_LINE]}).json()
+    finalized = client.post(f"/v1/SaleInvoices/Finalize/%20{invoice['id']}")
+    assert finalized.status_code == 200 and finalized.json()["id"] == invoice["id"] and finalized.json()["number"]
+    assert client.get("/v1/Customers/%20").json() == {"errors": [], "message": "The value ' ' is not valid."}
+    assert client.get("/v1/Customers/1%201").json() == {"errors": [], "message": "The value '1 1' is not valid."}
+
+
 def test_strict_mode_refuses_what_would_draw_a_warning_and_changes_nothing(tmp_path):
     app = create_app(Config(data_dir=tmp_path, strict=True))
     try:
@@ -141,6 +156,8 @@ def test_strict_mode_refuses_what_would_draw_a_warning_and_changes_nothing(tmp_p
             assert refused.json()["errors"] == ["unknown property ignored: colour"]
             assert c.get("/v1/Products").json() == before
             assert c.post("/v1/Products", json={"name": "Reliure"}).status_code == 200
+            spaced = c.get("/v1/Customers/%201")
+            assert spaced.status_code == 400 and spaced.json()["errors"] == ["spaces around an integer ignored: id"]
     finally:
         services(app).close()
 
