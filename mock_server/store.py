@@ -808,6 +808,13 @@ class TenantStore:
             doc = self._storage.tables.get(kind, {}).get(str(id))
             return None if doc is None else _clone(doc)
 
+    def peek(self, kind: str, id: int) -> dict | None:
+        """The stored document itself, NOT a copy (None if there is none): as `scan`'s, read it, never
+        change it (nor keep it past the request). For a write that builds its new version from it."""
+        self._check_kind(kind)
+        with self._open():
+            return self._storage.tables.get(kind, {}).get(str(id))
+
     def replace(self, kind: str, id: int, doc: dict) -> dict:
         """Replace the whole document `id`; KeyError if there is none."""
         self._check_kind(kind)

@@ -77,6 +77,19 @@ def test_callers_get_copies_never_live_documents(tenant):
     assert tenant.get("Invoices", 1)["lines"] == [{"qty": 1}]
 
 
+def test_peek_gives_the_stored_document_itself_and_a_write_from_it_keeps_it(tenant):
+    """`peek` is `get` without the copy (for a write that builds its new version from it): the
+    same object each time, replaced, never changed, by a write made from a shallow copy of it."""
+    tenant.insert("Invoices", {"isDraft": True, "lines": [{"qty": 1}]})
+    stored = tenant.peek("Invoices", 1)
+    assert stored is tenant.peek("Invoices", 1) and stored == tenant.get("Invoices", 1)
+    assert tenant.peek("Invoices", 2) is None and tenant.peek("Nothing", 1) is None
+    tenant.replace("Invoices", 1, {**stored, "isDraft": False})
+    assert stored == {"id": 1, "isDraft": True, "lines": [{"qty": 1}]}
+    assert tenant.get("Invoices", 1) == {"id": 1, "isDraft": False, "lines": [{"qty": 1}]}
+    assert tenant.get("Invoices", 1)["lines"] is not stored["lines"]
+
+
 def test_non_json_documents_are_refused_and_nothing_is_stored(tenant):
     with pytest.raises(TypeError):
         tenant.insert("Invoices", {"when": object()})

@@ -137,9 +137,10 @@ class Collection:
                                 page_index=page_index, page_size=page_size)
         return found.of(copy_stored(found)) if copy else found
 
-    def load(self, id: int) -> dict:
-        """The stored document, or NotFound."""
-        doc = self.repo.get(self.kind, id)
+    def load(self, id: int, *, copy: bool = True) -> dict:
+        """The stored document, or NotFound; with `copy=False` the stored document itself, to read
+        only (`TenantStore.peek`)."""
+        doc = self.repo.get(self.kind, id) if copy else self.repo.peek(self.kind, id)
         if doc is None:
             raise NotFound(self.label, id)
         return doc

@@ -280,11 +280,11 @@ class SaleDocuments(Collection):
         if not any(line.get("type") in PRICED_TYPES for line in doc.get("lines") or []):
             raise WrongState(f"{self.noun.The} {doc['id']} n'a aucune ligne valorisée : ajoutez une ligne Product ou "
                              f"Service avant de {self.noun.it} finaliser.")
-        doc = dict(doc)
+        doc = dict(doc)  # `doc` may be the stored document itself (`finalize`): only its top level changes
         doc["date"] = doc.get("date") or self.ctx.today().isoformat()
         doc["number"] = self._next_number(doc["date"])
         doc["isDraft"] = False
-        customer = self.repo.get(Customers.kind, doc["customerId"]) if doc.get("customerId") is not None else None
+        customer = self.repo.peek(Customers.kind, doc["customerId"]) if doc.get("customerId") is not None else None
         doc["_settlementTerm"] = self._settlement_term(customer)
         doc = self.repo.replace(self.kind, doc["id"], doc)
         self.emit("Updated", doc["id"])
@@ -304,7 +304,7 @@ class SaleDocuments(Collection):
 
     def finalize(self, id: int) -> dict:
         with self.repo.transaction():
-            doc = self._finalize(self.load(id))
+            doc = self._finalize(self.load(id, copy=False))
         return self.view(doc)
 
     def after_finalize(self, doc: dict) -> None:
