@@ -267,32 +267,30 @@ class Canonical:
         return None
 
     @staticmethod
-    def check_integers(route: Route, operation: Operation, raw_segments: list[bytes], query) -> None:
-        """The live API's own 400s for integers: an id that is not one, a page index below 1."""
-        for name, lit, raw in zip(route.segments, route.literal, raw_segments):
+    def read_integers(route: Route, operation: Operation, segments: list[bytes]) -> tuple[list[bytes], list[str]]:
+        """The live API's own 400 for an integer path parameter that is not one ("The value 'abc'
+        is not valid."); else the segments with each one written with spaces around it
+        (`/v1/Customers/%201`) made that integer, as the live API's model binding reads it, and the
+        names of those parameters. The router's integer convertor would not match it: the answer
+        would be an unknown route's empty 404."""
+        read, spaced = [], []
+        for name, lit, raw in zip(route.segments, route.literal, segments):
             if not lit and name in operation.integers:
                 value = unquote(raw.decode("latin-1"))
                 if not INTEGER.match(value):
                     raise LiveBadRequest(f"The value '{value}' is not valid.", [])
+                if value != value.strip():
+                    raw = quote(value.strip()).encode()
+                    spaced.append(name)
+            read.append(raw)
+        return read, spaced
+
+    @staticmethod
+    def check_page_index(query) -> None:
+        """The live API's own 400 for a page index below 1."""
         for name, value in query:
             if name == "PageIndex" and INTEGER.match(value) and int(value) < 1:
                 raise LiveBadRequest(VALIDATION_FAILED, ["'Page Index' must be greater than or equal to '1'."])
-
-    @staticmethod
-    def trim_integers(route: Route, operation: Operation, segments: list[bytes]) -> tuple[list[bytes], list[str]]:
-        """The segments with each integer path parameter written with spaces around it
-        (`/v1/Customers/%201`) made that integer, as the live API's model binding reads it (and
-        `INTEGER` accepts it); the names of those parameters. The router's integer convertor
-        would not match it: the answer would be an unknown route's empty 404."""
-        trimmed, spaced = [], []
-        for name, lit, raw in zip(route.segments, route.literal, segments):
-            if not lit and b"%" in raw and name in operation.integers:
-                value = unquote(raw.decode("latin-1"))
-                if value != value.strip() and INTEGER.match(value):
-                    raw = quote(value.strip()).encode()
-                    spaced.append(name)
-            trimmed.append(raw)
-        return trimmed, spaced
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["path"].startswith(self.exempt):
@@ -316,7 +314,7 @@ class Canonical:
             route, segments = found
             operation = route.operations.get(scope["method"])
             if operation is not None:
-                segments, spaced = self.trim_integers(route, operation, segments)
+                segments, spaced = self.read_integers(route, operation, segments)
                 notes += [f"spaces around an integer ignored: {name}" for name in spaced]
             raw_path = b"/" + b"/".join(segments)
             scope["raw_path"] = raw_path
@@ -343,7 +341,7 @@ class Canonical:
             kept.append((name, value))
         scope["query_string"] = urlencode(kept, quote_via=quote).encode("latin-1") if query_string else b""
         if operation is not None:
-            self.check_integers(route, operation, raw_segments, kept)
+            self.check_page_index(kept)
 
         if key is None:
             authorization = _header(scope, b"authorization")
