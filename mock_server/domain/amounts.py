@@ -285,4 +285,4 @@ def _out(value: Decimal) -> float:
     """A Decimal as the JSON float of its value to the cent (never -0.0)."""
     if abs(value) >= LIMIT:
         raise InvalidRequest(f"Les montants du document doivent rester inférieurs à {LIMIT:,.0f} en valeur absolue.")
-    return float(value.quantize(CENT, ROUND_HALF_UP)) + 0.0
+    return float(_cents(value)) + 0.0
