@@ -370,15 +370,15 @@ def serve(args: argparse.Namespace) -> int:
     url = f"http://{config.host}:{port}"
     state = "empty" if config.empty else f"seeded with fixture set {config.seed}"
     where = config.data_dir.resolve() if config.data_dir else "memory only"
-    console.say(f"[bold]Altoviz sandbox {__version__}[/] listening on [bold cyan]{url}[/] "
-                f"({state}, data in {console.escape(where)})")
-    for key in config.all_api_keys:
-        console.say(f"API key: [bold]{console.escape(key)}[/]")
+    banner = [f"[bold]Altoviz sandbox {__version__}[/] listening on [bold cyan]{url}[/] "
+              f"({state}, data in {console.escape(where)})"]
+    banner += [f"API key: [bold]{console.escape(key)}[/]" for key in config.all_api_keys]
     if config.open_tenants:
-        console.say("Open tenants: any other X-API-KEY is accepted as a fresh, empty tenant")
-    console.say(f"Try: [green]curl -H 'X-API-KEY: {DEFAULT_API_KEY}' {url}/v1/Customers[/]")
-    console.say(f"API page: [cyan]{url}/ui/[/]   Dashboard: [cyan]{url}/_mock/dashboard/[/]")
-    console.say(f"Commands (in another terminal): [green]{console.escape(_cli_hint())}[/]")
+        banner.append("Open tenants: any other X-API-KEY is accepted as a fresh, empty tenant")
+    banner.append(f"Try: [green]curl -H 'X-API-KEY: {DEFAULT_API_KEY}' {url}/v1/Customers[/]")
+    banner.append(f"API page: [cyan]{url}/ui/[/]   Dashboard: [cyan]{url}/_mock/dashboard/[/]")
+    banner.append(f"Commands (in another terminal): [green]{console.escape(_cli_hint())}[/]")
+    console.say("\n".join(banner))  # one write: whoever reads the first line can read them all
     sys.stdout.flush()
     _access_log(quiet=args.quiet)
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)

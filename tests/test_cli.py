@@ -208,7 +208,7 @@ class Served:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             text = self.log.read_text(encoding="utf-8", errors="replace")
-            if "API page:" in text or self.proc.poll() is not None:
+            if re.search(r"^Commands \(in another terminal\): .*\n", text, re.M) or self.proc.poll() is not None:
                 return text
             time.sleep(0.05)
         raise TimeoutError(self.log.read_text(encoding="utf-8", errors="replace"))
