@@ -46,6 +46,7 @@ from .sandbox.seeding import SeedCache
 from .sandbox.tenants import Tenants, reference_data
 from .sandbox.webhooks import Inbox
 from .store import Store
+from .warnings import WarningHeaders
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +159,8 @@ def create_app(config: Config | None = None) -> connexion.AsyncApp:
             partial(RequestJournal, journal=services.journal, authenticate=tenants.authenticate,
                     sandbox_time=lambda tenant: TenantClock(tenants.open(tenant), real=services.clock)(),
                     operations=Operations(spec), clock=utcnow, log_format=config.log_format),
+            # Each answer carries its request's X-Mock-Warnings, an error's rendered just inside too.
+            WarningHeaders,
         ],
         SwaggerUIMiddleware: edge,
         ContextMiddleware: [

@@ -295,7 +295,7 @@ class Canonical:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["path"].startswith(self.exempt):
             return await self.app(scope, receive, send)
-        collected = warnings.begin(self.strict)
+        warnings.begin(self.strict)  # its headers are written outside (`warnings.WarningHeaders`)
         # The rewritten scope shares the client's `extensions`: what routing puts there (the
         # operationId) reaches the layers outside, the journal's record included.
         scope.setdefault("extensions", {})
@@ -358,13 +358,7 @@ class Canonical:
             receive, body_notes = await self._canonical_body(receive, operation.body, scope)
             notes += body_notes
         warnings.check(notes)
-
-        async def send_with_warnings(message):
-            if message["type"] == "http.response.start" and collected:
-                message = {**message, "headers": [*message.get("headers", ()), *warnings.header_values(collected)]}
-            await send(message)
-
-        return await self.app(scope, receive, send_with_warnings)
+        return await self.app(scope, receive, send)
 
     async def _canonical_body(self, receive, schema: dict, scope):
         """Read the whole body (BodyLimit, outside, bounds it), rewrite it, and replay it."""

@@ -2,7 +2,8 @@
 
 The canonical layer (canonical.py) opens a collector per request; the request layers and the
 domain's `Context.warnings` (forwarded by the adapters) add to it; the answer carries each warning
-as one `X-Mock-Warning` header. In strict mode a warning refuses the request instead (400, nothing
+as one `X-Mock-Warning` header (`WarningHeaders`, outside the error handlers: a refusal or a 404
+says what was read before it, too). In strict mode a warning refuses the request instead (400, nothing
 changed): `StrictRefusal`.
 """
 
@@ -63,3 +64,26 @@ def _header_text(text: str) -> bytes:
 def header_values(collected: list[str]) -> list[tuple[bytes, bytes]]:
     """The `X-Mock-Warning` headers of an answer."""
     return [(HEADER.lower().encode(), _header_text(text)) for text in collected]
+
+
+class WarningHeaders:
+    """ASGI middleware: the answer carries the warnings of its request, whoever wrote it: the
+    handler, or the error handlers of Connexion's `ExceptionMiddleware`, which it wraps (a 400 or a
+    404 rendered there is sent outside the layers that collected them)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_warnings(message):
+            # Read when the answer starts: the collector is opened further in (`begin`), in this
+            # request's context.
+            collected = _collected.get()
+            if message["type"] == "http.response.start" and collected:
+                message = {**message, "headers": [*message.get("headers", ()), *header_values(collected)]}
+            await send(message)
+
+        return await self.app(scope, receive, send_with_warnings)

@@ -146,6 +146,27 @@ def test_an_integer_id_with_spaces_around_it_is_that_id_with_a_warning(client):
     assert client.get("/v1/Customers/1%201").json() == {"errors": [], "message": "The value '1 1' is not valid."}
 
 
+def test_an_error_answer_says_what_was_read_before_it_was_refused(client):
+    """A 404 or a 400 is rendered outside the layers that read the request: it still names what they
+    ignored, so a client that sent `/v1/Customers/%20999999` learns why its id was not found as sent."""
+    missing = client.get("/v1/Customers/%20999999")
+    assert missing.status_code == 404 and missing.json()["errors"] == []
+    assert missing.headers.get_list(WARNING) == ["spaces around an integer ignored: id"]
+    # The journal shows what the client saw: the entry of the 404 carries its warning.
+    entry = client.get("/_mock/requests", params={"warnings": "true", "status": "404"}).json()["items"][0]
+    assert (entry["path"], entry["warnings"]) == ("/v1/Customers/ 999999", ["spaces around an integer ignored: id"])
+    count = client.get("/v1/SaleInvoices").headers["x-record-count"]
+    refused = client.post("/v1/SaleInvoices", json={"customerId": 999999, "date": "2026-01-01T00:00:00",
+                                                    "lines": [{**N8N_LINE, "unitPrice": 3}]})
+    assert refused.status_code == 400 and refused.json()["message"] == "Le client 999999 n'existe pas."
+    assert sorted(refused.headers.get_list(WARNING)) == [
+        "0 read as no reference: lines[0].classificationId", "date-time read as its date: date",
+        "unknown property ignored: lines[0].unitPrice"]
+    assert client.get("/v1/SaleInvoices").headers["x-record-count"] == count
+    # The next answer carries only its own warnings.
+    assert client.get("/v1/Customers/1").headers.get_list(WARNING) == []
+
+
 def test_strict_mode_refuses_what_would_draw_a_warning_and_changes_nothing(tmp_path):
     app = create_app(Config(data_dir=tmp_path, strict=True))
     try:
