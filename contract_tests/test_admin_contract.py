@@ -7,7 +7,7 @@ import schemathesis
 
 from mock_server.app import create_app
 from mock_server.config import DEFAULT_API_KEY, Config
-from mock_server.sandbox.admin import load_admin_contract
+from mock_server.contracts import load_admin_contract
 
 
 RULE_OPERATIONS = ["POST_Mock_AddFault", "POST_Mock_Seed", "POST_Mock_TriggerWebhook", "POST_Mock_AdvanceClock",

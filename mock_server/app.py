@@ -31,13 +31,13 @@ from .ratelimit import RateLimit
 from .rendering import FairRenders, RenderSlots
 from .routing import middlewares
 from .config import Config
-from .contracts import load_contract
+from .contracts import load_admin_contract, load_contract
 from .dashboard import dashboard
 from .domain.collection import utcnow
 from .events import Dispatcher
 from .files import FileStore
 from .journal import Journal, Operations, RequestJournal
-from .sandbox.admin import Snapshots, admin_pages, load_admin_contract
+from .sandbox.admin import Snapshots, admin_pages
 from .sandbox.admin_api import BASE_PATH as ADMIN_BASE_PATH, add_admin_api
 from .sandbox.clock import TenantClock
 from .sandbox.controls import ControlError, problem_body

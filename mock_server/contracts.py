@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from importlib import resources
 
 import yaml
@@ -16,3 +17,16 @@ def load_contract(name: str = "openapi.yaml") -> dict:
     """A parsed packaged contract (libyaml when available: start-up time matters)."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     return yaml.load(contract_text(name), Loader=loader)
+
+
+@functools.lru_cache(maxsize=1)
+def load_admin_contract() -> dict:
+    """The admin API's contract (`admin.yaml`), parsed once: callers read it, never change it
+    (Connexion is given a copy of it; /_mock/openapi.json answers it)."""
+    return load_contract("admin.yaml")
+
+
+def admin_schema(name: str) -> dict:
+    """admin.yaml's `components.schemas[name]`: the one description of a control's fields, their
+    types, bounds and defaults (Connexion validates against it; handlers read their defaults from it)."""
+    return load_admin_contract()["components"]["schemas"][name]

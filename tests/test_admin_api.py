@@ -246,7 +246,7 @@ def test_connexion_routes_the_admin_operations(app):
 def test_every_admin_operation_has_its_handler_and_the_contract_is_valid():
     from openapi_spec_validator import validate
 
-    from mock_server.sandbox.admin import load_admin_contract
+    from mock_server.contracts import load_admin_contract
     from mock_server.sandbox.admin_api import HANDLERS
 
     spec = load_admin_contract()
@@ -337,7 +337,7 @@ def test_admin_yaml_refusals_are_worded_from_the_schema(client, method, path, op
 def test_every_event_type_is_one_of_the_trigger_types(client):
     from mock_server.contracts import load_contract
     from mock_server.domain.kinds import TYPES
-    from mock_server.sandbox.admin import load_admin_contract
+    from mock_server.contracts import load_admin_contract
 
     # admin.yaml names the event types a trigger takes: the Altoviz contract's, in its order.
     names = load_admin_contract()["components"]["schemas"]["WebhookType"]["enum"]
@@ -351,7 +351,7 @@ def test_every_event_type_is_one_of_the_trigger_types(client):
 
 def test_the_seed_bounds_of_admin_yaml_are_the_clis():
     from mock_server.config import MAX_SEED_SIZE, MAX_SEED_STEP
-    from mock_server.sandbox.admin import load_admin_contract
+    from mock_server.contracts import load_admin_contract
 
     body = load_admin_contract()["paths"]["/seed"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert body["properties"]["size"]["maximum"] == MAX_SEED_SIZE

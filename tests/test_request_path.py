@@ -157,7 +157,7 @@ def test_a_well_formed_host_names_the_urls_of_the_answers(client):
 # --- fault rules: admin.yaml's FaultRuleRequest is their one description -----------------------------
 
 def test_a_fault_rule_is_checked_against_admin_yaml(client):
-    from mock_server.sandbox.admin import load_admin_contract
+    from mock_server.contracts import load_admin_contract
 
     fields = load_admin_contract()["components"]["schemas"]["FaultRuleRequest"]["properties"]
     for method in fields["method"]["enum"]:
@@ -173,3 +173,17 @@ def test_a_fault_rule_is_checked_against_admin_yaml(client):
     assert refused.json()["detail"] == f'"latencyMs" must be an integer from 0 to {too_slow - 1}'
     refused = client.post("/_mock/faults", json={"pathPattern": "/v1/Vats", "status": 503, "colour": "red"})
     assert refused.json()["detail"] == "Unknown fields: colour"
+
+
+
+def test_the_controls_take_their_defaults_and_bounds_from_the_contract_parsed_once(client, monkeypatch):
+    """admin.yaml is parsed once, for Connexion and for the handlers' defaults and bounds alike (a
+    rule's `probability`, the clock's `frozen`): serving the controls and the rules reads no file."""
+    import mock_server.contracts as contracts
+
+    monkeypatch.setattr(contracts, "contract_text", lambda *a: pytest.fail(f"contract read again: {a}"))
+    added = client.post("/_mock/faults", json={"pathPattern": "/v1/Vats", "status": 503})
+    assert added.status_code == 201 and added.json()["probability"] == 1, added.text
+    assert client.get("/v1/Customers/1").status_code == 200  # the rule matches no Customers request
+    assert client.get("/v1/Vats").status_code == 503
+    assert client.put("/_mock/clock", json={"now": "2027-01-01T00:00:00Z"}).json()["frozen"] is True

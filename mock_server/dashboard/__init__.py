@@ -20,7 +20,7 @@ import flask
 from ..api._http import EXTENSION
 from ..domain.errors import NotFound
 from ..journal import key_hint
-from ..sandbox.admin import load_admin_contract
+from ..contracts import load_admin_contract
 from . import formats
 from .tenant_view import LISTS, SALE_LISTS, TenantView
 

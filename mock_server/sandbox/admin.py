@@ -7,7 +7,6 @@ pages beside the API, `app.pages_app`, not operations of admin.yaml).
 
 from __future__ import annotations
 
-import functools
 import hmac
 import json
 import threading
@@ -16,7 +15,7 @@ from pathlib import Path
 import flask
 
 from ..api._http import http_request, services
-from ..contracts import contract_text, load_contract
+from ..contracts import contract_text, load_admin_contract
 from ..journal import key_hint
 from ..store import replace_file, tenant_dirname
 from .controls import ControlError, _tenant, _tenants
@@ -203,12 +202,6 @@ def clear_faults():
 
 # Not operations of admin.yaml: pages of the Flask app beside the API (`app.pages_app`, `asgi.Pages`).
 admin_pages = flask.Blueprint("mock_admin_pages", __name__, url_prefix="/_mock")
-
-
-@functools.lru_cache(maxsize=1)
-def load_admin_contract() -> dict:
-    """The admin API's contract, parsed once (answered by /_mock/openapi.json; callers must not mutate it)."""
-    return load_contract("admin.yaml")
 
 
 UI_PAGE = """<!DOCTYPE html>

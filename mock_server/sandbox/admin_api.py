@@ -24,7 +24,7 @@ from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 
 from . import admin, controls, requests, seeding, webhooks
-from .admin import load_admin_contract
+from ..contracts import load_admin_contract
 from .controls import ControlError, _problem
 
 BASE_PATH = "/_mock"

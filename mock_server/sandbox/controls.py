@@ -17,6 +17,7 @@ from connexion.lifecycle import ConnexionResponse
 
 from .. import __version__
 from ..api._http import services
+from ..contracts import admin_schema
 from ..domain.catalog import Products
 from ..domain.purchases import PurchaseInvoices
 from ..domain.sales import OUTBOX
@@ -85,7 +86,7 @@ def set_clock(body: dict):
     except (ValueError, OverflowError):  # an RFC 3339 instant Python has no datetime for (a leap second)
         raise ControlError(400, "Bad Request", f"Not an ISO 8601 instant: {body['now']!r}") from None
     try:
-        return _clock().set(now, frozen=body.get("frozen", True))
+        return _clock().set(now, frozen=body.get("frozen", admin_schema("ClockSetting")["properties"]["frozen"]["default"]))
     except OutOfRange as exc:
         raise ControlError(400, "Bad Request", str(exc)) from None
 

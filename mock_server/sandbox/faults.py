@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
-import functools
 import itertools
 import json
 import random
@@ -25,14 +24,13 @@ import threading
 
 from connexion.middleware.abstract import ROUTING_CONTEXT
 
-from ..contracts import load_contract
+from ..contracts import admin_schema
 
 
-@functools.lru_cache(maxsize=1)
 def rule_schema() -> dict:
     """admin.yaml's `FaultRuleRequest`: the one description of a rule's fields, their types and
     bounds (Connexion checks a rule against it before `Faults.add` sees it)."""
-    return load_contract("admin.yaml")["components"]["schemas"]["FaultRuleRequest"]["properties"]
+    return admin_schema("FaultRuleRequest")["properties"]
 
 
 class FaultError(ValueError):

@@ -20,7 +20,7 @@ from ..domain.errors import NotFound
 from ..domain.kinds import split_type
 from ..domain.webhooks import Webhooks
 from ..events import EVENTS, WEBHOOK_FAULTS, DeliveryNotFound, NotRedeliverable
-from .admin import load_admin_contract
+from ..contracts import admin_schema
 from .controls import ControlError, _tenant, _tenants
 
 
@@ -67,7 +67,7 @@ TRIGGER_FAULTS = ("duplicate", "outOfOrder", "badSignature", "delay")
 
 def _fault_fields() -> dict:
     """admin.yaml's `DeliveryFaults`: the one description of the faults' fields and bounds."""
-    return load_admin_contract()["components"]["schemas"]["DeliveryFaults"]["properties"]
+    return admin_schema("DeliveryFaults")["properties"]
 
 
 def _faults_of(body: dict, names) -> dict:
