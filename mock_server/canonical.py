@@ -295,7 +295,7 @@ class Canonical:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http" or scope["path"].startswith(self.exempt):
             return await self.app(scope, receive, send)
-        warnings.begin(self.strict)  # its headers are written outside (`warnings.WarningHeaders`)
+        warnings.begin(self.strict)
         # The rewritten scope shares the client's `extensions`: what routing puts there (the
         # operationId) reaches the layers outside, the journal's record included.
         scope.setdefault("extensions", {})

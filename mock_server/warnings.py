@@ -28,12 +28,10 @@ class StrictRefusal(ProblemException):
                          detail="Refused in strict mode: " + "; ".join(warnings))
 
 
-def begin(strict: bool) -> list[str]:
-    """Open the collector of the request running in this context; returns its list."""
-    collected: list[str] = []
-    _collected.set(collected)
+def begin(strict: bool) -> None:
+    """Open the collector of the request running in this context (`WarningHeaders` writes it out)."""
+    _collected.set([])
     _strict.set(strict)
-    return collected
 
 
 def strict() -> bool:

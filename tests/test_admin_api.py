@@ -335,9 +335,8 @@ def test_admin_yaml_refusals_are_worded_from_the_schema(client, method, path, op
 
 
 def test_every_event_type_is_one_of_the_trigger_types(client):
-    from mock_server.contracts import load_contract
+    from mock_server.contracts import load_admin_contract, load_contract
     from mock_server.domain.kinds import TYPES
-    from mock_server.contracts import load_admin_contract
 
     # admin.yaml names the event types a trigger takes: the Altoviz contract's, in its order.
     names = load_admin_contract()["components"]["schemas"]["WebhookType"]["enum"]

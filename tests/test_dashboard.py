@@ -14,11 +14,10 @@ import httpx
 import pytest
 
 import mock_server.dashboard as dashboard_package
-from mock_server.contracts import load_contract
+from mock_server.contracts import load_admin_contract, load_contract
 from mock_server.dashboard import COOKIE, journal_available
 from mock_server.dashboard.formats import date, datetime, money, percent, quantity
 from mock_server.dashboard.tenant_view import PAGE_SIZE
-from mock_server.contracts import load_admin_contract
 
 from conftest import KEY
 

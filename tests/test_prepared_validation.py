@@ -13,9 +13,8 @@ from connexion.spec import Specification
 
 from mock_server.api.resolver import OperationResolver
 from mock_server.api.validation import PreparedValidation, PreparedValidationAPI, validator_map
-from mock_server.contracts import load_contract
+from mock_server.contracts import load_admin_contract, load_contract
 from mock_server.routing import middlewares
-from mock_server.contracts import load_admin_contract
 from mock_server.sandbox.admin_api import AdminResolver
 
 CONTENT_TYPES = [None, "application/json", "Application/JSON; charset=UTF-8", "application/json; charset=latin-1",

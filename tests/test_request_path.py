@@ -175,7 +175,6 @@ def test_a_fault_rule_is_checked_against_admin_yaml(client):
     assert refused.json()["detail"] == "Unknown fields: colour"
 
 
-
 def test_the_controls_take_their_defaults_and_bounds_from_the_contract_parsed_once(client, monkeypatch):
     """admin.yaml is parsed once, for Connexion and for the handlers' defaults and bounds alike (a
     rule's `probability`, the clock's `frozen`): serving the controls and the rules reads no file."""

@@ -17,9 +17,8 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Route, Router
 
 from mock_server.app import SWAGGER_UI
-from mock_server.contracts import load_contract
+from mock_server.contracts import load_admin_contract, load_contract
 from mock_server.routing import ShapedRoutes, SwaggerUIPaths
-from mock_server.contracts import load_admin_contract
 from mock_server.sandbox.admin_api import BASE_PATH as ADMIN_BASE_PATH, NO_SWAGGER_UI
 
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")

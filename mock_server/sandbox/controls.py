@@ -86,7 +86,8 @@ def set_clock(body: dict):
     except (ValueError, OverflowError):  # an RFC 3339 instant Python has no datetime for (a leap second)
         raise ControlError(400, "Bad Request", f"Not an ISO 8601 instant: {body['now']!r}") from None
     try:
-        return _clock().set(now, frozen=body.get("frozen", admin_schema("ClockSetting")["properties"]["frozen"]["default"]))
+        frozen = body.get("frozen", admin_schema("ClockSetting")["properties"]["frozen"]["default"])
+        return _clock().set(now, frozen=frozen)
     except OutOfRange as exc:
         raise ControlError(400, "Bad Request", str(exc)) from None
 
