@@ -181,7 +181,7 @@ def create_app(config: Config | None = None) -> connexion.AsyncApp:
     # Connexion resolves $refs in place: give it its own copy. The admin API (/_mock) goes first:
     # the one at the root would take its paths otherwise (sandbox/admin_api.py).
     add_admin_api(app, validate_responses=config.validate_responses)
-    app.add_api(copy.deepcopy(spec), resolver=OperationResolver(),
+    app.add_api(copy.deepcopy(spec), resolver=OperationResolver(spec, jsonifier),
                 validate_responses=config.validate_responses, strict_validation=False,
                 swagger_ui_options=SWAGGER_UI)
     ProblemRenderer(spec, {ADMIN_BASE_PATH: load_admin_contract()}).install(app)

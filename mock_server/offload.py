@@ -147,15 +147,20 @@ async def run(function, /, *args, **kwargs):
     return await run_in_threadpool(function, *args, **kwargs)
 
 
-def inline_first(function):
+def inline_first(function, answer=None):
     """`function` (a synchronous handler) as a coroutine that `run`s it. Connexion awaits a
-    coroutine handler on the loop; its signature stays `function`'s."""
+    coroutine handler on the loop; its signature stays `function`'s. With `answer`, a plain dict or
+    list the handler returns is sent as `answer(value)` (api/resolver.json_answer); anything else
+    (a tuple with a status or headers, None, a response) goes to Connexion as it is."""
 
     @functools.wraps(function)
     async def handler(*args, **kwargs):
         # Its arguments are path and query values, never changed; a handler reads the body itself,
         # a copy of its own on each run (api/_http.request_document).
-        return await run(function, *args, **kwargs)
+        result = await run(function, *args, **kwargs)
+        if answer is not None and result.__class__ in (dict, list):
+            return answer(result)
+        return result
 
     # Connexion inspects the handler's signature on every request, that of the function under its
     # decorators (`__wrapped__`): computed once for both (Python's `__signature__` protocol, which

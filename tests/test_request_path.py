@@ -186,3 +186,27 @@ def test_the_controls_take_their_defaults_and_bounds_from_the_contract_parsed_on
     assert client.get("/v1/Customers/1").status_code == 200  # the rule matches no Customers request
     assert client.get("/v1/Vats").status_code == 503
     assert client.put("/_mock/clock", json={"now": "2027-01-01T00:00:00Z"}).json()["frozen"] is True
+
+
+# --- answers: a JSON-only operation's plain answer is sent as Connexion would send it ------------
+
+def test_a_plain_json_answer_is_what_connexion_would_send(client):
+    """The handlers of JSON-only operations hand Connexion a ready response (api/resolver.py,
+    `json_answer`): a client sees what Connexion's own decorator wrote before, byte for byte."""
+    from mock_server.api.resolver import json_only
+    from mock_server.app import OrJSONifier
+    from mock_server.contracts import load_contract
+
+    plain = json_only(load_contract())
+    assert {"GET_Customers_Get", "POST_SaleInvoices_Finalize"} <= plain
+    # The PDF downloads answer application/pdf as well: Connexion keeps choosing their answers.
+    assert not {"GET_SaleInvoices_Download", "GET_SaleQuotes_Download"} & plain
+    for answer in (client.get("/v1/Customers/1"), client.get("/v1/Customers", params={"PageSize": 2}),
+                   client.post("/v1/Customers", json={"companyName": "Réponse Nette"})):
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["content-type"] == "application/json"
+        assert answer.content == OrJSONifier().dumps(answer.json())  # compact, a newline at the end
+        assert int(answer.headers["content-length"]) == len(answer.content)
+    # An answer with a status or headers of its own still goes through Connexion: a 404 is a 404.
+    missing = client.get("/v1/Customers/999999")
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("application/json")
