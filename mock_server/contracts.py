@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from importlib import resources
 
 import yaml
@@ -30,3 +31,17 @@ def admin_schema(name: str) -> dict:
     """admin.yaml's `components.schemas[name]`: the one description of a control's fields, their
     types, bounds and defaults (Connexion validates against it; handlers read their defaults from it)."""
     return load_admin_contract()["components"]["schemas"][name]
+
+
+def operation_responses(spec: dict) -> Iterator[tuple[str, str, dict]]:
+    """(operationId, status, response) for each documented response of a contract's operations,
+    a `$ref` to `components.responses` resolved."""
+    shared = spec.get("components", {}).get("responses", {})
+    for item in spec.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "operationId" not in operation:
+                continue
+            for status, response in operation.get("responses", {}).items():
+                if "$ref" in response:
+                    response = shared[response["$ref"].rsplit("/", 1)[-1]]
+                yield operation["operationId"], status, response

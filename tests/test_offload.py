@@ -131,6 +131,22 @@ def test_an_offloaded_step_undoes_what_ran_on_the_loop_and_runs_once_in_a_thread
     assert [doc["name"] for doc in tenant.all("Customers")] == ["once"]
 
 
+def test_only_a_plain_dict_or_list_goes_out_through_the_given_answer():
+    """`inline_first(handler, answer=...)` (what the resolver gives a JSON-only operation): a plain
+    dict or list is sent by `answer`; a tuple with a status or headers, or None, stays Connexion's."""
+    answers = {"dict": {"id": 1}, "list": [{"id": 1}], "tuple": ([{"id": 1}], 200, {"X-Page-Index": "1"}), "none": None}
+
+    def handler(kind):
+        return answers[kind]
+
+    sent = offload.inline_first(handler, answer=lambda value: ("sent", value))
+    assert asyncio.run(sent("dict")) == ("sent", {"id": 1})
+    assert asyncio.run(sent("list")) == ("sent", [{"id": 1}])
+    assert asyncio.run(sent("tuple")) == answers["tuple"]
+    assert asyncio.run(sent("none")) is None
+    assert asyncio.run(offload.inline_first(handler)("dict")) == {"id": 1}
+
+
 def test_a_read_of_many_documents_goes_to_a_thread_and_a_few_stay_on_the_loop():
     tenant = Store().tenant("k")
     where = []

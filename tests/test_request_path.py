@@ -207,6 +207,6 @@ def test_a_plain_json_answer_is_what_connexion_would_send(client):
         assert answer.headers["content-type"] == "application/json"
         assert answer.content == OrJSONifier().dumps(answer.json())  # compact, a newline at the end
         assert int(answer.headers["content-length"]) == len(answer.content)
-    # An answer with a status or headers of its own still goes through Connexion: a 404 is a 404.
-    missing = client.get("/v1/Customers/999999")
-    assert missing.status_code == 404 and missing.headers["content-type"].startswith("application/json")
+    # A list answer comes with its paging headers (a tuple for Connexion to build): they are kept.
+    listed = client.get("/v1/Customers", params={"PageSize": 2})
+    assert listed.headers["X-Page-Size"] == "2" and int(listed.headers["X-Record-Count"]) >= 2

@@ -26,6 +26,7 @@ from starlette.formparsers import MultiPartException
 
 from .validation import SchemaViolation
 from ..auth import MISSING_KEY
+from ..contracts import operation_responses
 from ..domain.errors import DomainError
 from ..store import CorruptStoreError
 
@@ -50,18 +51,11 @@ TITLES = {400: "Bad Request", 401: "Unauthorized", 404: "Not Found", 405: "Metho
 
 def error_shapes(spec: dict) -> dict[tuple[str, int], str]:
     """Map (operationId, status) to the name of the error schema the contract documents."""
-    components = spec.get("components", {})
     shapes = {}
-    for path_item in spec.get("paths", {}).values():
-        for operation in path_item.values():
-            if not isinstance(operation, dict) or "operationId" not in operation:
-                continue
-            for status, response in operation.get("responses", {}).items():
-                if "$ref" in response:
-                    response = components["responses"][response["$ref"].rsplit("/", 1)[-1]]
-                schema = response.get("content", {}).get("application/json", {}).get("schema", {})
-                if status.isdigit() and int(status) >= 400 and "$ref" in schema:
-                    shapes[(operation["operationId"], int(status))] = schema["$ref"].rsplit("/", 1)[-1]
+    for operation_id, status, response in operation_responses(spec):
+        schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+        if status.isdigit() and int(status) >= 400 and "$ref" in schema:
+            shapes[(operation_id, int(status))] = schema["$ref"].rsplit("/", 1)[-1]
     return shapes
 
 

@@ -15,6 +15,7 @@ import re
 from connexion.resolver import Resolver
 from starlette.responses import Response
 
+from ..contracts import operation_responses
 from ..domain.errors import DomainError
 from ..offload import inline_first
 
@@ -73,21 +74,11 @@ def resolve(operation_id: str, answer=None):
 
 def json_only(spec: dict) -> set[str]:
     """The operationIds whose every documented response is JSON or has no body (Connexion's
-    `produces` for them is `application/json` alone, $refs resolved)."""
-    responses = spec.get("components", {}).get("responses", {})
-    found = set()
-    for item in spec.get("paths", {}).values():
-        for operation in item.values():
-            if not isinstance(operation, dict) or "operationId" not in operation:
-                continue
-            types = set()
-            for response in operation.get("responses", {}).values():
-                if "$ref" in response:
-                    response = responses[response["$ref"].rsplit("/", 1)[-1]]
-                types.update(response.get("content", {}))
-            if types <= {"application/json"}:
-                found.add(operation["operationId"])
-    return found
+    `produces` for them is `application/json` alone)."""
+    types: dict[str, set[str]] = {}
+    for operation_id, _, response in operation_responses(spec):
+        types.setdefault(operation_id, set()).update(response.get("content", {}))
+    return {operation_id for operation_id, found in types.items() if found <= {"application/json"}}
 
 
 def json_answer(jsonifier):
