@@ -16,7 +16,7 @@ import textwrap
 import warnings
 from pathlib import Path
 
-from . import __version__, ratelimit
+from . import __version__, collector, ratelimit
 from .config import (CONFIG_FILE, DEFAULT_API_KEY, DEFAULT_DATA_DIR, DEFAULT_SEED, Config, environment, parse_bool,
                      parse_port, parse_signature_header)
 
@@ -298,21 +298,6 @@ SERVE_EXAMPLES = f"""examples:
   altoviz-mock serve --config ci.toml   # e.g. port = 9000, open_tenants = true"""
 
 
-# Young objects are collected 70x less often than Python's default (700, 10, 10): its full
-# collections walk every live object, stored documents included, and grow to ~100 ms with 5,000
-# invoices, while most of the sandbox's garbage is freed by reference counting (docs/benchmarks.md).
-GC_THRESHOLDS = (50_000, 20, 100)
-
-
-def _tune_gc() -> None:
-    """Freeze what start-up built (never collected again), after one full collection. A setting of
-    the server process only, like `GC_THRESHOLDS`, which `serve` sets once it is sure to start,
-    before start-up's imports: the modules, the contracts and their validators are long-lived,
-    and the default thresholds walked them in two full collections on the way (~60 ms)."""
-    gc.collect()
-    gc.freeze()
-
-
 def serve(args: argparse.Namespace) -> int:
     """Start the sandbox and print where it listens and with which key."""
     from . import console
@@ -352,7 +337,10 @@ def serve(args: argparse.Namespace) -> int:
     sock, problem = _listen(config.host, config.port)
     if problem:
         return console.fail(problem, 1, command="serve")
-    gc.set_threshold(*GC_THRESHOLDS)  # the server starts: before start-up's imports (`_tune_gc`)
+    # The server starts: its collector's thresholds before start-up's imports (collector.py), the
+    # caller's given back when it stops.
+    callers_thresholds = gc.get_threshold()
+    gc.set_threshold(*collector.THRESHOLDS)
     import uvicorn
 
     from .app import create_app
@@ -382,12 +370,12 @@ def serve(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     _access_log(quiet=args.quiet)
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
-    _tune_gc()
     server = uvicorn.Server(uvicorn.Config(app, host=config.host, port=port, log_level="warning", access_log=False,
                                            http=_http_protocol(), timeout_keep_alive=5,
                                            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN))
     try:
-        server.run(sockets=[sock])
+        with collector.FrozenSurvivors(callers_thresholds):
+            server.run(sockets=[sock])
     except KeyboardInterrupt:
         pass
     finally:

@@ -346,7 +346,7 @@ def test_an_unknown_key_is_explained(server_factory):
 
 
 def test_a_serve_that_does_not_start_leaves_the_callers_gc_as_it_was(tmp_path, monkeypatch):
-    """`serve` sets the server's GC thresholds once it is sure to start (cli.GC_THRESHOLDS): a
+    """`serve` sets the server's GC thresholds once it is sure to start (collector.THRESHOLDS): a
     refused setting, or a port in use, changes nothing in the process that called it."""
     monkeypatch.chdir(tmp_path)
     thresholds = gc.get_threshold()
