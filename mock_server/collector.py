@@ -10,12 +10,16 @@ waits for a pause.
 
 So the objects that survive a collection are frozen (`gc.freeze`) as soon as it ends. No later
 automatic collection walks them again, and each one walks only what was allocated since the last:
-about 10,000 objects at these thresholds: 5 ms (median) and 14 ms at most, with 15,000 invoices
-stored. Reference counting still frees a
-frozen object that is no longer used (a replaced document, a finished request). What freezing
-keeps is only cyclic garbage: a cycle alive when it was frozen and dropped later. So every
-`RESCAN_SECONDS` the frozen objects go back to the collector, and one full collection walks
-everything and frees such cycles. That is one pause of the old full size every five minutes.
+about 10,000 objects at these thresholds, 5 ms (median) and 14 ms at most, with 15,000 invoices
+stored. Reference counting still frees a frozen object that is no longer used (a replaced
+document, a finished request). What freezing keeps is only cyclic garbage: a cycle alive when it
+was frozen and dropped later (184 objects after 15,200 create + finalize pairs; a tenant's store
+and its lock guard make one). So the frozen objects go back to the collector now and then, and
+one full collection walks everything and frees such cycles: at most once every `RESCAN_SECONDS`,
+and only once the collections since the last rescan have frozen a quarter as many objects again.
+An idle sandbox is never walked. A busy one pauses for one full collection every five minutes at
+most. Rescanning on growth alone walked 250,000–400,000 objects (70–160 ms) twice in a single
+benchmark row.
 
 docs/benchmarks.md has the numbers (create + finalize, two sandboxes side by side).
 """
@@ -24,25 +28,33 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 
 THRESHOLDS = (10_000, 20, 100)
 """A young collection every 10,000 net allocations. With what survived frozen after each one, its
 pause stays a few milliseconds, however much the store holds."""
 
 RESCAN_SECONDS = 300.0
-"""How often every object is walked once more, so that cyclic garbage among the frozen is freed."""
+"""The shortest time between two full rescans."""
+
+GROWTH = 0.25
+"""A rescan waits until the objects frozen since the last are this share of what it left frozen."""
 
 
 class FrozenSurvivors:
     """The policy while it is installed (`with FrozenSurvivors(...)`, around the server's run):
-    `THRESHOLDS`, the survivors of each collection frozen, and a full rescan every `rescan`
-    seconds. On exit the rescans stop, nothing more is frozen and the thresholds are `restore`
-    (the caller's, read before `serve` set `THRESHOLDS` ahead of start-up's imports)."""
+    `THRESHOLDS`, the survivors of each collection frozen, and a full rescan on a thread of its own
+    (`every` seconds at most, once `growth` times as many objects again are frozen). On exit the
+    rescans stop, nothing more is frozen and the thresholds are `restore` (the caller's, read
+    before `serve` set `THRESHOLDS` ahead of start-up's imports)."""
 
-    def __init__(self, restore: tuple[int, ...], rescan: float = RESCAN_SECONDS):
-        self.rescan_every = rescan
+    def __init__(self, restore: tuple[int, ...], every: float = RESCAN_SECONDS, growth: float = GROWTH):
+        self.every, self.growth = every, growth
         self.rescans = 0
         self._restore = restore
+        self._baseline = 0  # objects frozen by the last rescan (or at start)
+        self._since = 0  # objects frozen since, by the collections' callbacks
+        self._rescanning = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -52,6 +64,7 @@ class FrozenSurvivors:
         # one full collection, then it is frozen like every later collection's survivors.
         gc.collect()
         gc.freeze()
+        self._baseline, self._since = gc.get_freeze_count(), 0
         gc.callbacks.append(self._collected)
         self._thread = threading.Thread(target=self._rescans, name="gc-rescan", daemon=True)
         self._thread.start()
@@ -65,20 +78,54 @@ class FrozenSurvivors:
             gc.callbacks.remove(self._collected)
         gc.set_threshold(*self._restore)
 
-    @staticmethod
-    def _collected(phase: str, info: dict) -> None:
-        """`gc.callbacks`: once a collection has ended, what it left alive is frozen."""
-        if phase == "stop":
-            gc.freeze()
+    @property
+    def due(self) -> bool:
+        """Enough objects frozen since the last rescan for the next one."""
+        return self._since >= self._baseline * self.growth
+
+    def _collected(self, phase: str, info: dict) -> None:
+        """`gc.callbacks`: once a collection has ended, what it left alive is counted and frozen.
+        Not during a rescan: a young collection on another thread would freeze again what the
+        rescan has just unfrozen, before its full collection walks it.
+
+        The objects are counted from the generations (about a threshold's worth, well under a
+        millisecond), not by `gc.get_freeze_count()`, which walks every frozen object: 15–20 ms
+        with 15,000 invoices stored, too long for every collection. Frozen objects that reference
+        counting frees later still count, so the count is high, never low."""
+        if phase != "stop" or self._rescanning:
+            return
+        self._since += sum(len(gc.get_objects(generation)) for generation in range(3))
+        gc.freeze()
 
     def rescan(self) -> int:
-        """Every object back to the collector, one full collection (which freezes the survivors
-        again): the number of unreachable objects it found."""
-        gc.unfreeze()
-        found = gc.collect()
+        """Every object back to the collector, one full collection, its survivors frozen again:
+        the number of unreachable objects it found."""
+        self._rescanning = True
+        try:
+            gc.unfreeze()
+            found = _full_collection()
+            gc.freeze()
+        finally:
+            self._rescanning = False
+        self._baseline, self._since = gc.get_freeze_count(), 0
         self.rescans += 1
         return found
 
     def _rescans(self) -> None:
-        while not self._stop.wait(self.rescan_every):
-            self.rescan()
+        while not self._stop.wait(self.every):
+            if self.due:
+                self.rescan()
+
+
+def _full_collection() -> int:
+    """`gc.collect()`, done: while another thread is inside a collection (its callbacks run Python
+    code, so the GIL can pass to the rescan's thread), `gc.collect()` returns 0 at once without
+    collecting. It is tried again, up to a second, until Python's count of full collections says
+    one ran."""
+    for _ in range(1000):
+        before = gc.get_stats()[2]["collections"]
+        found = gc.collect()
+        if gc.get_stats()[2]["collections"] > before:
+            return found
+        time.sleep(0.001)
+    return 0

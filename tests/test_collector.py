@@ -1,5 +1,6 @@
 """The server process's collector (collector.py): survivors frozen after each collection, cyclic
-garbage among them freed by the rescans, the caller's collector given back."""
+garbage among them freed by a rescan once the frozen objects have grown, the caller's collector
+given back."""
 
 import gc
 import threading
@@ -27,7 +28,7 @@ def callers_gc():
 
 
 def test_what_survives_a_collection_is_frozen_and_the_thresholds_are_the_servers(callers_gc):
-    with FrozenSurvivors(callers_gc, rescan=3600):
+    with FrozenSurvivors(callers_gc, every=3600):
         assert gc.get_threshold() == collector.THRESHOLDS
         alive = [Node() for _ in range(100)]
         gc.collect(0)
@@ -40,7 +41,7 @@ def test_what_survives_a_collection_is_frozen_and_the_thresholds_are_the_servers
 
 
 def test_a_frozen_cycle_dropped_later_is_freed_by_the_next_rescan(callers_gc):
-    with FrozenSurvivors(callers_gc, rescan=3600) as policy:
+    with FrozenSurvivors(callers_gc, every=3600) as policy:
         node = Node()
         gone = weakref.ref(node)
         gc.collect()  # survives, frozen
@@ -56,7 +57,7 @@ class ProbeList(list):
 
 
 def test_a_frozen_object_no_longer_used_is_still_freed_by_reference_counting(callers_gc):
-    with FrozenSurvivors(callers_gc, rescan=3600):
+    with FrozenSurvivors(callers_gc, every=3600):
         document = ProbeList([{"vat": {"rate": 20}}])  # a stored document, replaced later
         dropped = weakref.ref(document)
         gc.collect()  # survives: frozen
@@ -65,7 +66,7 @@ def test_a_frozen_object_no_longer_used_is_still_freed_by_reference_counting(cal
         assert dropped() is None
 
 
-def test_the_rescans_run_on_their_own_until_the_policy_ends(callers_gc):
+def test_a_rescan_runs_on_its_own_once_enough_objects_were_frozen_since_the_last(callers_gc):
     ran = threading.Event()
 
     class Counted(FrozenSurvivors):
@@ -74,10 +75,20 @@ def test_the_rescans_run_on_their_own_until_the_policy_ends(callers_gc):
             ran.set()
             return found
 
-    with Counted(callers_gc, rescan=0.01) as policy:
+    with Counted(callers_gc, every=0.01, growth=0.5) as policy:
+        node = Node()
+        gone = weakref.ref(node)
+        gc.collect(0)  # frozen: only a rescan can free it once dropped
+        del node
+        assert gone() is not None
+        assert not policy.due and policy.rescans == 0  # a few objects frozen since the start: not yet
+        kept = [[Node()] for _ in range(policy._baseline // 3)]  # 3 tracked objects each
+        gc.collect(0)  # as many again frozen: the next look finds the rescan due
         assert ran.wait(timeout=10)
+        assert gone() is None
+        assert not policy.due  # counted afresh from the rescan
     done = policy.rescans
-    assert done >= 1
     assert not policy._thread.is_alive()
-    assert policy.rescans == done
+    assert policy.rescans == done >= 1
     assert policy._collected not in gc.callbacks
+    assert kept
