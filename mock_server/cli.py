@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import gc
 import logging
 import os
 import shutil
@@ -337,10 +336,9 @@ def serve(args: argparse.Namespace) -> int:
     sock, problem = _listen(config.host, config.port)
     if problem:
         return console.fail(problem, 1, command="serve")
-    # The server starts: its collector's thresholds before start-up's imports (collector.py), the
-    # caller's given back when it stops.
-    callers_thresholds = gc.get_threshold()
-    gc.set_threshold(*collector.THRESHOLDS)
+    # The server starts: its collector's thresholds from here, before start-up's imports
+    # (collector.py); the caller's come back when it stops.
+    gc_policy = collector.FrozenSurvivors()
     import uvicorn
 
     from .app import create_app
@@ -374,7 +372,7 @@ def serve(args: argparse.Namespace) -> int:
                                            http=_http_protocol(), timeout_keep_alive=5,
                                            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN))
     try:
-        with collector.FrozenSurvivors(callers_thresholds):
+        with gc_policy:
             server.run(sockets=[sock])
     except KeyboardInterrupt:
         pass

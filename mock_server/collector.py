@@ -42,16 +42,18 @@ GROWTH = 0.25
 
 
 class FrozenSurvivors:
-    """The policy while it is installed (`with FrozenSurvivors(...)`, around the server's run):
-    `THRESHOLDS`, the survivors of each collection frozen, and a full rescan on a thread of its own
-    (`every` seconds at most, once `growth` times as many objects again are frozen). On exit the
-    rescans stop, nothing more is frozen and the thresholds are `restore` (the caller's, read
-    before `serve` set `THRESHOLDS` ahead of start-up's imports)."""
+    """The server process's collector policy. Made, it sets `THRESHOLDS` (`serve` makes it before
+    start-up's imports, which the default thresholds would walk in full collections). Installed
+    (`with policy:`, around the server's run), it freezes the survivors of each collection and
+    runs a full rescan on a thread of its own (`every` seconds at most, once `growth` times as many
+    objects again are frozen). On exit the rescans stop, nothing more is frozen and the caller's
+    thresholds, read when it was made, are back."""
 
-    def __init__(self, restore: tuple[int, ...], every: float = RESCAN_SECONDS, growth: float = GROWTH):
+    def __init__(self, every: float = RESCAN_SECONDS, growth: float = GROWTH):
         self.every, self.growth = every, growth
         self.rescans = 0
-        self._restore = restore
+        self._restore = gc.get_threshold()
+        gc.set_threshold(*THRESHOLDS)
         self._baseline = 0  # objects frozen by the last rescan (or at start)
         self._since = 0  # objects frozen since, by the collections' callbacks
         self._rescanning = False
@@ -59,7 +61,6 @@ class FrozenSurvivors:
         self._thread: threading.Thread | None = None
 
     def __enter__(self) -> "FrozenSurvivors":
-        gc.set_threshold(*THRESHOLDS)
         # What start-up built (modules, contracts, validators, the seeded tenants) is long-lived:
         # one full collection, then it is frozen like every later collection's survivors.
         gc.collect()

@@ -28,7 +28,7 @@ def callers_gc():
 
 
 def test_what_survives_a_collection_is_frozen_and_the_thresholds_are_the_servers(callers_gc):
-    with FrozenSurvivors(callers_gc, every=3600):
+    with FrozenSurvivors(every=3600):
         assert gc.get_threshold() == collector.THRESHOLDS
         alive = [Node() for _ in range(100)]
         gc.collect(0)
@@ -41,7 +41,7 @@ def test_what_survives_a_collection_is_frozen_and_the_thresholds_are_the_servers
 
 
 def test_a_frozen_cycle_dropped_later_is_freed_by_the_next_rescan(callers_gc):
-    with FrozenSurvivors(callers_gc, every=3600) as policy:
+    with FrozenSurvivors(every=3600) as policy:
         node = Node()
         gone = weakref.ref(node)
         gc.collect()  # survives, frozen
@@ -57,7 +57,7 @@ class ProbeList(list):
 
 
 def test_a_frozen_object_no_longer_used_is_still_freed_by_reference_counting(callers_gc):
-    with FrozenSurvivors(callers_gc, every=3600):
+    with FrozenSurvivors(every=3600):
         document = ProbeList([{"vat": {"rate": 20}}])  # a stored document, replaced later
         dropped = weakref.ref(document)
         gc.collect()  # survives: frozen
@@ -75,7 +75,7 @@ def test_a_rescan_runs_on_its_own_once_enough_objects_were_frozen_since_the_last
             ran.set()
             return found
 
-    with Counted(callers_gc, every=0.01, growth=0.5) as policy:
+    with Counted(every=0.01, growth=0.5) as policy:
         node = Node()
         gone = weakref.ref(node)
         gc.collect(0)  # frozen: only a rescan can free it once dropped
