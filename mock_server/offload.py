@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import inspect
 import threading
 from contextvars import ContextVar
 
@@ -149,7 +148,7 @@ async def run(function, /, *args, **kwargs):
 
 def inline_first(function, answer=None):
     """`function` (a synchronous handler) as a coroutine that `run`s it. Connexion awaits a
-    coroutine handler on the loop; its signature stays `function`'s. With `answer`, a plain dict or
+    coroutine handler on the loop; its signature stays `function`'s (`functools.wraps`). With `answer`, a plain dict or
     list the handler returns is sent as `answer(value)` (api/resolver.json_answer); anything else
     (a tuple with a status or headers, None, a response) goes to Connexion as it is."""
 
@@ -162,8 +161,4 @@ def inline_first(function, answer=None):
             return answer(result)
         return result
 
-    # Connexion inspects the handler's signature on every request, that of the function under its
-    # decorators (`__wrapped__`): computed once for both (Python's `__signature__` protocol, which
-    # `inspect.signature` answers from).
-    function.__signature__ = handler.__signature__ = inspect.signature(function)
     return handler
