@@ -153,7 +153,7 @@ class HandlerCall:
                 else:
                     kwargs[known[0]] = known[1](value)
         if self.query:
-            values = copy.deepcopy(self.query_defaults)
+            values = copy.deepcopy(self.query_defaults) if self.query_defaults else {}
             raw = scope.get("query_string")
             if raw:
                 args = QueryParams(raw)
@@ -237,3 +237,7 @@ class SandboxApp(AbstractApp):
 
     def add_error_handler(self, code_or_exception, function) -> None:
         self.middleware.add_error_handler(code_or_exception, function)
+
+    def add_url_rule(self, rule, endpoint=None, view_func=None, **options):
+        raise NotImplementedError("SandboxApp serves the contracts' operations only; the sandbox's "
+                                  "pages are a Flask app beside the API (app.pages_app)")
