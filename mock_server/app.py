@@ -157,7 +157,8 @@ def create_app(config: Config | None = None) -> SandboxApp:
             # The request journal and access log see each answer as the client gets it: outside
             # every layer that answers or refuses (only the server-error middleware is further out).
             partial(RequestJournal, journal=services.journal, authenticate=tenants.authenticate,
-                    sandbox_time=lambda tenant: TenantClock(tenants.open(tenant), real=services.clock)(),
+                    sandbox_time=lambda tenant: TenantClock(tenants.open(tenant), real=services.clock,
+                                                            committed=True)(),
                     operations=Operations(spec), clock=utcnow, log_format=config.log_format),
             # Each answer carries its request's X-Mock-Warnings, an error's rendered just inside too.
             WarningHeaders,

@@ -50,6 +50,7 @@ SECRET_HEADERS = {"x-api-key", "authorization", "cookie", "proxy-authorization"}
 SECRET_QUERY = {"apikey", "api_key"}
 PERSIST_FILE = "requests.jsonl"
 ROUTING = "connexion_routing"  # connexion.middleware.abstract.ROUTING_CONTEXT
+CONTEXT = "connexion_context"  # where the security handler puts the tenant ("user")
 TEXT_TYPES = ("json", "text/", "xml", "x-www-form-urlencoded", "javascript", "yaml")
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -587,7 +588,9 @@ class RequestJournal:
         raw_headers = scope.get("headers", [])
         status, response_headers = answer["status"], answer["headers"]
         key = _api_key(raw_headers, query)
-        tenant = self.authenticate(key) if key else None
+        # The tenant the security handler accepted the key for, else the key's (a request refused
+        # or answered before security: a 404, a 405, a 413...).
+        tenant = scope.get("extensions", {}).get(CONTEXT, {}).get("user") or (self.authenticate(key) if key else None)
         if record:
             # What may wait comes first, before anything is logged or recorded (offload.py).
             if self.journal.persist_dir is not None:
@@ -599,8 +602,14 @@ class RequestJournal:
                 sandbox = wall
         operation_id = (scope.get("extensions", {}).get(ROUTING, {}).get("operation_id")
                         or (self.operations.match(method, path) if record else None))
-        warnings = [v.decode("latin-1") for n, v in response_headers if n.lower() == b"x-mock-warning"]
-        fault = next((v.decode("latin-1") for n, v in response_headers if n.lower() == b"x-mock-fault"), None)
+        warnings, fault = [], None
+        for name, value in response_headers:
+            if name[:7].lower() == b"x-mock-":
+                name = name.lower()
+                if name == b"x-mock-warning":
+                    warnings.append(value.decode("latin-1"))
+                elif name == b"x-mock-fault" and fault is None:
+                    fault = value.decode("latin-1")
         refusal = refusal_of(status, response_body)
         self._log(method, path, status, duration, key, operation_id, warnings[0] if warnings else refusal)
         if not record:

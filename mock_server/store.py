@@ -570,6 +570,7 @@ class _TenantStorage(Storage):
         self.tables: dict[str, dict[str, dict]] = journal.open() if journal else {}
         self._undo: list[tuple[str, str, Any]] = []  # (table, id, previous document or _ABSENT)
         self._depth = 0
+        self.version = 0  # bumped by every commit that changed the tables, and by replace_all
 
     def read(self) -> dict[str, dict[str, dict]]:
         return self.tables
@@ -599,6 +600,7 @@ class _TenantStorage(Storage):
             if not self.journal or self.journal.epoch != epoch or not self.journal.directory.exists():
                 self.tables.clear()
                 self.tables.update(tables)
+            self.version += 1
 
     def close(self) -> None:
         if self.journal:
@@ -615,10 +617,12 @@ class _TenantStorage(Storage):
         return self.journal.records > sum(len(docs) for docs in self.tables.values())
 
     def _commit(self) -> None:
-        if self._undo and self.journal:
-            record = self._net_changes()
-            if record:
-                self.journal.append(record)
+        if self._undo:
+            if self.journal:
+                record = self._net_changes()
+                if record:
+                    self.journal.append(record)
+            self.version += 1
         self._undo.clear()
 
     def _net_changes(self) -> dict[str, dict[str, dict | None]]:
@@ -779,6 +783,8 @@ class TenantStore:
         self._users = 0  # guards entered (the lock is re-entrant): never suspended while used
         self._generation = 0  # bumped by load/suspend/close: a compaction started before is void
         self._compaction: Future | None = None
+        # `scan_committed`'s answers: {kind: (storage, its version then, documents)}.
+        self._committed: dict[str, tuple[Any, int, list[dict]]] = {}
         # Secondary indexes, {kind: {key function: {key: {ids}}}}: built on first use by select_by,
         # kept up to date by insert/replace/delete, dropped on a rollback or a load (rebuilt then).
         self._indexes: dict[str, dict[Callable, dict[Any, set[int]]]] = {}
@@ -856,6 +862,23 @@ class TenantStore:
             if len(docs) > SCAN_ON_LOOP:
                 off_loop("the read goes through many documents")
             return [docs[key] for key in sorted(docs, key=int)]
+
+    def scan_committed(self, kind: str) -> list[dict]:
+        """`scan(kind)`, kept until the tenant's next commit that changes anything (or load): while
+        no transaction is in progress, a kind that rarely changes is read without taking the
+        store's lock (the request journal's clock read, once the answer is sent). During a
+        transaction it is `scan`: the writer's own thread sees its changes, another thread waits
+        for the lock as `scan` does."""
+        storage, kept = self._storage, self._committed.get(kind)
+        if kept is not None and storage is not None and not storage._depth and kept[0] is storage \
+                and kept[1] == storage.version and not self._closed:
+            return list(kept[2])  # the documents themselves, as `scan` gives them, in a list of the caller's
+        with self._open():
+            storage = self._storage
+            docs = self.scan(kind)
+            if not storage._depth:  # not inside a transaction of this thread's, whose writes may roll back
+                self._committed[kind] = (storage, storage.version, docs)
+            return docs
 
     def select(self, kind: str, predicate: Callable[[dict], bool]) -> list[dict]:
         """Copies of the documents `predicate` accepts, by ascending id.

@@ -90,6 +90,29 @@ def test_peek_gives_the_stored_document_itself_and_a_write_from_it_keeps_it(tena
     assert tenant.get("Invoices", 1)["lines"] is not stored["lines"]
 
 
+@pytest.mark.parametrize("on_disk", [False, True], ids=["memory", "disk"])
+def test_scan_committed_follows_every_commit_and_load_and_keeps_no_rolled_back_change(tmp_path, on_disk):
+    store = Store(tmp_path if on_disk else None)
+    tenant = store.tenant(KEY)
+    assert tenant.scan_committed("Setting") == []
+    tenant.insert("Setting", {"v": 1})
+    assert [d["v"] for d in tenant.scan_committed("Setting")] == [1]
+    with pytest.raises(ZeroDivisionError):
+        with tenant.transaction():
+            tenant.replace("Setting", 1, {"v": 2})
+            # inside the writer's own transaction: its change, as `scan` gives it, not kept for later
+            assert [d["v"] for d in tenant.scan_committed("Setting")] == [2]
+            1 / 0
+    assert [d["v"] for d in tenant.scan_committed("Setting")] == [1]  # rolled back
+    tenant.replace("Setting", 1, {"v": 3})
+    assert [d["v"] for d in tenant.scan_committed("Setting")] == [3]
+    tenant.load({"Setting": [{"id": 5, "v": 4}]})
+    assert [d["v"] for d in tenant.scan_committed("Setting")] == [4]
+    tenant.delete("Setting", 5)
+    assert tenant.scan_committed("Setting") == []
+    store.close()
+
+
 def test_non_json_documents_are_refused_and_nothing_is_stored(tenant):
     with pytest.raises(TypeError):
         tenant.insert("Invoices", {"when": object()})

@@ -38,12 +38,16 @@ def parse_instant(text: str) -> dt.datetime:
 class TenantClock:
     """Real time, shifted by an offset, or frozen at an instant; the setting lives in the tenant's data."""
 
-    def __init__(self, repo, real: Callable[[], dt.datetime] = utcnow):
+    def __init__(self, repo, real: Callable[[], dt.datetime] = utcnow, *, committed: bool = False):
+        """`committed`: read the setting as last committed (`TenantStore.scan_committed`), for a
+        reader outside any transaction (the request journal)."""
         self.repo = repo
         self.real = real
+        self.committed = committed
 
     def _setting(self) -> dict | None:
-        found = self.repo.scan(CLOCK)  # read only: no need for copies (called per document listed)
+        # Read only: no need for copies (called per document listed).
+        found = self.repo.scan_committed(CLOCK) if self.committed else self.repo.scan(CLOCK)
         return found[0] if found else None
 
     def __call__(self) -> dt.datetime:
