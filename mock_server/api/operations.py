@@ -1,10 +1,10 @@
 """The last step of a request: Connexion has routed, authenticated and validated it; its
 operation's handler is called with the request's parameters, and what it returns is the answer.
 
-`SandboxApp` is a Connexion app as `AsyncApp` is one: Connexion's `AbstractApp` over the
-`ConnexionMiddleware` stack (the sandbox's `middlewares`, `validator_map`, `security_map`,
-`jsonifier`, error handlers), wrapping the app a subclass names (`_middleware_app`). `AsyncApp`'s
-is a router of operations that, on every request, decorate the handler anew with Connexion's
+`SandboxApp` is Connexion in its middleware mode: `ConnexionMiddleware`, the stack `AsyncApp` is
+made of (the sandbox's `middlewares`, `validator_map`, `security_map`, `jsonifier`, error
+handlers), around an app of the sandbox's own. `AsyncApp`'s own app is a router of operations
+that, on every request, decorate the handler anew with Connexion's
 parameter and response decorators (the signature inspected, the URI parser built, a
 `ConnexionRequest` made, every parameter definition filtered again): about a fifth of the CPU of a
 create + finalize pair in process (docs/architecture.md). `Handlers`, a Connexion
@@ -30,17 +30,18 @@ import asyncio
 import copy
 import typing as t
 
-from connexion.apps.abstract import AbstractApp
 from connexion.decorators.parameter import CONTEXT_NAME, pythonic, sanitized, unwrap_decorators
 from connexion.decorators.response import AsyncResponseDecorator
 from connexion.frameworks.starlette import Starlette as StarletteFramework
 from connexion.jsonifier import Jsonifier
+from connexion.middleware import ConnexionMiddleware
 from connexion.middleware.abstract import RoutedAPI, RoutedMiddleware
 from connexion.utils import deep_merge, inspect_function_arguments, is_null, is_nullable, make_type
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams, UploadFile
 from starlette.requests import Request
 from starlette.routing import Router
+from starlette.testclient import TestClient
 
 from ..asgi import RAW_BODY
 from .validation import ABSENT, PARSED_BODY, parse_json
@@ -228,16 +229,26 @@ class Handlers(RoutedMiddleware[HandlerAPI]):
         super().__init__(Router())
 
 
-class SandboxApp(AbstractApp):
-    """A Connexion app over `Handlers` (see the module's docstring); the knobs are `AbstractApp`'s."""
+class SandboxApp:
+    """The sandbox's ASGI app: Connexion's `ConnexionMiddleware` (its middleware mode, the stack
+    `AsyncApp` and `FlaskApp` are made of, with the same knobs as keyword arguments) wrapping
+    `Handlers`; `add_api`, `add_error_handler`, `add_middleware` and `test_client` as on a
+    Connexion app."""
 
-    def __init__(self, import_name: str, **kwargs) -> None:
-        self._middleware_app = Handlers()
-        super().__init__(import_name, **kwargs)
+    def __init__(self, import_name: str, **options) -> None:
+        self.middleware = ConnexionMiddleware(Handlers(), import_name=import_name, **options)
+
+    def add_api(self, specification, **options):
+        return self.middleware.add_api(specification, **options)
 
     def add_error_handler(self, code_or_exception, function) -> None:
         self.middleware.add_error_handler(code_or_exception, function)
 
-    def add_url_rule(self, rule, endpoint=None, view_func=None, **options):
-        raise NotImplementedError("SandboxApp serves the contracts' operations only; the sandbox's "
-                                  "pages are a Flask app beside the API (app.pages_app)")
+    def add_middleware(self, middleware_class, **options) -> None:
+        self.middleware.add_middleware(middleware_class, **options)
+
+    def test_client(self, **options) -> TestClient:
+        return TestClient(self, **options)
+
+    async def __call__(self, scope, receive, send) -> None:
+        await self.middleware(scope, receive, send)
