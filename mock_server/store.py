@@ -1035,6 +1035,7 @@ class TenantStore:
     def _unload(self) -> None:
         db, self._db, self._storage = self._db, None, None
         self._indexes.clear()
+        self._committed.clear()  # it holds the storage: an idle tenant's tables are released
         if db is not None:
             db.close()
 

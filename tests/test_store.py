@@ -113,6 +113,24 @@ def test_scan_committed_follows_every_commit_and_load_and_keeps_no_rolled_back_c
     store.close()
 
 
+def test_a_suspended_tenant_keeps_no_committed_scan_of_its_tables(tmp_path):
+    """`scan_committed` keeps the tenant's storage beside what it read: suspending the idle tenant
+    releases both, as it releases the tables."""
+    import gc
+    import weakref
+
+    store = Store(tmp_path)
+    tenant = store.tenant(KEY)
+    tenant.insert("Setting", {"v": 1})
+    assert [d["v"] for d in tenant.scan_committed("Setting")] == [1]
+    storage = weakref.ref(tenant._storage)
+    assert tenant.suspend()
+    gc.collect()
+    assert storage() is None
+    assert [d["v"] for d in tenant.scan_committed("Setting")] == [1]  # loaded again from disk
+    store.close()
+
+
 def test_non_json_documents_are_refused_and_nothing_is_stored(tenant):
     with pytest.raises(TypeError):
         tenant.insert("Invoices", {"when": object()})
