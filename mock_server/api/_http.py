@@ -65,10 +65,15 @@ def request_document():
     `validation.PARSED_BODY`), as Connexion would pass it: `{}` for an absent body (no body schema
     of the contract is nullable or has a default). A copy of its own on every call, so a handler
     rerun in a thread (offload.py) gets the body as it came."""
-    extensions = connexion.context.scope.get("extensions", {})
-    known = extensions.get(PARSED_BODY)
-    value = parse_json(extensions.get(RAW_BODY, b"")) if known is None else known[1]
+    value = parsed_body(connexion.context.scope.get("extensions", {}))
     return {} if value is ABSENT else copy_stored(value)
+
+
+def parsed_body(extensions: dict):
+    """A request's JSON body as the body validator parsed it (`validation.PARSED_BODY`), else
+    parsed from the raw body `asgi.BodyDeadline` read; `ABSENT` for an empty one. Not a copy."""
+    known = extensions.get(PARSED_BODY)
+    return parse_json(extensions.get(RAW_BODY, b"")) if known is None else known[1]
 
 
 def tenant_id() -> str:
