@@ -588,9 +588,10 @@ class RequestJournal:
         raw_headers = scope.get("headers", [])
         status, response_headers = answer["status"], answer["headers"]
         key = _api_key(raw_headers, query)
+        extensions = scope.get("extensions", {})
         # The tenant the security handler accepted the key for, else the key's (a request refused
         # or answered before security: a 404, a 405, a 413...).
-        tenant = scope.get("extensions", {}).get(CONTEXT, {}).get("user") or (self.authenticate(key) if key else None)
+        tenant = extensions.get(CONTEXT, {}).get("user") or (self.authenticate(key) if key else None)
         if record:
             # What may wait comes first, before anything is logged or recorded (offload.py).
             if self.journal.persist_dir is not None:
@@ -600,7 +601,7 @@ class RequestJournal:
                 sandbox = self.sandbox_time(owner)  # the tenant's clock now, not when the entry is read
             except Exception:  # an unreadable tenant clock: its wall clock still says when
                 sandbox = wall
-        operation_id = (scope.get("extensions", {}).get(ROUTING, {}).get("operation_id")
+        operation_id = (extensions.get(ROUTING, {}).get("operation_id")
                         or (self.operations.match(method, path) if record else None))
         warnings, fault = [], None
         for name, value in response_headers:
