@@ -147,10 +147,11 @@ async def run(function, /, *args, **kwargs):
 
 
 def inline_first(function, answer=None):
-    """`function` (a synchronous handler) as a coroutine that `run`s it. Connexion awaits a
-    coroutine handler on the loop; its signature stays `function`'s (`functools.wraps`). With `answer`, a plain dict or
-    list the handler returns is sent as `answer(value)` (api/resolver.json_answer); anything else
-    (a tuple with a status or headers, None, a response) goes to Connexion as it is."""
+    """`function` (a synchronous handler) as a coroutine that `run`s it. `api/operations.HandlerCall`
+    awaits a coroutine handler on the loop; its signature stays `function`'s (`functools.wraps`).
+    With `answer`, a plain dict or list the handler returns is sent as `answer(value)`
+    (api/resolver.json_answer); anything else (a tuple with a status or headers, None, a response)
+    goes to Connexion's response decorator as it is."""
 
     @functools.wraps(function)
     async def handler(*args, **kwargs):
